@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { TokenizeError, Tokenizer } from "./tokenizer.ts";
+
+const vocab = ["<unk>", "<eos>", "the", "n", "N", "cat"];
+const ptb = new Tokenizer(vocab, 0, 1, { lowercase: false, eosPerLine: true });
+
+Deno.test("Tokenizer.encode() appends <eos> to every line, not after a trailing newline", () => {
+  assert.deepEqual(ptb.encode(" the cat \n the \n").ids, [2, 5, 1, 2, 1]);
+  assert.deepEqual(ptb.encode("the cat").ids, [2, 5, 1]);
+});
+
+Deno.test("Tokenizer.encode() keeps blank lines as a lone <eos>, like the PyTorch reader", () => {
+  assert.deepEqual(ptb.encode("the\n\ncat\n").ids, [2, 1, 1, 5, 1]);
+});
+
+Deno.test("Tokenizer.encode() maps unknown words to <unk> and counts them", () => {
+  const r = ptb.encode("the dog ate\r\n");
+  assert.deepEqual(r.ids, [2, 0, 0, 1]);
+  assert.equal(r.unknown, 2);
+  assert.equal(ptb.encode("<unk> cat").unknown, 0);
+});
+
+Deno.test("Tokenizer.encode() leaves the last line open with endWithEos false", () => {
+  assert.deepEqual(ptb.encode("the cat\nthe", { endWithEos: false }).ids, [2, 5, 1, 2]);
+});
+
+Deno.test("Tokenizer applies lowercase and number rules before lookup", () => {
+  const t = new Tokenizer(vocab, 0, 1, { lowercase: true, numberToken: "N", eosPerLine: false });
+  assert.deepEqual(t.encode("The CAT 1,250.5 -3 3rd").ids, [2, 5, 4, 4, 0]);
+  assert.equal(t.lookup("THE"), 2);
+});
+
+Deno.test("Tokenizer.encode() rejects unknown words when the vocabulary has no <unk>", () => {
+  const t = new Tokenizer(["a", "b"], -1, -1, { lowercase: false, eosPerLine: true });
+  assert.deepEqual(t.encode("a b\nb").ids, [0, 1, 1]);
+  assert.throws(() => t.encode("a zebra"), (e: Error) => e instanceof TokenizeError && /"zebra"/.test(e.message));
+});

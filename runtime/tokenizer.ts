@@ -1,0 +1,94 @@
+/**
+ * Text → token ids, by the rules stored in the model file. Shared by every route and the CLI, so that a
+ * perplexity measured by `deno task eval` and one served over HTTP count the same tokens.
+ *
+ * Rules (PTB convention): split each line on whitespace; optionally lowercase; optionally map numbers to
+ * a number token (PTB: "N"); words outside the vocabulary become `<unk>`; `<eos>` is appended after every
+ * line (a trailing newline at the end of the text does not start another line).
+ * @module
+ */
+
+/** Tokenizer rules as stored in the format's Tokenizer table. */
+export interface TokenizerRules {
+  lowercase: boolean;
+  numberToken?: string;
+  eosPerLine: boolean;
+}
+
+/** The result of encoding a text. */
+export interface EncodedText {
+  ids: number[];
+  /** How many words were not in the vocabulary (and became `<unk>`). */
+  unknown: number;
+}
+
+/** Thrown for text that cannot be encoded (a word outside a vocabulary without `<unk>`). */
+export class TokenizeError extends Error {
+  override name = "TokenizeError";
+}
+
+const NUMBER = /^[+-]?\d[\d,.]*$/;
+
+/** Maps text to token ids for one vocabulary. */
+export class Tokenizer {
+  readonly #index = new Map<string, number>();
+
+  constructor(
+    readonly vocab: readonly string[],
+    readonly unkId: number,
+    readonly eosId: number,
+    readonly rules: TokenizerRules,
+  ) {
+    vocab.forEach((token, id) => this.#index.set(token, id));
+  }
+
+  /** Normalizes one whitespace-separated word the way the model's vocabulary expects. */
+  normalize(word: string): string {
+    let w = this.rules.lowercase ? word.toLowerCase() : word;
+    if (this.rules.numberToken !== undefined && NUMBER.test(w)) w = this.rules.numberToken;
+    return w;
+  }
+
+  /** The id of one word, `<unk>`'s id for unknown words, or -1 when it is unknown and there is no `<unk>`. */
+  lookup(word: string): number {
+    const id = this.#index.get(this.normalize(word));
+    return id ?? this.unkId;
+  }
+
+  /**
+   * Encodes a text. With `eosPerLine` each line ends with `<eos>`; pass `{ endWithEos: false }` to leave
+   * the last line open (for next-word prediction after a partial sentence).
+   *
+   * @example
+   * ```ts
+   * const t = new Tokenizer(["<unk>", "<eos>", "a"], 0, 1, { lowercase: true, eosPerLine: true });
+   * t.encode("A b\n").ids; // [2, 0, 1]
+   * ```
+   */
+  encode(text: string, options: { endWithEos?: boolean } = {}): EncodedText {
+    const endWithEos = options.endWithEos ?? true;
+    const lines = text.split(/\r?\n/);
+    if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
+    const ids: number[] = [];
+    let unknown = 0;
+    lines.forEach((line, i) => {
+      for (const word of line.split(/\s+/)) {
+        if (word === "") continue;
+        let id = this.#index.get(this.normalize(word));
+        if (id === undefined) {
+          if (this.unkId < 0) {
+            throw new TokenizeError(
+              `Word "${word}" is not in the vocabulary, and the vocabulary has no <unk> token to stand for it`,
+            );
+          }
+          id = this.unkId;
+          unknown++;
+        }
+        ids.push(id);
+      }
+      const last = i === lines.length - 1;
+      if (this.rules.eosPerLine && this.eosId >= 0 && (!last || endWithEos)) ids.push(this.eosId);
+    });
+    return { ids, unknown };
+  }
+}
