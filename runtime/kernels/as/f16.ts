@@ -9,6 +9,9 @@
 //
 // Worked example: 0xC000 (−2) → sign-extended 0xFFFFC000 → << 13 = 0xF8000000 → & 0x8FFFFFFF = 0x88000000
 // = −2^-111 → × 2^112 = −2.
+// The SIMD form builds the same 32-bit patterns from two 16-bit parts (`f16x8Parts`) and interleaves them.
+// Inf/NaN: exact conversions fix them per lane; the matvec/matmat fast paths instead track the largest
+// magnitude seen (`trackMagnitude`) and redo the rare dot product that met one exactly (dot.ts).
 
 // @ts-ignore: decorator
 @inline export const F16_MASK: i32 = 0x8fffffff;
@@ -22,12 +25,6 @@
   let f = reinterpret<f32>(bits) * F16_SCALE;
   if ((h & 0x7c00) == 0x7c00) f = reinterpret<f32>(reinterpret<u32>(f) | 0x7f800000);
   return f;
-}
-
-/** i32x4 lanes each holding a sign-extended half → f32x4; exact except Inf/NaN (see `fixSpecial`). */
-// @ts-ignore: decorator
-@inline export function halvesToF32Finite(ext: v128): v128 {
-  return f32x4.mul(v128.and(i32x4.shl(ext, 13), i32x4.splat(F16_MASK)), f32x4.splat(F16_SCALE));
 }
 
 /** Forces the f32 exponent to 255 in the lanes whose half (sign-extended in `ext`) was Inf/NaN. */
