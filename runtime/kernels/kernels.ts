@@ -1,0 +1,170 @@
+/**
+ * Typed access to the WebAssembly SIMD kernels (build/kernels.wasm, built from as/ by build.ts).
+ *
+ * Memory model: every kernel argument that names an array is a byte offset into the instance's exported
+ * `memory`. Bytes below `heapBase` hold the module's static data (math tables); everything from `heapBase`
+ * to the end of memory belongs to the caller, who lays out weights, activations and outputs there — the
+ * kernels never allocate. Grow the memory with `ensureMemory` before placing data beyond its end.
+ *
+ * On platforms that cannot compile WASM from bytes at run time (Cloudflare Workers), import the module as
+ * a `WebAssembly.Module` and pass it to `instantiateKernels(module)`: that path compiles nothing.
+ *
+ * @example
+ * ```ts
+ * const k = await instantiateKernels();
+ * const w = k.heapBase, x = w + 6 * 4, y = x + 3 * 4; // W: 2×3 f32, x: 3, y: 2
+ * const f32 = new Float32Array(k.memory.buffer);
+ * f32.set([1, 2, 3, 4, 5, 6], w / 4); f32.set([1, 0, -1], x / 4); f32.set([0, 0], y / 4);
+ * k.exports.matvec_f32(w, 2, 3, x, y); // f32[y / 4] === -2, f32[y / 4 + 1] === -2
+ * ```
+ * @module
+ */
+
+/** The module's exports. Pointers are byte offsets into `memory`; sizes are i32; all products accumulate. */
+export interface KernelExports {
+  readonly memory: WebAssembly.Memory;
+  /** First byte the caller may use (16-byte aligned). */
+  heap_base(): number;
+  /** W: (rows, cols) f32; x: (cols); y: (rows) += W·x. */
+  matvec_f32(w: number, rows: number, cols: number, x: number, y: number): void;
+  /** W: (rows, cols) f16 bits; x: (cols) f32; y: (rows) f32 += W·x. */
+  matvec_f16(w: number, rows: number, cols: number, x: number, y: number): void;
+  /** W: (rows, cols) f32; X: (n, cols); Y: (n, rows) += X·Wᵀ, i.e. Y[t·rows + r] += W[r]·X[t]. */
+  matmat_f32(w: number, rows: number, cols: number, x: number, n: number, y: number): void;
+  /** As matmat_f32 with W as f16 bits. */
+  matmat_f16(w: number, rows: number, cols: number, x: number, n: number, y: number): void;
+  /** out: (cols) f32 ← row `row` of W: (·, cols) f32. */
+  gather_f32(w: number, cols: number, row: number, out: number): void;
+  /** out: (cols) f32 ← row `row` of W: (·, cols) f16 bits. */
+  gather_f16(w: number, cols: number, row: number, out: number): void;
+  /** gates: (4·hidden) i,f,g,o preactivations; c: (hidden) updated in place; h: (hidden) written. */
+  lstm_cell(gates: number, c: number, h: number, hidden: number): void;
+  /** x: (n) f32 ← x − logsumexp(x) in place; returns logsumexp(x) (−∞ for n = 0). */
+  log_softmax(x: number, n: number): number;
+  /** The k largest of x: (n), descending, ties by smaller index: outIdx: (k) i32, outVal: (k) f32. */
+  top_k(x: number, n: number, k: number, outIdx: number, outVal: number): void;
+}
+
+/** A ready kernel instance. `heapBase` is `exports.heap_base()`, read once. */
+export interface KernelInstance {
+  memory: WebAssembly.Memory;
+  exports: KernelExports;
+  heapBase: number;
+}
+
+/** Where the built module lives, beside this file. */
+export const kernelWasmUrl: URL = new URL("./build/kernels.wasm", import.meta.url);
+
+const WASM_PAGE = 65536;
+
+// (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt) — valid only where SIMD128 is supported.
+const SIMD_PROBE = new Uint8Array([
+  0,
+  97,
+  115,
+  109,
+  1,
+  0,
+  0,
+  0,
+  1,
+  5,
+  1,
+  96,
+  0,
+  1,
+  123,
+  3,
+  2,
+  1,
+  0,
+  10,
+  10,
+  1,
+  8,
+  0,
+  65,
+  0,
+  253,
+  15,
+  253,
+  98,
+  11,
+]);
+
+/**
+ * Whether this engine runs WebAssembly SIMD128, which the kernels require. Where it does not, use the
+ * TypeScript references (`*.ref.ts`) instead.
+ */
+export function simdSupported(): boolean {
+  try {
+    return typeof WebAssembly === "object" && WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The bytes of build/kernels.wasm: `fetch(kernelWasmUrl)` (works for file: URLs in Deno and for http(s)
+ * in browsers), else `Deno.readFile` when fetch fails and Deno is there.
+ */
+export async function loadKernelBytes(): Promise<BufferSource> {
+  try {
+    const response = await fetch(kernelWasmUrl);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return await response.arrayBuffer();
+  } catch (fetchError) {
+    const deno = (globalThis as { Deno?: { readFile(path: URL): Promise<Uint8Array<ArrayBuffer>> } }).Deno;
+    if (!deno) {
+      throw new Error(`Cannot load kernels from ${kernelWasmUrl.href}: ${(fetchError as Error).message}`);
+    }
+    return await deno.readFile(kernelWasmUrl);
+  }
+}
+
+let compiled: Promise<WebAssembly.Module> | undefined;
+
+/**
+ * Compiles build/kernels.wasm (fetched relative to this module; `Deno.readFile` when fetching a `file:` URL
+ * fails). The compiled module is cached: later calls return the same `WebAssembly.Module`.
+ * Not for Cloudflare Workers, which forbid compiling from bytes: import the `.wasm` there instead.
+ */
+export function compileKernelModule(): Promise<WebAssembly.Module> {
+  compiled ??= loadKernelBytes().then((bytes) => WebAssembly.compile(bytes));
+  compiled.catch(() => (compiled = undefined)); // a failed load may be retried
+  return compiled;
+}
+
+/**
+ * Instantiates the kernels from an already compiled module (compiles nothing — the Workers path), from the
+ * module's bytes, or, with no argument, from build/kernels.wasm via `compileKernelModule()`.
+ * The module needs no imports.
+ */
+export async function instantiateKernels(
+  source?: WebAssembly.Module | BufferSource,
+): Promise<KernelInstance> {
+  let instance: WebAssembly.Instance;
+  if (source instanceof WebAssembly.Module) {
+    instance = await WebAssembly.instantiate(source, {});
+  } else if (source === undefined) {
+    instance = await WebAssembly.instantiate(await compileKernelModule(), {});
+  } else {
+    instance = (await WebAssembly.instantiate(source, {})).instance;
+  }
+  const exports = instance.exports as unknown as KernelExports;
+  return { memory: exports.memory, exports, heapBase: exports.heap_base() };
+}
+
+/**
+ * Grows the kernels' memory so that it is at least `minBytes` long; returns true when it grew.
+ *
+ * Growing DETACHES every typed-array view on the old `memory.buffer` (their length becomes 0): after this
+ * returns true, create views again from `kernels.memory.buffer`. Byte offsets (the kernels' pointers) stay
+ * valid. Throws a RangeError when the engine refuses (wasm32 caps memory at 4 GiB; Workers at 128 MB).
+ */
+export function ensureMemory(kernels: Pick<KernelInstance, "memory">, minBytes: number): boolean {
+  const have = kernels.memory.buffer.byteLength;
+  if (minBytes <= have) return false;
+  kernels.memory.grow(Math.ceil((minBytes - have) / WASM_PAGE));
+  return true;
+}
