@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { fromFileUrl } from "./testing.ts";
+import { kernelWasmOutUrl } from "./build.ts";
+
+Deno.test("build/kernels.wasm is what build.ts makes from as/ now (else stale: run deno task build:kernels)", async () => {
+  // Rebuild with the real command into a temp dir, from another working directory (the bytes must not
+  // depend on it).
+  const dir = await Deno.makeTempDir({ prefix: "kernels-build-" });
+  try {
+    const out = `${dir}/kernels.wasm`;
+    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--config",
+        fromFileUrl(new URL("../../deno.json", import.meta.url)),
+        fromFileUrl(new URL("./build.ts", import.meta.url)),
+        "--out",
+        out,
+      ],
+      cwd: dir,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(code, 0, `build.ts failed:\n${new TextDecoder().decode(stderr)}`);
+    const rebuilt = await Deno.readFile(out);
+    const committed = await Deno.readFile(kernelWasmOutUrl);
+    assert.ok(
+      rebuilt.length === committed.length && rebuilt.every((b, i) => b === committed[i]),
+      `stale: run deno task build:kernels (rebuilt ${rebuilt.length} bytes, committed ${committed.length} bytes differ)`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("build/kernels.wasm stays under its 20 KB size budget", async () => {
+  const { size } = await Deno.stat(kernelWasmOutUrl);
+  assert.ok(size < 20 * 1024, `kernels.wasm is ${size} bytes; the budget is 20 KB`);
+});

@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { instantiateKernels } from "./kernels.ts";
+import { logSoftmax } from "./log_softmax.ref.ts";
+import { Arena, assertAllClose, randomF32, rng, SIZES } from "./testing.ts";
+
+const k = await instantiateKernels();
+
+/** Runs log_softmax on a guarded copy; returns [x after, returned lse]. */
+function run(x: Float32Array): [Float32Array, number] {
+  const arena = new Arena(k);
+  const px = arena.put(x, "x");
+  const lse = k.exports.log_softmax(px, x.length);
+  arena.checkGuards();
+  return [arena.f32(px, x.length), lse];
+}
+
+Deno.test("logSoftmax (reference) matches hand-computed values for [0, 0] and [1, 2, 3]", () => {
+  const a = new Float32Array([0, 0]);
+  assert.equal(logSoftmax(a, 2), Math.fround(Math.LN2));
+  assertAllClose(a, [-Math.LN2, -Math.LN2], "x");
+  const b = new Float32Array([1, 2, 3]);
+  const lse = 3 + Math.log(1 + Math.exp(-1) + Math.exp(-2)); // 3.40760596444438
+  assertAllClose([logSoftmax(b, 3)], [lse], "lse");
+  assertAllClose(b, [1 - lse, 2 - lse, 3 - lse], "x");
+});
+
+for (const n of [...SIZES, 10000]) {
+  Deno.test(`log_softmax equals the reference at n = ${n}`, () => {
+    const x = randomF32(n, rng(n + 300), -15, 15);
+    const expected = x.slice();
+    const expectedLse = logSoftmax(expected, n);
+    const [actual, lse] = run(x);
+    assertAllClose(actual, expected, "x");
+    assertAllClose([lse], [expectedLse], "lse");
+  });
+}
+
+Deno.test("log_softmax output exponentiates to a distribution summing to 1 at n = 10000", () => {
+  const [x] = run(randomF32(10000, rng(301), -5, 25));
+  const sum = x.reduce((s, v) => s + Math.exp(v), 0);
+  assert.ok(Math.abs(sum - 1) <= 1e-5, `Σ exp = ${sum}`);
+});
+
+Deno.test("log_softmax is stable for logits of ±1e30 (subtracts the max before exp)", () => {
+  const [x, lse] = run(new Float32Array([1e30, 0, -1e30, 1e30]));
+  // lse = 1e30 + ln 2, which is 1e30 in f32 and f64 alike: the two maxima come out as log(1) = 0.
+  assertAllClose(x, [0, -1e30, -2e30, 0], "x");
+  assertAllClose([lse], [1e30], "lse");
+});
+
+Deno.test("log_softmax at n = 0 returns −Infinity and writes nothing", () => {
+  const arena = new Arena(k);
+  const px = arena.alloc(0, "x");
+  assert.equal(k.exports.log_softmax(px, 0), -Infinity);
+  arena.checkGuards();
+  assert.equal(logSoftmax(new Float32Array(0), 0), -Infinity);
+});
+
+Deno.test("log_softmax turns every output NaN when an input is NaN or all are −Infinity, like the reference", () => {
+  for (const input of [[1, NaN, 2, 3, 4], [-Infinity, -Infinity], [-Infinity, 0, -Infinity]]) {
+    const x = new Float32Array(input);
+    const expected = x.slice();
+    const expectedLse = logSoftmax(expected, x.length);
+    const [actual, lse] = run(x);
+    assertAllClose(actual, expected, `x for [${input}]`);
+    assertAllClose([lse], [expectedLse], `lse for [${input}]`);
+  }
+});

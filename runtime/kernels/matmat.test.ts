@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { f32ToF16Bits } from "../format/f16.ts";
+import { instantiateKernels } from "./kernels.ts";
+import { matmatF16, matmatF32 } from "./matmat.ref.ts";
+import { matvecF32 } from "./matvec.ref.ts";
+import { Arena, assertAllClose, randomF16, randomF32, rng, SIZES } from "./testing.ts";
+
+const k = await instantiateKernels();
+
+Deno.test("matmatF32 (reference) adds a hand-computed 2 × 3 product for 2 timesteps to Y", () => {
+  // W = [[1, 2, 3], [4, 5, 6]]; X = [[1, 0, 0], [0, 0, 1]] → Y += [[1, 4], [3, 6]]
+  const y = new Float32Array([1, 1, 2, 2]);
+  matmatF32(new Float32Array([1, 2, 3, 4, 5, 6]), 2, 3, new Float32Array([1, 0, 0, 0, 0, 1]), 2, y);
+  assert.deepEqual([...y], [2, 5, 5, 8]);
+});
+
+Deno.test("matmatF16 (reference) adds a hand-computed 2 × 3 product for 2 timesteps to Y", () => {
+  const y = new Float32Array([1, 1, 2, 2]);
+  const w = Uint16Array.from([1, 2, 3, 4, 5, 6], f32ToF16Bits);
+  matmatF16(w, 2, 3, new Float32Array([1, 0, 0, 0, 0.5, 1]), 2, y);
+  assert.deepEqual([...y], [2, 5, 2 + 1 + 3, 2 + 2.5 + 6]);
+});
+
+Deno.test("matmatF32 (reference) equals one matvecF32 per timestep", () => {
+  const rand = rng(11);
+  const [rows, cols, n] = [5, 7, 3];
+  const w = randomF32(rows * cols, rand);
+  const x = randomF32(n * cols, rand);
+  const y = randomF32(n * rows, rand);
+  const expected = y.slice();
+  for (let t = 0; t < n; t++) {
+    matvecF32(
+      w,
+      rows,
+      cols,
+      x.subarray(t * cols, (t + 1) * cols),
+      expected.subarray(t * rows, (t + 1) * rows),
+    );
+  }
+  matmatF32(w, rows, cols, x, n, y);
+  assertAllClose(y, expected, "Y");
+});
+
+/** Runs the kernel on fresh guarded copies and returns Y; Y starts non-zero, so accumulation is checked. */
+function runMatmat(
+  kind: "f32" | "f16",
+  w: Float32Array | Uint16Array,
+  rows: number,
+  cols: number,
+  x: Float32Array,
+  n: number,
+  y0: Float32Array,
+  misalign = 0,
+): Float32Array {
+  const arena = new Arena(k, misalign);
+  const pw = arena.put(w, "W");
+  const px = arena.put(x, "X");
+  const py = arena.put(y0, "Y");
+  if (kind === "f32") k.exports.matmat_f32(pw, rows, cols, px, n, py);
+  else k.exports.matmat_f16(pw, rows, cols, px, n, py);
+  arena.checkGuards();
+  return arena.f32(py, n * rows);
+}
+
+for (const kind of ["f32", "f16"] as const) {
+  for (const rows of SIZES) {
+    for (const cols of SIZES) {
+      Deno.test(`matmat_${kind} equals the reference at rows × cols ${rows} × ${cols} for n = ${SIZES.join(", ")}`, () => {
+        const rand = rng(rows * 1000 + cols + (kind === "f16" ? 5 : 0));
+        const w = kind === "f32" ? randomF32(rows * cols, rand) : randomF16(rows * cols, rand);
+        for (const n of SIZES) {
+          const x = randomF32(n * cols, rand);
+          const y0 = randomF32(n * rows, rand);
+          const expected = y0.slice();
+          if (w instanceof Float32Array) matmatF32(w, rows, cols, x, n, expected);
+          else matmatF16(w, rows, cols, x, n, expected);
+          assertAllClose(runMatmat(kind, w, rows, cols, x, n, y0), expected, `Y (n = ${n})`);
+        }
+      });
+    }
+  }
+}
+
+Deno.test("matmat_f32 and matmat_f16 work on pointers that are not 16-byte aligned", () => {
+  const rand = rng(12);
+  const [rows, cols, n] = [5, 37, 7];
+  const x = randomF32(n * cols, rand);
+  const y0 = randomF32(n * rows, rand);
+  const w32 = randomF32(rows * cols, rand);
+  const w16 = randomF16(rows * cols, rand);
+  const e32 = y0.slice();
+  matmatF32(w32, rows, cols, x, n, e32);
+  const e16 = y0.slice();
+  matmatF16(w16, rows, cols, x, n, e16);
+  for (const misalign of [4, 8, 12]) {
+    assertAllClose(
+      runMatmat("f32", w32, rows, cols, x, n, y0, misalign),
+      e32,
+      `Y (f32, misaligned ${misalign})`,
+    );
+  }
+  for (const misalign of [2, 6, 10]) {
+    assertAllClose(
+      runMatmat("f16", w16, rows, cols, x, n, y0, misalign),
+      e16,
+      `Y (f16, misaligned ${misalign})`,
+    );
+  }
+});
+
+Deno.test("matmat_f16 gives Inf and NaN weights the reference's results", () => {
+  const [rows, cols, n] = [3, 21, 6];
+  const w = randomF16(rows * cols, rng(13));
+  w[0 * cols + 3] = 0x7c00; // +Inf in the 8-wide part
+  w[1 * cols + 18] = 0x7e00; // NaN in the 4-wide part
+  w[2 * cols + 20] = 0xfc00; // −Inf in the scalar tail
+  const x = randomF32(n * cols, rng(14), 0.5, 1);
+  const y0 = new Float32Array(n * rows);
+  const expected = y0.slice();
+  matmatF16(w, rows, cols, x, n, expected);
+  assertAllClose(runMatmat("f16", w, rows, cols, x, n, y0), expected, "Y");
+});

@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { f32ToF16Bits } from "../format/f16.ts";
+import { instantiateKernels } from "./kernels.ts";
+import { matvecF16, matvecF32 } from "./matvec.ref.ts";
+import { Arena, assertAllClose, randomF16, randomF32, rng, SIZES } from "./testing.ts";
+
+const k = await instantiateKernels();
+const f16 = (a: number[]) => Uint16Array.from(a, f32ToF16Bits);
+
+Deno.test("matvecF32 (reference) adds a hand-computed 2 × 3 product to y", () => {
+  const y = new Float32Array([10, 20]);
+  matvecF32(new Float32Array([1, 2, 3, 4, 5, 6]), 2, 3, new Float32Array([1, 0.5, -1]), y);
+  assert.deepEqual([...y], [10 + 1 + 1 - 3, 20 + 4 + 2.5 - 6]);
+});
+
+Deno.test("matvecF16 (reference) adds a hand-computed 2 × 3 product to y", () => {
+  const y = new Float32Array([10, 20]);
+  matvecF16(f16([1, 2, 3, 4, 5, 6]), 2, 3, new Float32Array([1, 0.5, -1]), y);
+  assert.deepEqual([...y], [9, 20.5]);
+});
+
+/** Runs the kernel on fresh guarded copies and returns y; y starts non-zero, so accumulation is checked. */
+function runMatvec(
+  kind: "f32" | "f16",
+  w: Float32Array | Uint16Array,
+  rows: number,
+  cols: number,
+  x: Float32Array,
+  y0: Float32Array,
+  misalign = 0,
+) {
+  const arena = new Arena(k, misalign);
+  const pw = arena.put(w, "W");
+  const px = arena.put(x, "x");
+  const py = arena.put(y0, "y");
+  if (kind === "f32") k.exports.matvec_f32(pw, rows, cols, px, py);
+  else k.exports.matvec_f16(pw, rows, cols, px, py);
+  arena.checkGuards();
+  assert.deepEqual(arena.f32(px, cols), x, "x must not change");
+  return arena.f32(py, rows);
+}
+
+for (const rows of SIZES) {
+  for (const cols of SIZES) {
+    Deno.test(`matvec_f32 equals the reference at rows × cols ${rows} × ${cols}`, () => {
+      const rand = rng(rows * 1000 + cols);
+      const w = randomF32(rows * cols, rand);
+      const x = randomF32(cols, rand);
+      const y0 = randomF32(rows, rand);
+      const expected = y0.slice();
+      matvecF32(w, rows, cols, x, expected);
+      assertAllClose(runMatvec("f32", w, rows, cols, x, y0), expected, "y");
+    });
+    Deno.test(`matvec_f16 equals the reference at rows × cols ${rows} × ${cols}`, () => {
+      const rand = rng(rows * 1000 + cols + 7);
+      const w = randomF16(rows * cols, rand);
+      const x = randomF32(cols, rand);
+      const y0 = randomF32(rows, rand);
+      const expected = y0.slice();
+      matvecF16(w, rows, cols, x, expected);
+      assertAllClose(runMatvec("f16", w, rows, cols, x, y0), expected, "y");
+    });
+  }
+}
+
+Deno.test("matvec_f32 and matvec_f16 accumulate into y rather than overwrite it", () => {
+  const rand = rng(1);
+  const [rows, cols] = [37, 203];
+  const x = randomF32(cols, rand);
+  for (const w of [randomF32(rows * cols, rand), randomF16(rows * cols, rand)]) {
+    const arena = new Arena(k);
+    const pw = arena.put(w, "W");
+    const px = arena.put(x, "x");
+    const py = arena.put(new Float32Array(rows), "y");
+    const kernel = w instanceof Float32Array ? k.exports.matvec_f32 : k.exports.matvec_f16;
+    kernel(pw, rows, cols, px, py);
+    const once = arena.f32(py, rows);
+    kernel(pw, rows, cols, px, py);
+    assertAllClose(arena.f32(py, rows), once.map((v) => 2 * v), "y after two calls");
+    arena.checkGuards();
+  }
+});
+
+Deno.test("matvec_f32 and matvec_f16 work on pointers that are not 16-byte aligned", () => {
+  const rand = rng(2);
+  const [rows, cols] = [37, 203];
+  const x = randomF32(cols, rand);
+  const y0 = randomF32(rows, rand);
+  const w32 = randomF32(rows * cols, rand);
+  const w16 = randomF16(rows * cols, rand);
+  for (const misalign of [2, 4, 6, 12]) {
+    const e32 = y0.slice();
+    matvecF32(w32, rows, cols, x, e32);
+    assertAllClose(
+      runMatvec("f32", w32, rows, cols, x, y0, misalign & ~3),
+      e32,
+      `y (f32, misaligned ${misalign & ~3})`,
+    );
+    const e16 = y0.slice();
+    matvecF16(w16, rows, cols, x, e16);
+    assertAllClose(
+      runMatvec("f16", w16, rows, cols, x, y0, misalign),
+      e16,
+      `y (f16, misaligned ${misalign})`,
+    );
+  }
+});
+
+Deno.test("matvec_f16 gives Inf and NaN weights the reference's results, and subnormal weights exactly", () => {
+  const [rows, cols] = [9, 21]; // both the 8-wide, 4-wide and scalar column paths, and a 4-row block + tail
+  for (
+    const [r, c, bits] of [[1, 2, 0x7c00], [3, 9, 0xfc00], [5, 17, 0x7e00], [6, 20, 0x7c00], [8, 0, 0x0001]]
+  ) {
+    const w = randomF16(rows * cols, rng(r * 31 + c));
+    w[r * cols + c] = bits;
+    const x = randomF32(cols, rng(3), 0.5, 1);
+    const y0 = new Float32Array(rows);
+    const expected = y0.slice();
+    matvecF16(w, rows, cols, x, expected);
+    assertAllClose(
+      runMatvec("f16", w, rows, cols, x, y0),
+      expected,
+      `y with 0x${bits.toString(16)} at (${r}, ${c})`,
+    );
+  }
+});
