@@ -1,0 +1,15 @@
+/**
+ * Constants of the `.lem` format shared by the writer, the verifier and the reader.
+ * @module
+ */
+
+/** The FlatBuffers file identifier at bytes 4..8 of every `.lem` file. */
+export const FILE_IDENTIFIER = "LEM1";
+/** The format major version this code reads and writes; a reader rejects a newer major. */
+export const FORMAT_MAJOR = 1;
+/** The format minor version this code writes; a reader accepts any minor of its major. */
+export const FORMAT_MINOR = 0;
+/** Alignment of every numeric vector's data from the start of the file, as written (never required). */
+export const DATA_ALIGNMENT = 16;
+/** A `.lem` file's size is a multiple of this (FlatBuffers pads the buffer to its largest alignment). */
+export const FILE_SIZE_MULTIPLE = 16;
