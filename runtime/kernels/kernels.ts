@@ -52,8 +52,11 @@ export interface KernelInstance {
   heapBase: number;
 }
 
-/** Where the built module lives, beside this file. */
-export const kernelWasmUrl: URL = new URL("./build/kernels.wasm", import.meta.url);
+/**
+ * Where the built module lives, beside this file. (`import.meta.url` can be missing in a bundled worker;
+ * importing this module must not throw there, and the URL is only used by `compileKernelModule`.)
+ */
+export const kernelWasmUrl: URL = new URL("./build/kernels.wasm", import.meta.url ?? "file:///");
 
 const WASM_PAGE = 65536;
 
