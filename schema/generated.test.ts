@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { EXPECTED_FLATC_VERSION, flatcVersion, GENERATED_DIR, generateSchema } from "./generate.ts";
+import {
+  addTsExtensions,
+  EXPECTED_FLATC_VERSION,
+  flatcVersion,
+  GENERATED_DIR,
+  generateSchema,
+} from "./generate.ts";
 
 const version = await flatcVersion();
 const ci = Deno.env.get("CI") === "true";
@@ -48,8 +54,7 @@ Deno.test({
   },
 });
 
-Deno.test("addTsExtensions() adds .ts to relative specifiers only", async () => {
-  const { addTsExtensions } = await import("./generate.ts");
+Deno.test("addTsExtensions() adds .ts to relative specifiers only", () => {
   assert.equal(
     addTsExtensions(
       "import * as flatbuffers from 'flatbuffers';\nimport { A } from '../lem/a';\nexport { B } from './lem/b.ts';",
