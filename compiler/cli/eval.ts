@@ -1,0 +1,63 @@
+/**
+ * `deno task eval MODEL TEXT [--json]` — perplexity of a text under a model.
+ *
+ * MODEL is a `.lem` (run by lstm-edge's runtime) or an `.onnx` (run by onnxruntime-web, the reference).
+ * @module
+ */
+import { parseCli, progressReporter, readInput, runCli, UsageError } from "./args.ts";
+import { evaluateModelFile } from "../evaluate.ts";
+
+const USAGE = "deno task eval MODEL TEXT [--json] [--vocab FILE] [--limit N]";
+const HELP = `
+usage: ${USAGE}
+
+Perplexity of TEXT under MODEL.
+  MODEL   a .lem file (run by lstm-edge's WASM runtime) or an .onnx file (run by onnxruntime-web,
+          wasm, one thread: the reference)
+  TEXT    PTB format: whitespace-separated tokens, <eos> appended to every line; words outside the
+          vocabulary count as <unk>
+
+Convention: one stream, zero initial state, state carried across lines;
+perplexity = exp(mean negative log-likelihood of every token after the first).
+
+options:
+  --json          print one JSON object: {model, engine, perplexity, tokens, nll, unknown, seconds}
+  --vocab FILE    vocabulary for an .onnx without one in its metadata (one token per line)
+  --limit N       score only the first N tokens of TEXT
+  -h, --help      this text
+`;
+
+await runCli(async () => {
+  const { values, positionals } = parseCli(Deno.args, {
+    json: { type: "boolean" },
+    vocab: { type: "string" },
+    limit: { type: "string" },
+  }, HELP);
+  if (positionals.length !== 2) {
+    throw new UsageError(`expected MODEL and TEXT, got ${positionals.length} arguments`);
+  }
+  const [modelPath, textPath] = positionals;
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 2)) {
+    throw new UsageError(`--limit must be a whole number ≥ 2, got "${values.limit}"`);
+  }
+  const text = new TextDecoder().decode(await readInput(textPath, "Text file"));
+  const vocabText = values.vocab
+    ? new TextDecoder().decode(await readInput(values.vocab, "Vocabulary file"))
+    : undefined;
+  const result = await evaluateModelFile(modelPath, text, {
+    vocabText,
+    limit,
+    onProgress: progressReporter(`eval ${modelPath}`),
+  });
+  if (values.json) {
+    console.log(JSON.stringify({ model: modelPath, text: textPath, ...result }));
+  } else {
+    console.log(
+      `${modelPath} (${result.engine}): perplexity ${
+        result.perplexity.toFixed(4)
+      } over ${result.tokens} tokens` +
+        ` (${result.unknown} words outside the vocabulary) in ${result.seconds.toFixed(1)} s`,
+    );
+  }
+}, USAGE);

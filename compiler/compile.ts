@@ -1,0 +1,181 @@
+/**
+ * The compile pipeline: ONNX → IR → encoded matrices → `.lem`, then a check of the result against the
+ * original run by onnxruntime-web, recorded in the file's metrics.
+ * @module
+ */
+import { importOnnx } from "./onnx/import.ts";
+import type { IrMatrix, IrModel } from "./ir.ts";
+import { type EncodedMatrix, type EncodedModel, encodeModelDense, type FloatTypeName } from "./encoded.ts";
+import { writeLem } from "./writer.ts";
+import { OnnxReferenceModel } from "./onnxruntime_reference.ts";
+import { LstmModel } from "../runtime/model.ts";
+import { Tokenizer } from "../runtime/tokenizer.ts";
+import { f16BitsToF32 } from "../runtime/format/f16.ts";
+
+/** The compiler's name and version, written into every file. */
+export const COMPILER = "lstm-edge 0.1.0";
+
+/** Options for {@link compileOnnx}. */
+export interface CompileOptions {
+  /** Source file name recorded in the metadata. */
+  fileName: string;
+  /** Vocabulary replacing the model's own (from `--vocab FILE`). */
+  vocab?: string[];
+  /** Storage of every weight matrix. */
+  floatType?: FloatTypeName;
+  /** Model name recorded in the metadata (default: the file name without folder and extension). */
+  name?: string;
+  /** PTB-format text: when given, perplexity before and after is measured on it and recorded. */
+  evalText?: string;
+  /** Score only the first `evalLimit` tokens of `evalText`. */
+  evalLimit?: number;
+  onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+/** One row of the per-tensor table that compile prints. */
+export interface TensorReport {
+  name: string;
+  shape: [number, number];
+  encoding: string;
+  bytes: number;
+  /** ‖W − decode(encode(W))‖ / ‖W‖ */
+  relativeError: number;
+}
+
+/** What compiling produced. */
+export interface CompileResult {
+  bytes: Uint8Array;
+  tensors: TensorReport[];
+  /** Largest |our logit − onnxruntime-web's| over the check sequence. */
+  maxLogitDiff: number;
+  /** Tokens in the logit check. */
+  checkTokens: number;
+  perplexitySource?: number;
+  perplexityCompiled?: number;
+  evalTokens?: number;
+}
+
+function decodeDense(m: EncodedMatrix): Float32Array {
+  const enc = m.encoding;
+  if (enc.kind !== "dense") throw new Error(`decodeDense: ${m.name} is ${enc.kind}`);
+  const dv = new DataView(enc.data.buffer, enc.data.byteOffset, enc.data.byteLength);
+  const out = new Float32Array(m.rows * m.cols);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = enc.type === "f32" ? dv.getFloat32(i * 4, true) : f16BitsToF32(dv.getUint16(i * 2, true));
+  }
+  return out;
+}
+
+function relativeError(original: IrMatrix, encoded: EncodedMatrix): number {
+  const decoded = decodeDense(encoded);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < decoded.length; i++) {
+    num += (original.data[i] - decoded[i]) ** 2;
+    den += original.data[i] ** 2;
+  }
+  return den ? Math.sqrt(num / den) : Math.sqrt(num);
+}
+
+function describe(m: EncodedMatrix): string {
+  const e = m.encoding;
+  return e.kind === "dense" ? `dense ${e.type}` : e.kind;
+}
+
+function encodedBytes(m: EncodedMatrix): number {
+  const e = m.encoding;
+  switch (e.kind) {
+    case "dense":
+      return e.data.byteLength;
+    case "quantized":
+      return e.data.byteLength + e.scales.byteLength;
+    case "lowrank":
+      return encodedBytes(e.a) + encodedBytes(e.b);
+    case "tt":
+      return e.cores.reduce((s, c) => s + encodedBytes(c), 0);
+    case "csr":
+      return e.rowPtr.byteLength + e.colIdx.byteLength + encodedBytes(e.values);
+  }
+}
+
+/** A deterministic token sequence covering the vocabulary, for the logit check without a text. */
+function checkSequence(vocabSize: number, length: number): number[] {
+  let s = 12345;
+  return Array.from({ length }, () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s % vocabSize;
+  });
+}
+
+function tensorPairs(ir: IrModel, enc: EncodedModel): [IrMatrix, EncodedMatrix][] {
+  return [
+    [ir.embedding, enc.embedding],
+    ...ir.layers.flatMap((l, i): [IrMatrix, EncodedMatrix][] => [
+      [l.wIh, enc.layers[i].wIh],
+      [l.wHh, enc.layers[i].wHh],
+    ]),
+    [ir.decoder, enc.decoder],
+  ];
+}
+
+/**
+ * Compiles ONNX bytes to `.lem` bytes and checks the result against onnxruntime-web.
+ *
+ * @example
+ * ```ts
+ * const result = await compileOnnx(await Deno.readFile("models/ptb-small.onnx"), { fileName: "ptb-small.onnx" });
+ * await writeFileAtomic("models/ptb-small.lem", result.bytes);
+ * ```
+ */
+export async function compileOnnx(onnxBytes: Uint8Array, options: CompileOptions): Promise<CompileResult> {
+  const ir = importOnnx(onnxBytes, { fileName: options.fileName, vocab: options.vocab });
+  const floatType = options.floatType ?? "f32";
+  const name = options.name ?? options.fileName.replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "");
+  const recipe = JSON.stringify({ method: floatType });
+  const encoded = encodeModelDense(ir, floatType, { name, compiler: COMPILER, recipe });
+  const tensors = tensorPairs(ir, encoded).map(([original, enc]) => ({
+    name: enc.name,
+    shape: [enc.rows, enc.cols] as [number, number],
+    encoding: describe(enc),
+    bytes: encodedBytes(enc),
+    relativeError: relativeError(original, enc),
+  }));
+
+  // Check: our logits against onnxruntime-web's on the same tokens, from the zero state.
+  const draft = writeLem(encoded);
+  const ours = await LstmModel.load(draft);
+  const reference = await OnnxReferenceModel.create(onnxBytes);
+  const tokenizer = new Tokenizer(ir.vocab, ir.unkId, ir.eosId, ir.tokenizer);
+  const evalIds = options.evalText === undefined ? undefined : tokenizer.encode(options.evalText).ids;
+  const checkIds = evalIds && evalIds.length >= 2 ? evalIds.slice(0, 32) : checkSequence(ir.vocab.length, 32);
+  const refLogits = (await reference.run(checkIds)).logits;
+  const ourLogits = ours.logits(checkIds);
+  let maxLogitDiff = 0;
+  for (let i = 0; i < refLogits.length; i++) {
+    maxLogitDiff = Math.max(maxLogitDiff, Math.abs(refLogits[i] - ourLogits[i]));
+  }
+  const result: CompileResult = { bytes: draft, tensors, maxLogitDiff, checkTokens: checkIds.length };
+  const metrics = [{ name: "check_max_abs_logit_diff", value: maxLogitDiff }];
+
+  if (evalIds) {
+    const ids = options.evalLimit ? evalIds.slice(0, options.evalLimit) : evalIds;
+    if (ids.length < 2) throw new Error("The --eval text holds fewer than 2 tokens");
+    const progress = (stage: string) => (done: number, total: number) =>
+      options.onProgress?.(stage, done, total);
+    const before = await reference.score(ids, {
+      onProgress: progress("perplexity of the original (onnxruntime-web)"),
+    });
+    const after = ours.score(ids, { onProgress: progress("perplexity of the compiled model (lstm-edge)") });
+    result.perplexitySource = before.perplexity;
+    result.perplexityCompiled = after.perplexity;
+    result.evalTokens = after.tokens;
+    metrics.push(
+      { name: "perplexity_source", value: before.perplexity },
+      { name: "perplexity_compiled", value: after.perplexity },
+      { name: "eval_tokens", value: after.tokens },
+    );
+  }
+  encoded.metadata.metrics = metrics;
+  result.bytes = writeLem(encoded);
+  return result;
+}
