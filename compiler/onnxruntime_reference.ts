@@ -5,8 +5,8 @@
  * Expects the graph shape `torch.onnx.export` writes for Embedding → LSTM → Linear: a token input of rank
  * 2 (sequence-major, or batch-major when the embedding output is transposed before the first LSTM),
  * optionally followed by initial-state inputs h0, c0 of shape (layers, batch, hidden) and state outputs
- * after the logits. With state inputs, long texts are run in chunks with the state carried; without them
- * the whole text is run at once.
+ * h, c after the logits. With both, long texts are run in chunks with the state carried; otherwise the
+ * whole text is run at once (up to MAX_STATELESS_TOKENS).
  * @module
  */
 import * as ort from "onnxruntime-web";
@@ -78,7 +78,8 @@ function analyzeGraph(bytes: Uint8Array): GraphLayout {
     batchFirst,
     stateInputs,
     logits: outputs[0],
-    stateOutputs: stateInputs.length ? outputs.slice(1, 3) : [],
+    // The state can be carried only when the graph also returns it (h, c after the logits).
+    stateOutputs: stateInputs.length && outputs.length >= 3 ? outputs.slice(1, 3) : [],
   };
 }
 
@@ -95,7 +96,7 @@ export class OnnxReferenceModel {
 
   /** Whether texts can be run in chunks with the state carried. */
   get hasState(): boolean {
-    return this.layout.stateInputs.length === 2;
+    return this.layout.stateInputs.length === 2 && this.layout.stateOutputs.length === 2;
   }
 
   /**
@@ -128,8 +129,8 @@ export class OnnxReferenceModel {
     const chunk = options.chunk ?? 256;
     if (!this.hasState && ids.length > MAX_STATELESS_TOKENS) {
       throw new Error(
-        `This ONNX model has no initial-state inputs, so a text of ${ids.length} tokens cannot be run in ` +
-          `chunks; the limit without state inputs is ${MAX_STATELESS_TOKENS} tokens`,
+        `This ONNX model does not take and return its state (h0, c0 inputs; h, c outputs), so a text of ${ids.length} tokens cannot be run in ` +
+          `chunks; the limit without them is ${MAX_STATELESS_TOKENS} tokens`,
       );
     }
     const acc = nllAccumulator();

@@ -96,11 +96,17 @@ await runCli(async () => {
   console.log(line(header));
   for (const r of rows) console.log(line(r));
   console.log(`\nwrote ${out}: ${formatBytes(result.bytes.length)} (${result.bytes.length} bytes)`);
-  console.log(
-    `check against onnxruntime-web: max |logit difference| ${result.maxLogitDiff.toExponential(2)} over ` +
-      `${result.checkTokens} tokens`,
-  );
-  if (result.perplexitySource !== undefined) {
+  if (result.referenceError) {
+    console.log(`check against onnxruntime-web: not possible, it cannot run the original (${result.referenceError})`);
+  } else {
+    console.log(
+      `check against onnxruntime-web: max |logit difference| ${result.maxLogitDiff.toExponential(2)} over ` +
+        `${result.checkTokens} tokens`,
+    );
+  }
+  if (result.perplexitySource === undefined && result.perplexityCompiled !== undefined) {
+    console.log(`perplexity on ${values.eval} (${result.evalTokens} tokens): compiled ${result.perplexityCompiled.toFixed(4)}`);
+  } else if (result.perplexitySource !== undefined) {
     const rel = result.perplexityCompiled! / result.perplexitySource - 1;
     console.log(
       `perplexity on ${values.eval} (${result.evalTokens} tokens): original ${
