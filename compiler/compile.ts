@@ -172,7 +172,8 @@ export async function compileOnnx(onnxBytes: Uint8Array, options: CompileOptions
   if (evalIds) {
     const ids = options.evalLimit ? evalIds.slice(0, options.evalLimit) : evalIds;
     if (ids.length < 2) throw new Error("The --eval text holds fewer than 2 tokens");
-    const progress = (stage: string) => (done: number, total: number) => options.onProgress?.(stage, done, total);
+    const progress = (stage: string) => (done: number, total: number) =>
+      options.onProgress?.(stage, done, total);
     const after = ours.score(ids, { onProgress: progress("perplexity of the compiled model (lstm-edge)") });
     result.perplexityCompiled = after.perplexity;
     result.evalTokens = after.tokens;

@@ -58,7 +58,9 @@ export interface IrModel {
 /** Builds a matrix after checking that the data has rows·cols elements. */
 export function irMatrix(name: string, rows: number, cols: number, data: Float32Array): IrMatrix {
   if (data.length !== rows * cols) {
-    throw new Error(`Matrix "${name}": expected ${rows}×${cols} = ${rows * cols} values, found ${data.length}`);
+    throw new Error(
+      `Matrix "${name}": expected ${rows}×${cols} = ${rows * cols} values, found ${data.length}`,
+    );
   }
   return { name, rows, cols, data };
 }

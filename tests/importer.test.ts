@@ -4,53 +4,24 @@
  */
 
 import assert from "node:assert/strict";
-import { importOnnx, lstmNodeToLayer, readTensorProto, readVocabFile } from "../compiler/onnx/import.ts";
+import { importOnnx, lstmNodeToLayer, readVocabFile } from "../compiler/onnx/import.ts";
 import { lstmLayout } from "../compiler/onnx/lstm.ts";
-import { decodeModel, encodeModel, type Tensor, toFloat32 } from "../compiler/onnx/proto.ts";
+import { decodeModel, encodeModel, toFloat32 } from "../compiler/onnx/proto.ts";
 import { irLogits, lstmStep } from "./ir_forward.ts";
+import {
+  assertClose,
+  exists,
+  haveNodeTests,
+  loadNodeTest,
+  needs,
+  NODE_TEST_DIRS,
+  type NodeTest,
+  nodeTestsReason,
+  PTB,
+} from "./helpers.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);
-const NODE_TESTS = new URL("../../shared/data/onnx-node-tests/", import.meta.url);
-const PTB = new URL("../../shared/data/ptb/", import.meta.url);
 const ROOT = new URL("../", import.meta.url);
-const CI = Deno.env.get("CI") === "true";
-
-const ATOL = 1e-4;
-const RTOL = 1e-4;
-
-/** Asserts |a − b| ≤ atol + rtol·|b| elementwise; the message names the worst element. */
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let worst = -1;
-  let worstExcess = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const excess = Math.abs(actual[i] - expected[i]) - (ATOL + RTOL * Math.abs(expected[i]));
-    if (!(excess <= worstExcess)) { // also catches NaN
-      worst = i;
-      worstExcess = excess;
-    }
-  }
-  if (worst >= 0) {
-    assert.fail(
-      `${what}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (± ${ATOL} + ${RTOL}·|b|)`,
-    );
-  }
-}
-
-function exists(url: URL): boolean {
-  try {
-    Deno.statSync(url);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Deno.test options that skip (with a printed reason) when `ok` is false — except under CI=true. */
-function needs(ok: boolean, reason: string): { ignore: boolean } {
-  if (!ok && !CI) console.log(`skipping: ${reason}`);
-  return { ignore: !ok && !CI };
-}
 
 interface Expected {
   name: string;
@@ -211,37 +182,6 @@ Deno.test("importOnnx() without any vocabulary says to pass --vocab", () => {
 });
 
 // ------------------------------------------------------------------------------- ONNX's own LSTM tests
-
-const NODE_TEST_DIRS = [
-  { dir: NODE_TESTS, label: "onnx v1.22.0, opset 22" },
-  { dir: new URL("lstm-opset14-onnx-v1.16.2/", NODE_TESTS), label: "onnx v1.16.2, opset 14" },
-];
-const haveNodeTests = exists(NODE_TESTS);
-const nodeTestsReason =
-  `${NODE_TESTS.pathname} is absent (ONNX's operator tests, see ../shared/data/README.md)`;
-
-interface NodeTest {
-  node: NonNullable<NonNullable<ReturnType<typeof decodeModel>["graph"]>["node"]>[number];
-  inputs: Map<string, Tensor>;
-  outputs: Map<string, Tensor>;
-}
-
-function loadNodeTest(dir: URL, name: string): NodeTest {
-  const base = new URL(`${name}/`, dir);
-  const graph = decodeModel(Deno.readFileSync(new URL("model.onnx", base))).graph!;
-  const read = (kind: string, names: string[]) =>
-    new Map(
-      names.map((
-        n,
-        i,
-      ) => [n, readTensorProto(Deno.readFileSync(new URL(`test_data_set_0/${kind}_${i}.pb`, base)))]),
-    );
-  return {
-    node: graph.node![0],
-    inputs: read("input", graph.input!.map((v) => v.name!)),
-    outputs: read("output", graph.output!.map((v) => v.name!)),
-  };
-}
 
 /** Runs the converted layer over X with a zero initial state: Y (as laid out by `layout`) and Y_h. */
 function runLstmNode(test: NodeTest): { Y: Float32Array; Y_h: Float32Array } {

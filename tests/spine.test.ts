@@ -8,6 +8,7 @@ import { compileOnnx } from "../compiler/compile.ts";
 import { OnnxReferenceModel } from "../compiler/onnxruntime_reference.ts";
 import { LstmModel } from "../runtime/model.ts";
 import { compileKernelModule } from "../runtime/kernels/kernels.ts";
+import { assertClose } from "./helpers.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);
 
@@ -23,18 +24,6 @@ const fixtures: Expected[] = [...Deno.readDirSync(FIXTURES)]
   .filter((e) => e.name.endsWith(".expected.json"))
   .map((e) => JSON.parse(Deno.readTextFileSync(new URL(e.name, FIXTURES))))
   .sort((a, b) => a.name.localeCompare(b.name));
-
-/** |a − b| ≤ atol + rtol·|b| for every element; the message names the worst one. */
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string) {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let worst = -1;
-  let worstExcess = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const excess = Math.abs(actual[i] - expected[i]) - (tol + tol * Math.abs(expected[i]));
-    if (!(excess <= worstExcess) && !(excess <= 0)) [worst, worstExcess] = [i, excess];
-  }
-  assert.ok(worst < 0, `${what}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (tolerance ${tol})`);
-}
 
 /** A deterministic PTB-format text over the fixture's vocabulary: `lines` lines of 2..12 words. */
 function syntheticText(vocabSize: number, vocab: readonly string[], lines: number): string {
@@ -60,7 +49,7 @@ for (const fx of fixtures) {
 
     // Against PyTorch (the fixture) and onnxruntime-web, on the fixture's sentence from the zero state.
     const ours = model.logits(fx.sentence_ids);
-    assertClose(ours, fx.logits.flat(), 1e-4, "logits vs PyTorch");
+    assertClose(ours, fx.logits.flat(), "logits vs PyTorch");
     if (fx.name.startsWith("layout1")) {
       // onnxruntime-web has no batch-major LSTM (layout = 1): PyTorch's logits are the only reference.
       assert.match(compiled.referenceError ?? "", /layout/);
@@ -68,7 +57,7 @@ for (const fx of fixtures) {
     }
     assert.ok(compiled.maxLogitDiff < 1e-4, `compile's own check: ${compiled.maxLogitDiff}`);
     const reference = await OnnxReferenceModel.create(onnxBytes);
-    assertClose(ours, (await reference.run(fx.sentence_ids)).logits, 1e-4, "logits vs onnxruntime-web");
+    assertClose(ours, (await reference.run(fx.sentence_ids)).logits, "logits vs onnxruntime-web");
 
     // Perplexity of a 600-token text: state carried across our 64-token chunks and ORT's 256-token ones.
     const text = syntheticText(fx.vocab_size, model.tokenizer.vocab, 80);
@@ -79,7 +68,10 @@ for (const fx of fixtures) {
     assert.equal(ourScore.tokens, ids.length - 1);
     assert.equal(refScore.tokens, ids.length - 1);
     const rel = Math.abs(ourScore.perplexity / refScore.perplexity - 1);
-    assert.ok(rel < 1e-4, `perplexity ${ourScore.perplexity} vs onnxruntime-web ${refScore.perplexity}: ${rel}`);
+    assert.ok(
+      rel < 1e-4,
+      `perplexity ${ourScore.perplexity} vs onnxruntime-web ${refScore.perplexity}: ${rel}`,
+    );
   });
 }
 
@@ -100,7 +92,7 @@ Deno.test("f16 storage halves the weights and keeps logits within f16 precision"
     assert.ok(f16.tensors[i].relativeError > 0 && f16.tensors[i].relativeError < 1e-3);
   }
   const model = await LstmModel.load(f16.bytes);
-  assertClose(model.logits(fx.sentence_ids), fx.logits.flat(), 1e-2, "f16 logits vs PyTorch");
+  assertClose(model.logits(fx.sentence_ids), fx.logits.flat(), "f16 logits vs PyTorch", 1e-2);
 });
 
 Deno.test("LstmModel: feeding one token at a time equals running the sequence", async () => {
@@ -120,7 +112,7 @@ Deno.test("LstmModel: feeding one token at a time equals running the sequence", 
     let sum = 0;
     for (const x of row) sum += Math.exp(x - max);
     const lse = max + Math.log(sum);
-    assertClose(lp, Array.from(row, (x) => x - lse), 1e-5, `step ${t}`);
+    assertClose(lp, Array.from(row, (x) => x - lse), `step ${t}`, 1e-5);
   }
   assert.equal(state.tokens, ids.length);
 });
@@ -154,7 +146,10 @@ Deno.test("LstmModel.topK() returns the most likely tokens in order and leaves o
   assert.deepEqual(top.map((t) => t.id), order.slice(0, 5));
   assert.equal(top[0].token, model.tokenizer.vocab[order[0]]);
   const without = model.topK(state, 5, [order[0], order[2]]);
-  assert.deepEqual(without.map((t) => t.id), order.filter((i) => i !== order[0] && i !== order[2]).slice(0, 5));
+  assert.deepEqual(
+    without.map((t) => t.id),
+    order.filter((i) => i !== order[0] && i !== order[2]).slice(0, 5),
+  );
   assert.throws(() => model.topK(state, 0), RangeError);
   assert.throws(() => model.feed(state, 40), /outside 0\.\.39/);
 });

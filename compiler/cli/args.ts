@@ -27,7 +27,7 @@ export function parseCli<T extends NonNullable<ParseArgsConfig["options"]>>(
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  if (parsed.values.help) {
+  if ((parsed.values as Record<string, unknown>).help) {
     console.log(help.trim());
     Deno.exit(0);
   }

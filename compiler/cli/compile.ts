@@ -97,7 +97,9 @@ await runCli(async () => {
   for (const r of rows) console.log(line(r));
   console.log(`\nwrote ${out}: ${formatBytes(result.bytes.length)} (${result.bytes.length} bytes)`);
   if (result.referenceError) {
-    console.log(`check against onnxruntime-web: not possible, it cannot run the original (${result.referenceError})`);
+    console.log(
+      `check against onnxruntime-web: not possible, it cannot run the original (${result.referenceError})`,
+    );
   } else {
     console.log(
       `check against onnxruntime-web: max |logit difference| ${result.maxLogitDiff.toExponential(2)} over ` +
@@ -105,7 +107,11 @@ await runCli(async () => {
     );
   }
   if (result.perplexitySource === undefined && result.perplexityCompiled !== undefined) {
-    console.log(`perplexity on ${values.eval} (${result.evalTokens} tokens): compiled ${result.perplexityCompiled.toFixed(4)}`);
+    console.log(
+      `perplexity on ${values.eval} (${result.evalTokens} tokens): compiled ${
+        result.perplexityCompiled.toFixed(4)
+      }`,
+    );
   } else if (result.perplexitySource !== undefined) {
     const rel = result.perplexityCompiled! / result.perplexitySource - 1;
     console.log(

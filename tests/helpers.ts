@@ -1,0 +1,84 @@
+/**
+ * Shared by the cross-module tests: the project's tolerance check, skipping when shared data is absent
+ * (a failure under CI=true), and loading ONNX's own operator tests.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { readTensorProto } from "../compiler/onnx/import.ts";
+import { decodeModel, type Tensor } from "../compiler/onnx/proto.ts";
+
+export const CI = Deno.env.get("CI") === "true";
+export const NODE_TESTS = new URL("../../shared/data/onnx-node-tests/", import.meta.url);
+export const PTB = new URL("../../shared/data/ptb/", import.meta.url);
+
+/** Asserts |a − b| ≤ tol + tol·|b| elementwise (NaN fails); the message names the worst element. */
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  what: string,
+  tol = 1e-4,
+): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let worst = -1;
+  let worstExcess = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const excess = Math.abs(actual[i] - expected[i]) - (tol + tol * Math.abs(expected[i]));
+    if (!(excess <= worstExcess)) { // also catches NaN
+      worst = i;
+      worstExcess = excess;
+    }
+  }
+  if (worst >= 0) {
+    assert.fail(
+      `${what}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (± ${tol} + ${tol}·|b|)`,
+    );
+  }
+}
+
+export function exists(url: URL): boolean {
+  try {
+    Deno.statSync(url);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Deno.test options that skip (with a printed reason) when `ok` is false — except under CI=true. */
+export function needs(ok: boolean, reason: string): { ignore: boolean } {
+  if (!ok && !CI) console.log(`skipping: ${reason}`);
+  return { ignore: !ok && !CI };
+}
+
+/** ONNX's LSTM operator tests: the current ones and the opset-14 copies. */
+export const NODE_TEST_DIRS = [
+  { dir: NODE_TESTS, label: "onnx v1.22.0, opset 22" },
+  { dir: new URL("lstm-opset14-onnx-v1.16.2/", NODE_TESTS), label: "onnx v1.16.2, opset 14" },
+];
+export const haveNodeTests = exists(NODE_TESTS);
+export const nodeTestsReason =
+  `${NODE_TESTS.pathname} is absent (ONNX's operator tests, see ../shared/data/README.md)`;
+
+export interface NodeTest {
+  node: NonNullable<NonNullable<ReturnType<typeof decodeModel>["graph"]>["node"]>[number];
+  inputs: Map<string, Tensor>;
+  outputs: Map<string, Tensor>;
+}
+
+/** Reads one operator test: its single node and the tensors of test_data_set_0 by graph input/output name. */
+export function loadNodeTest(dir: URL, name: string): NodeTest {
+  const base = new URL(`${name}/`, dir);
+  const graph = decodeModel(Deno.readFileSync(new URL("model.onnx", base))).graph!;
+  const read = (kind: string, names: string[]) =>
+    new Map(
+      names.map((
+        n,
+        i,
+      ) => [n, readTensorProto(Deno.readFileSync(new URL(`test_data_set_0/${kind}_${i}.pb`, base)))]),
+    );
+  return {
+    node: graph.node![0],
+    inputs: read("input", graph.input!.map((v) => v.name!)),
+    outputs: read("output", graph.output!.map((v) => v.name!)),
+  };
+}
