@@ -23,8 +23,25 @@ export class UnsupportedEncodingError extends Error {
   override name = "UnsupportedEncodingError";
 }
 
-/** Builds the operator for one matrix of a loaded file. */
-export function matrixOperator(m: MatrixInfo, k: KernelInstance): MatrixOperator {
+/**
+ * Bytes of scratch memory the operator for `m` needs (e.g. the rank-sized intermediate of a low-rank
+ * product), reserved by the engine at load. Depends only on shapes, so it can be asked of a probe read.
+ */
+export function operatorScratchBytes(m: MatrixInfo): number {
+  switch (m.kind) {
+    case "dense":
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * Builds the operator for one matrix of a loaded file. `scratch` points at
+ * {@link operatorScratchBytes}(m) bytes (16-byte aligned) that belong to this operator alone.
+ */
+export function matrixOperator(m: MatrixInfo, k: KernelInstance, scratch: number): MatrixOperator {
+  void scratch;
   const ex = k.exports;
   const { rows, cols } = m;
   if (m.kind === "dense") {

@@ -11,11 +11,12 @@
  *   logits                 CHUNK × vocab
  *   topk                   indices and values for top-k
  *   biases                 every layer's 4·H bias and the decoder's (zeros when the file has none)
+ *   operator scratch       what each matrix's operator asked for (operatorScratchBytes)
  * @module
  */
 import { readLem, summarize } from "./format/read.ts";
 import { instantiateKernels, type KernelInstance } from "./kernels/kernels.ts";
-import { type MatrixOperator, matrixOperator } from "./matrix_operator.ts";
+import { type MatrixOperator, matrixOperator, operatorScratchBytes } from "./matrix_operator.ts";
 import { Tokenizer } from "./tokenizer.ts";
 import { type NllAccumulator, nllAccumulator } from "./perplexity.ts";
 
@@ -108,6 +109,13 @@ export class LstmModel {
     };
     const layerBias = shapes.map((l) => alloc(4 * l.hiddenSize));
     this.#decoderBias = alloc(vocabSize);
+    const scratchFor = (m: Parameters<typeof operatorScratchBytes>[0]) =>
+      alloc(Math.ceil(operatorScratchBytes(m) / 4));
+    const scratch = {
+      embedding: scratchFor(probe.embedding),
+      decoder: scratchFor(probe.decoder),
+      layers: probe.layers.map((l) => ({ wIh: scratchFor(l.wIh), wHh: scratchFor(l.wHh) })),
+    };
     const pages = Math.ceil(end / PAGE) - k.memory.buffer.byteLength / PAGE;
     if (pages > 0) k.memory.grow(pages);
     new Uint8Array(k.memory.buffer, fileBase, bytes.length).set(bytes);
@@ -117,16 +125,16 @@ export class LstmModel {
     f32.set(file.decoderBias, this.#decoderBias >> 2);
 
     this.tokenizer = new Tokenizer(file.vocab, file.unkId, file.eosId, file.tokenizer);
-    this.#embedding = matrixOperator(file.embedding, k);
-    this.#decoder = matrixOperator(file.decoder, k);
+    this.#embedding = matrixOperator(file.embedding, k, scratch.embedding);
+    this.#decoder = matrixOperator(file.decoder, k, scratch.decoder);
     let stateOffset = 0;
     this.#layers = file.layers.map((l, i) => {
       f32.set(l.bias, layerBias[i] >> 2);
       const layer = {
         inputSize: l.inputSize,
         hiddenSize: l.hiddenSize,
-        wIh: matrixOperator(l.wIh, k),
-        wHh: matrixOperator(l.wHh, k),
+        wIh: matrixOperator(l.wIh, k, scratch.layers[i].wIh),
+        wHh: matrixOperator(l.wHh, k, scratch.layers[i].wHh),
         bias: layerBias[i],
         stateOffset,
       };

@@ -1,0 +1,49 @@
+/**
+ * The one interface every compression method implements. A method turns one IR matrix (float32,
+ * row-major) into one encoded matrix (compiler/encoded.ts) that the runtime executes as it is.
+ *
+ * Methods: store (f32 | f16 | int8 | int4), prune (magnitude → CSR), lowrank (truncated SVD → A·B),
+ * tt (TT-SVD → tensor-train cores). The parts a method produces (CSR values, low-rank factors, TT cores)
+ * are stored with a {@link StorageSpec}, so "lowrank:64+int8" is a low-rank matrix with int8 factors.
+ * @module
+ */
+import type { IrMatrix } from "../ir.ts";
+import type { EncodedMatrix } from "../encoded.ts";
+
+/** How a leaf matrix's numbers are stored. int8: one scale per row; int4: one per `groupSize` columns. */
+export interface StorageSpec {
+  type: "f32" | "f16" | "int8" | "int4";
+  /** int4 group size (default 32); ignored for other types. */
+  groupSize?: number;
+}
+
+/** What a method is asked to do to one matrix (parsed from `--method` or a recipe entry). */
+export type MethodSpec =
+  | { kind: "store"; storage: StorageSpec }
+  | { kind: "prune"; sparsity: number; storage: StorageSpec }
+  | { kind: "lowrank"; rank?: number; energy?: number; storage: StorageSpec }
+  | {
+    kind: "tt";
+    maxRank?: number;
+    tolerance?: number;
+    rowModes?: number[];
+    colModes?: number[];
+    storage: StorageSpec;
+  };
+
+/** Where a matrix sits in the model: the runtime uses embeddings by row gather, the others by matvec. */
+export type MatrixRole = "embedding" | "w_ih" | "w_hh" | "decoder";
+
+/** The result of compressing one matrix. */
+export interface MethodResult {
+  encoded: EncodedMatrix;
+  /** What was actually done, e.g. "rank 64 (clipped from 300)", "sparsity 0.800 (nnz 400000)". */
+  detail: string;
+}
+
+/** One compression method. */
+export interface CompressionMethod<S extends MethodSpec = MethodSpec> {
+  readonly kind: S["kind"];
+  /** Compresses `m`. Must be deterministic: same matrix and spec → same bytes. */
+  encode(m: IrMatrix, spec: S, role: MatrixRole): MethodResult;
+}
