@@ -33,5 +33,18 @@ Deno.test("Tokenizer applies lowercase and number rules before lookup", () => {
 Deno.test("Tokenizer.encode() rejects unknown words when the vocabulary has no <unk>", () => {
   const t = new Tokenizer(["a", "b"], -1, -1, { lowercase: false, eosPerLine: true });
   assert.deepEqual(t.encode("a b\nb").ids, [0, 1, 1]);
-  assert.throws(() => t.encode("a zebra"), (e: Error) => e instanceof TokenizeError && /"zebra"/.test(e.message));
+  assert.throws(
+    () => t.encode("a zebra"),
+    (e: Error) => e instanceof TokenizeError && /"zebra"/.test(e.message),
+  );
+});
+
+Deno.test("Tokenizer keeps words that are in the vocabulary as written before applying the rules", () => {
+  const t = new Tokenizer(["<unk>", "<eos>", "N", "the"], 0, 1, {
+    lowercase: true,
+    numberToken: "N",
+    eosPerLine: true,
+  });
+  assert.deepEqual(t.encode("The N 42 <unk>").ids, [3, 2, 2, 0, 1]);
+  assert.equal(t.encode("The N 42 <unk>").unknown, 0);
 });

@@ -2,9 +2,11 @@
  * Text → token ids, by the rules stored in the model file. Shared by every route and the CLI, so that a
  * perplexity measured by `deno task eval` and one served over HTTP count the same tokens.
  *
- * Rules (PTB convention): split each line on whitespace; optionally lowercase; optionally map numbers to
- * a number token (PTB: "N"); words outside the vocabulary become `<unk>`; `<eos>` is appended after every
- * line (a trailing newline at the end of the text does not start another line).
+ * Rules (PTB convention): split each line on whitespace; a word found in the vocabulary as written is
+ * kept (so "N" and "<unk>" in PTB text stay themselves); otherwise it is lowercased (if the rules say
+ * so) and, if it looks like a number, replaced by the number token (PTB: "N"); words still outside the
+ * vocabulary become `<unk>`; `<eos>` is appended after every line (a trailing newline at the end of the
+ * text does not start another line).
  * @module
  */
 
@@ -44,6 +46,7 @@ export class Tokenizer {
 
   /** Normalizes one whitespace-separated word the way the model's vocabulary expects. */
   normalize(word: string): string {
+    if (this.#index.has(word)) return word;
     let w = this.rules.lowercase ? word.toLowerCase() : word;
     if (this.rules.numberToken !== undefined && NUMBER.test(w)) w = this.rules.numberToken;
     return w;
