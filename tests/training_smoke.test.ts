@@ -1,0 +1,77 @@
+/**
+ * models/train.py end to end, as CI runs it: a few steps of the tiny config on a slice of PTB, export,
+ * compile with our compiler, evaluate with both engines, and compare with the numbers PyTorch wrote in
+ * the reference JSON. A change that breaks real PyTorch output fails here.
+ */
+import assert from "node:assert/strict";
+import { evaluateModelFile } from "../compiler/evaluate.ts";
+import { compileOnnx } from "../compiler/compile.ts";
+import { writeFileAtomic } from "../compiler/writer.ts";
+import { LstmModel } from "../runtime/model.ts";
+import { assertClose, exists, needs, PTB } from "./helpers.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const EVAL_TOKENS = 1500;
+
+function torchAvailable(): boolean {
+  try {
+    const r = new Deno.Command("/usr/bin/python3", { args: ["-c", "import torch, onnx"], stderr: "null" })
+      .outputSync();
+    return r.success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "a model trained by models/train.py scores the same in PyTorch, onnxruntime-web and lstm-edge",
+  ...needs(
+    torchAvailable() && exists(PTB),
+    "needs /usr/bin/python3 with torch and onnx (Debian python3-torch, python3-onnx) and ../shared/data/ptb",
+  ),
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const onnxPath = `${dir}/tiny.onnx`;
+      const train = await new Deno.Command("/usr/bin/python3", {
+        args: [
+          "models/train.py",
+          "--config=tiny",
+          `--data=${PTB.pathname}`,
+          `--out=${onnxPath}`,
+          "--max-batches=20",
+          `--eval-tokens=${EVAL_TOKENS}`,
+          "--threads=1",
+        ],
+        cwd: ROOT,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.ok(train.success, new TextDecoder().decode(train.stderr).slice(-2000));
+      const reference = JSON.parse(await Deno.readTextFile(`${dir}/tiny.reference.json`));
+      assert.ok(reference.valid_perplexity > 1 && reference.valid_perplexity < 10000);
+
+      const compiled = await compileOnnx(await Deno.readFile(onnxPath), { fileName: "tiny.onnx" });
+      await writeFileAtomic(`${dir}/tiny.lem`, compiled.bytes);
+      const model = await LstmModel.load(compiled.bytes);
+      assertClose(model.logits(reference.sentence_ids), reference.logits.flat(), "logits vs PyTorch");
+
+      for (
+        const [split, expected] of [["valid", reference.valid_perplexity], [
+          "test",
+          reference.test_perplexity,
+        ]]
+      ) {
+        const text = await Deno.readTextFile(new URL(`ptb.${split}.txt`, PTB));
+        for (const file of [onnxPath, `${dir}/tiny.lem`]) {
+          const r = await evaluateModelFile(file, text, { limit: EVAL_TOKENS });
+          assert.equal(r.tokens, EVAL_TOKENS - 1);
+          const rel = Math.abs(r.perplexity / expected - 1);
+          assert.ok(rel < 1e-4, `${split} ${r.engine}: ${r.perplexity} vs PyTorch ${expected} (${rel})`);
+        }
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
