@@ -10,10 +10,13 @@
 import type { IrMatrix } from "../ir.ts";
 import type { EncodedMatrix } from "../encoded.ts";
 
-/** How a leaf matrix's numbers are stored. int8: one scale per row; int4: one per `groupSize` columns. */
+/**
+ * How a leaf matrix's numbers are stored. int8: one scale per row (or per `groupSize` columns when
+ * given); int4: one per `groupSize` columns. Encoded by `encodeLeaf` in ./storage.ts.
+ */
 export interface StorageSpec {
   type: "f32" | "f16" | "int8" | "int4";
-  /** int4 group size (default 32); ignored for other types. */
+  /** Columns per scale: int4 default 32, int8 default the whole row; ignored for f32/f16. */
   groupSize?: number;
 }
 
