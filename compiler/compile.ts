@@ -21,6 +21,8 @@ export interface CompileOptions {
   fileName: string;
   /** Vocabulary replacing the model's own (from `--vocab FILE`). */
   vocab?: string[];
+  /** Tokenizer settings (JSON, as metadata_props "tokenizer") replacing the model's own. */
+  tokenizer?: string;
   /** Storage of every weight matrix. */
   floatType?: FloatTypeName;
   /** Model name recorded in the metadata (default: the file name without folder and extension). */
@@ -130,7 +132,11 @@ function tensorPairs(ir: IrModel, enc: EncodedModel): [IrMatrix, EncodedMatrix][
  * ```
  */
 export async function compileOnnx(onnxBytes: Uint8Array, options: CompileOptions): Promise<CompileResult> {
-  const ir = importOnnx(onnxBytes, { fileName: options.fileName, vocab: options.vocab });
+  const ir = importOnnx(onnxBytes, {
+    fileName: options.fileName,
+    vocab: options.vocab,
+    tokenizer: options.tokenizer,
+  });
   const floatType = options.floatType ?? "f32";
   const name = options.name ?? options.fileName.replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "");
   const recipe = JSON.stringify({ method: floatType });

@@ -289,6 +289,9 @@ def main(argv=None) -> int:
     with torch.no_grad():
         logits, _, _ = model(ids.view(-1, 1), torch.zeros(layers, 1, hidden), torch.zeros(layers, 1, hidden))
     meta = dict(config=args.config, valid_perplexity=round(valid_ppl, 4), test_perplexity=round(test_ppl, 4))
+    # Text normalization for the runtime (runtime/tokenizer.ts): PTB is lowercase with numbers as "N".
+    rules = {"lowercase": True, "eosPerLine": True, **({"numberToken": "N"} if "N" in vocab else {})}
+    meta["tokenizer"] = json.dumps(rules)
     export_onnx(model, vocab, args.out, args.opset, meta)
     with open(args.out, "rb") as f:
         onnx_sha = hashlib.sha256(f.read()).hexdigest()

@@ -1,5 +1,5 @@
 /**
- * `deno task compile [IN.onnx] [-o OUT.lem] [--vocab FILE] [--float f32|f16] [--eval TEXT]`
+ * `deno task compile [IN.onnx] [-o OUT.lem] [--vocab FILE] [--tokenizer JSON] [--float f32|f16] [--eval TEXT]`
  *
  * With no arguments it compiles the shipped model, models/ptb-small.onnx → models/ptb-small.lem.
  * @module
@@ -10,7 +10,8 @@ import { writeFileAtomic } from "../writer.ts";
 import { readVocabFile } from "../onnx/import.ts";
 
 const SHIPPED = "models/ptb-small.onnx";
-const USAGE = "deno task compile [IN.onnx] [-o OUT.lem] [--vocab FILE] [--float f32|f16] [--eval TEXT]";
+const USAGE =
+  "deno task compile [IN.onnx] [-o OUT.lem] [--vocab FILE] [--tokenizer JSON] [--float f32|f16] [--eval TEXT]";
 const HELP = `
 usage: ${USAGE}
 
@@ -22,6 +23,8 @@ onnxruntime-web: logits on 32 tokens always, perplexity with --eval. The numbers
   -o, --out FILE      where to write (default: IN with the extension .lem); written atomically
   --vocab FILE        vocabulary, one token per line (line number = id), when the ONNX file's
                       metadata_props has no "vocab"
+  --tokenizer JSON    text normalization rules replacing metadata_props "tokenizer", e.g.
+                      '{"lowercase": true, "numberToken": "N"}' for PTB (see runtime/tokenizer.ts)
   --float f32|f16     storage of every weight matrix (default f32)
   --eval TEXT         PTB-format text: measure perplexity before and after compiling
   --eval-limit N      score only the first N tokens of the --eval text
@@ -37,6 +40,7 @@ await runCli(async () => {
   const { values, positionals } = parseCli(Deno.args, {
     out: { type: "string", short: "o" },
     vocab: { type: "string" },
+    tokenizer: { type: "string" },
     float: { type: "string" },
     eval: { type: "string" },
     "eval-limit": { type: "string" },
@@ -69,6 +73,7 @@ await runCli(async () => {
   const result = await compileOnnx(onnxBytes, {
     fileName: input.replace(/^.*[\\/]/, ""),
     vocab,
+    tokenizer: values.tokenizer,
     floatType,
     name: values.name,
     evalText,

@@ -26,6 +26,11 @@ export interface ImportOptions {
   fileName?: string;
   /** Token strings, index = id; takes precedence over the model's metadata_props "vocab". */
   vocab?: string[];
+  /**
+   * Tokenizer settings as JSON (same format as metadata_props "tokenizer"); takes precedence over the
+   * model's own. The CLI's `--tokenizer JSON`, for models exported without them.
+   */
+  tokenizer?: string;
 }
 
 /**
@@ -87,7 +92,7 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): IrMo
     vocab: vocab.slice(),
     unkId: vocab.indexOf("<unk>"),
     eosId: vocab.indexOf("<eos>"),
-    tokenizer: readTokenizerMetadata(meta.get("tokenizer"), vocab),
+    tokenizer: readTokenizerMetadata(options.tokenizer ?? meta.get("tokenizer"), vocab),
     embedding: irMatrix("embedding", rows, lm.embedding.cols, lm.embedding.data.slice()),
     layers: lm.layers,
     decoder: irMatrix("decoder", lm.decoder.rows, last.hiddenSize, lm.decoder.data),
