@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import collections
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -131,8 +132,10 @@ def export_onnx(model: LstmLanguageModel, vocab: list[str], path: str, opset: in
     h0 = torch.zeros(layers, 1, hidden)
     c0 = torch.zeros(layers, 1, hidden)
     tmp = path + ".tmp"
+    # torch >= 2.5 has a second exporter (dynamo); the importer reads what the TorchScript exporter writes.
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     torch.onnx.export(
-        model, (tokens, h0, c0), tmp, opset_version=opset, do_constant_folding=True,
+        model, (tokens, h0, c0), tmp, opset_version=opset, do_constant_folding=True, **legacy,
         input_names=["tokens", "h0", "c0"], output_names=["logits", "h", "c"],
         dynamic_axes={"tokens": {0: "seq", 1: "batch"}, "h0": {1: "batch"}, "c0": {1: "batch"},
                       "logits": {0: "seq", 1: "batch"}, "h": {1: "batch"}, "c": {1: "batch"}},
@@ -147,7 +150,7 @@ def export_onnx(model: LstmLanguageModel, vocab: list[str], path: str, opset: in
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
+        description=__doc__,
         epilog="Configurations:\n" + "\n".join(f"  {k}: {v}" for k, v in CONFIGS.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", choices=sorted(CONFIGS), default="small", help="model/schedule (default small)")
@@ -156,7 +159,7 @@ def main(argv=None) -> int:
     p.add_argument("--checkpoint", help="checkpoint file (default: OUT with .ckpt.pt)")
     p.add_argument("--checkpoint-minutes", type=float, default=10.0, help="checkpoint interval (default 10)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint")
-    p.add_argument("--epochs", type=int, help="override the config's number of epochs")
+    p.add_argument("--epochs", type=int, help="override the config's number of epochs (may grow on --resume)")
     p.add_argument("--decay-after", type=int, help="override the epoch after which lr decays")
     p.add_argument("--max-batches", type=int, help="stop each epoch after this many batches (smoke tests)")
     p.add_argument("--eval-tokens", type=int, help="score only the first N valid/test tokens (smoke tests)")
@@ -216,11 +219,14 @@ def main(argv=None) -> int:
     if args.resume or args.export_only:
         if not os.path.isfile(ckpt_path):
             p.error(f"no checkpoint at {ckpt_path} to resume from")
-        ck = torch.load(ckpt_path, map_location=device)
-        if ck["config"] != cfg or ck["vocab_size"] != len(vocab):
+        ck = torch.load(ckpt_path, map_location="cpu")
+        same = {k: v for k, v in ck["config"].items() if k != "epochs"} == {k: v for k, v in cfg.items() if k != "epochs"}
+        if not same or ck["vocab_size"] != len(vocab):
             p.error(f"checkpoint {ckpt_path} was made with another config: {ck['config']}")
         model.load_state_dict(ck["model"])
         torch.set_rng_state(ck["rng"])
+        if ck.get("cuda_rng") is not None and device.type == "cuda":
+            torch.cuda.set_rng_state_all(ck["cuda_rng"])
         state = ck["state"]
         log(f"resumed from {ckpt_path} at epoch {state['epoch'] + 1}, batch {state['batch']}", logfile)
     else:
@@ -230,6 +236,7 @@ def main(argv=None) -> int:
 
     def checkpoint():
         save_atomic(dict(config=cfg, vocab_size=len(vocab), model=model.state_dict(), rng=torch.get_rng_state(),
+                         cuda_rng=torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
                          state=state), ckpt_path)
 
     layers, hidden = cfg["layers"], cfg["hidden"]

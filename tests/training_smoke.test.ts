@@ -75,3 +75,43 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "models/train.py --resume continues exactly where the checkpoint stopped",
+  ...needs(
+    torchAvailable() && exists(PTB),
+    "needs /usr/bin/python3 with torch and onnx, and ../shared/data/ptb",
+  ),
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const run = async (out: string, ...extra: string[]) => {
+      const r = await new Deno.Command("/usr/bin/python3", {
+        args: [
+          "models/train.py",
+          "--config=tiny",
+          `--data=${PTB.pathname}`,
+          `--out=${out}`,
+          "--max-batches=8",
+          "--eval-tokens=300",
+          "--threads=1",
+          ...extra,
+        ],
+        cwd: ROOT,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.ok(r.success, new TextDecoder().decode(r.stderr).slice(-2000));
+      return JSON.parse(await Deno.readTextFile(out.replace(/\.onnx$/, ".reference.json")));
+    };
+    try {
+      const straight = await run(`${dir}/a.onnx`, "--epochs=2");
+      await run(`${dir}/b.onnx`, "--epochs=1");
+      const resumed = await run(`${dir}/b.onnx`, "--epochs=2", "--resume");
+      assert.deepEqual(resumed.history, straight.history);
+      assert.deepEqual(resumed.logits, straight.logits);
+      assert.equal(resumed.onnx_sha256, straight.onnx_sha256);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
