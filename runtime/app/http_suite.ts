@@ -1,0 +1,193 @@
+/**
+ * One check of every route, bad inputs included, run against the app in-process (`app.request`), under
+ * Deno.serve and under workerd — the same assertions on every platform.
+ * @module
+ */
+import assert from "node:assert/strict";
+
+/** Makes a request to the server under test: a path and RequestInit, like `app.request`. */
+export type Call = (path: string, init?: RequestInit) => Promise<Response>;
+
+const post = (call: Call, path: string, body: unknown) =>
+  call(path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+
+async function json(res: Response, status = 200) {
+  const text = await res.text();
+  assert.equal(res.status, status, `HTTP ${res.status}, expected ${status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text);
+}
+
+/** Asserts the response is an error `{error: {code, message}}` with this status (and code, when given). */
+export async function assertError(res: Response, status: number, code?: string, what = ""): Promise<void> {
+  const body = await res.text();
+  assert.equal(res.status, status, `${what}: HTTP ${res.status}, expected ${status}: ${body.slice(0, 300)}`);
+  assert.match(res.headers.get("content-type") ?? "", /application\/json/, what);
+  const parsed = JSON.parse(body);
+  assert.equal(typeof parsed.error?.message, "string", `${what}: ${body}`);
+  if (code) assert.equal(parsed.error.code, code, `${what}: ${body}`);
+}
+
+/** Changes the bytes of an encoded state (layout in state_codec.ts). */
+function tamper(state: string, change: (bytes: DataView) => void): string {
+  const b = Uint8Array.from(atob(state.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0));
+  change(new DataView(b.buffer));
+  return btoa(String.fromCharCode(...b)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** The routes, good and bad requests. `runtime`: whether GET /demo/runtime.js should be offered. */
+export async function checkEveryRoute(call: Call, options: { runtime: boolean }): Promise<void> {
+  assert.deepEqual(await json(await call("/healthz")), { status: "ok", model: "test-model" });
+
+  const info = await json(await call("/v1/model"));
+  assert.equal(info.vocabSize, 40);
+  assert.deepEqual(info.layers, [{ inputSize: 8, hiddenSize: 12 }, { inputSize: 12, hiddenSize: 10 }]);
+  assert.ok(
+    info.tensors.some((t: { name: string; bytes: number }) => t.name === "decoder" && t.bytes === 1600),
+  );
+  assert.match(info.sha256, /^[0-9a-f]{64}$/);
+  assert.equal(info.state.floats, 44);
+  assert.equal(info.tokenizer.lowercase, true);
+
+  const lem = await call("/v1/model.lem");
+  assert.equal(lem.status, 200);
+  assert.equal((await lem.arrayBuffer()).byteLength, info.fileBytes);
+
+  const doc = await json(await call("/openapi.json"));
+  assert.equal(doc.openapi, "3.1.0");
+  assert.ok(doc.paths["/v1/predict"].post);
+
+  const page = await call("/");
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<textarea id="text"/);
+
+  const runtime = await call("/demo/runtime.js");
+  if (options.runtime) {
+    assert.equal(runtime.status, 200);
+    assert.match(runtime.headers.get("content-type") ?? "", /javascript/);
+    assert.match(await runtime.text(), /loadModel/);
+  } else await assertError(runtime, 404, "not_found");
+
+  // predict(a + b) == predict(b, state after a)
+  const whole = await json(
+    await post(call, "/v1/predict", { text: "The stock market rose 5 percent", k: 50 }),
+  );
+  const a = await json(await post(call, "/v1/predict", { text: "The stock market" }));
+  assert.equal(a.predictions.length, 5);
+  assert.ok(a.predictions.every((p: { token: string }) => p.token !== "<unk>" && p.token !== "<eos>"));
+  const b = await json(await post(call, "/v1/predict", { text: " rose 5 percent", k: 50, state: a.state }));
+  assert.equal(b.predictions.length, whole.predictions.length);
+  b.predictions.forEach((p: { token: string; prob: number }, i: number) => {
+    assert.equal(p.token, whole.predictions[i].token);
+    assert.ok(
+      Math.abs(p.prob - whole.predictions[i].prob) <= 1e-5,
+      `${p.token}: ${p.prob} vs ${whole.predictions[i].prob}`,
+    );
+  });
+  const special = await json(await post(call, "/v1/predict", { text: "the", k: 40, includeSpecial: true }));
+  assert.ok(special.predictions.some((p: { token: string }) => p.token === "<eos>"));
+  const again = await json(await post(call, "/v1/predict", { text: "", state: a.state }));
+  assert.deepEqual(again.predictions, a.predictions);
+
+  const score = await json(await post(call, "/v1/score", { text: "the stock market xyzzy\nit rose" }));
+  assert.equal(score.tokens, 7); // 8 tokens (with two <eos>), the first not scored
+  assert.equal(score.unknown, 1);
+  assert.ok(Math.abs(score.perplexity - Math.exp(-score.logprob / score.tokens)) < 1e-6 * score.perplexity);
+
+  const gen = { prompt: "the stock", maxTokens: 12, seed: 1234, temperature: 1.2 };
+  const g1 = await json(await post(call, "/v1/generate", gen));
+  const g2 = await json(await post(call, "/v1/generate", gen));
+  assert.equal(g1.text, g2.text);
+  assert.equal(g1.seed, 1234);
+  assert.ok(g1.tokens.length >= 1 && g1.tokens.length <= 12);
+  assert.equal(g1.text, g1.tokens.join(" "));
+  const sse = await post(call, "/v1/generate", { ...gen, stream: true });
+  assert.equal(sse.status, 200);
+  assert.match(sse.headers.get("content-type") ?? "", /text\/event-stream/);
+  const events = (await sse.text()).trim().split("\n\n").map((e) => ({
+    event: /^event: (.*)$/m.exec(e)?.[1],
+    data: JSON.parse(/^data: (.*)$/m.exec(e)![1]),
+  }));
+  assert.deepEqual(events.filter((e) => e.event === "token").map((e) => e.data.token), g1.tokens);
+  assert.equal(events.at(-1)!.event, "done");
+  assert.equal(events.at(-1)!.data.text, g1.text);
+
+  // Bad input: every one a 4xx with {error: {code, message}}.
+  const bad: [string, unknown, number, string][] = [
+    ["/v1/predict", "{", 400, "invalid_json"],
+    ["/v1/predict", "", 400, "invalid_json"],
+    ["/v1/predict", "[1]", 400, "invalid_json"],
+    ["/v1/predict", "null", 400, "invalid_json"],
+    ["/v1/predict", {}, 400, "missing_field"],
+    ["/v1/predict", { text: 3 }, 400, "invalid_field"],
+    ["/v1/predict", { text: "  " }, 400, "empty_text"],
+    ["/v1/predict", { text: "a".repeat(20001) }, 413, "text_too_long"],
+    ["/v1/predict", { text: "a ".repeat(4001) }, 413, "text_too_long"],
+    ["/v1/predict", { text: "the", k: 0 }, 400, "out_of_range"],
+    ["/v1/predict", { text: "the", k: 51 }, 400, "out_of_range"],
+    ["/v1/predict", { text: "the", k: 2.5 }, 400, "invalid_field"],
+    ["/v1/predict", { text: "the", k: "5" }, 400, "invalid_field"],
+    ["/v1/predict", { text: "the", colour: "red" }, 400, "unknown_field"],
+    ["/v1/predict", { text: "the", state: 5 }, 400, "invalid_field"],
+    ["/v1/predict", { text: "the", state: "!!" }, 400, "invalid_state"],
+    ["/v1/predict", { text: "the", state: a.state.slice(0, -8) }, 400, "invalid_state"],
+    [
+      "/v1/predict",
+      { text: "the", state: tamper(a.state, (v) => v.setUint8(2, ~v.getUint8(2))) },
+      400,
+      "state_model_mismatch",
+    ],
+    [
+      "/v1/predict",
+      { text: "the", state: tamper(a.state, (v) => v.setFloat32(30, NaN, true)) },
+      400,
+      "invalid_state",
+    ],
+    [
+      "/v1/predict",
+      { text: "the", state: tamper(a.state, (v) => v.setFloat32(34, Infinity, true)) },
+      400,
+      "invalid_state",
+    ],
+    ["/v1/predict", { text: "the", includeSpecial: "yes" }, 400, "invalid_field"],
+    ["/v1/score", {}, 400, "missing_field"],
+    ["/v1/score", { text: "" }, 400, "empty_text"],
+    ["/v1/score", { text: ["a"] }, 400, "invalid_field"],
+    ["/v1/generate", { prompt: "the", maxTokens: 0 }, 400, "out_of_range"],
+    ["/v1/generate", { prompt: "the", maxTokens: 201 }, 400, "out_of_range"],
+    ["/v1/generate", { prompt: "the", temperature: -1 }, 400, "out_of_range"],
+    ["/v1/generate", { prompt: "the", temperature: "hot" }, 400, "invalid_field"],
+    ["/v1/generate", { prompt: "the", seed: -1 }, 400, "out_of_range"],
+    ["/v1/generate", { prompt: "the", seed: 2 ** 32 }, 400, "out_of_range"],
+    ["/v1/generate", { prompt: "the", topK: -3 }, 400, "out_of_range"],
+    ["/v1/generate", { prompt: "the", stream: 1 }, 400, "invalid_field"],
+    ["/v1/generate", { prompt: "the", stream: true, state: "AAAA" }, 400, "invalid_state"],
+    ["/v1/generate", { text: "the" }, 400, "unknown_field"],
+    ["/v1/predict", JSON.stringify({ text: "a ".repeat(40000) }), 413, "body_too_large"],
+  ];
+  for (const [path, body, status, code] of bad) {
+    await assertError(
+      await post(call, path, body),
+      status,
+      code,
+      `${path} ${String(JSON.stringify(body)).slice(0, 80)}`,
+    );
+  }
+  await assertError(await call("/v1/nothing-here"), 404, "not_found", "unknown route");
+  await assertError(await call("/v1/predict"), 405, "method_not_allowed", "GET /v1/predict");
+  await assertError(
+    await call("/v1/model", { method: "DELETE" }),
+    405,
+    "method_not_allowed",
+    "DELETE /v1/model",
+  );
+  await assertError(
+    await call("/healthz", { method: "POST", body: "x" }),
+    405,
+    "method_not_allowed",
+    "POST /healthz",
+  );
+}

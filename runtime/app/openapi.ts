@@ -1,0 +1,153 @@
+/**
+ * GET /openapi.json: the API described (OpenAPI 3.1), with this server's limits filled in.
+ * A test checks that every route of the app is described here and nothing else.
+ * @module
+ */
+import type { Limits } from "./limits.ts";
+
+type Schema = Record<string, unknown>;
+
+const str = (description: string): Schema => ({ type: "string", description });
+const obj = (properties: Record<string, Schema>, required: string[] = []): Schema => ({
+  type: "object",
+  properties,
+  required,
+  additionalProperties: false,
+});
+const json = (schema: Schema) => ({ content: { "application/json": { schema } } });
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const errors = {
+  "400": {
+    description: "Bad input: malformed JSON, wrong types, missing fields, out of range, bad state",
+    ...json(ref("Error")),
+  },
+  "405": { description: "Method not allowed", ...json(ref("Error")) },
+  "413": { description: "Body, text or token count over the limit", ...json(ref("Error")) },
+};
+
+/** The OpenAPI document for a server with these limits. */
+export function openApiDocument(limits: Limits): Schema {
+  const state = str(
+    "Opaque LSTM state from an earlier response (versioned, bound to this model file; see runtime/app/state_codec.ts)",
+  );
+  const text = { type: "string", maxLength: limits.maxTextChars };
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "lstm-edge",
+      version: "1",
+      description: "Next-word prediction, scoring and generation with a compiled LSTM language model. " +
+        `Limits: body ${limits.maxBodyBytes} bytes, text ${limits.maxTextChars} characters and ` +
+        `${limits.maxTextTokens} tokens, k ≤ ${limits.maxK}, maxTokens ≤ ${limits.maxGenerateTokens}.`,
+    },
+    paths: {
+      "/v1/model": {
+        get: {
+          summary: "The model: name, vocabulary size, layer shapes, file bytes, tensors, metrics, limits",
+          responses: { "200": { description: "Model information", ...json({ type: "object" }) } },
+        },
+      },
+      "/v1/model.lem": {
+        get: {
+          summary: "The model file itself (for the demo page's offline mode)",
+          responses: { "200": { description: "The .lem file", content: { "application/octet-stream": {} } } },
+        },
+      },
+      "/v1/predict": {
+        post: {
+          summary: "The k most likely next words after text (continuing from state when given)",
+          requestBody: json(obj({
+            text: { ...text, description: "Words after state; may be empty only when state is given" },
+            k: { type: "integer", minimum: 1, maximum: limits.maxK, default: 5 },
+            state,
+            includeSpecial: { type: "boolean", default: false, description: "Also offer <unk> and <eos>" },
+          }, ["text"])),
+          responses: {
+            "200": {
+              description: "Predictions, and the state after text",
+              ...json(obj({
+                predictions: { type: "array", items: obj({ token: str("word"), prob: { type: "number" } }) },
+                state,
+                tokens: { type: "integer", description: "Tokens fed from text" },
+                unknown: { type: "integer", description: "Words of text outside the vocabulary (<unk>)" },
+              })),
+            },
+            ...errors,
+          },
+        },
+      },
+      "/v1/score": {
+        post: {
+          summary: "Perplexity of text (zero state, <eos> per line, every token after the first scored)",
+          requestBody: json(obj({ text }, ["text"])),
+          responses: {
+            "200": {
+              description: "Scores",
+              ...json(obj({
+                perplexity: { type: "number" },
+                logprob: {
+                  type: "number",
+                  description: "Sum of natural-log probabilities of the scored tokens",
+                },
+                tokens: { type: "integer", description: "Tokens scored" },
+                unknown: { type: "integer" },
+              })),
+            },
+            ...errors,
+          },
+        },
+      },
+      "/v1/generate": {
+        post: {
+          summary: "Sample a continuation of prompt; JSON, or Server-Sent Events with stream: true",
+          requestBody: json(obj({
+            prompt: { ...text, description: "May be empty only when state is given" },
+            maxTokens: { type: "integer", minimum: 1, maximum: limits.maxGenerateTokens, default: 20 },
+            temperature: { type: "number", minimum: 0, maximum: 10, default: 1 },
+            topK: { type: "integer", minimum: 0, default: 40, description: "0: sample from every word" },
+            seed: { type: "integer", minimum: 0, maximum: 4294967295, description: "Same seed, same text" },
+            stream: { type: "boolean", default: false },
+            state,
+          }, ["prompt"])),
+          responses: {
+            "200": {
+              description:
+                "The text; with stream: true, `token` events ({token, index}) then one `done` event " +
+                "carrying the same object as the JSON answer (or one `error` event)",
+              ...json(obj({
+                text: { type: "string" },
+                tokens: { type: "array", items: { type: "string" } },
+                finishReason: { enum: ["eos", "length"] },
+                seed: { type: "integer" },
+                state,
+              })),
+              "text/event-stream": {},
+            },
+            ...errors,
+          },
+        },
+      },
+      "/healthz": { get: { summary: "Liveness", responses: { "200": { description: "ok" } } } },
+      "/openapi.json": {
+        get: { summary: "This document", responses: { "200": { description: "OpenAPI" } } },
+      },
+      "/": { get: { summary: "Demo page", responses: { "200": { description: "HTML" } } } },
+      "/demo/runtime.js": {
+        get: {
+          summary: "The runtime bundled for browsers (demo offline mode)",
+          responses: { "200": { description: "JavaScript" } },
+        },
+      },
+    },
+    components: {
+      schemas: {
+        Error: obj({
+          error: obj({ code: str("stable, machine-readable"), message: str("for people") }, [
+            "code",
+            "message",
+          ]),
+        }, ["error"]),
+      },
+    },
+  };
+}

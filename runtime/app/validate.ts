@@ -1,0 +1,189 @@
+/**
+ * Request bodies: read within the size limit, parsed as JSON (whatever the Content-Type says), and checked
+ * field by field. Every failure is an {@link ApiError} with a 4xx status that names the field.
+ * @module
+ */
+import type { MiddlewareHandler } from "hono";
+import { ApiError } from "./errors.ts";
+import type { Limits } from "./limits.ts";
+
+/** POST /v1/predict */
+export interface PredictRequest {
+  /** Words that follow `state` (or start the text). May be empty only when `state` is given. */
+  text: string;
+  /** How many next words to offer, 1..maxK (default 5). */
+  k?: number;
+  /** From an earlier response: the state after the text sent before. */
+  state?: string;
+  /** Offer `<unk>` and `<eos>` too (default false). */
+  includeSpecial?: boolean;
+}
+
+/** POST /v1/score */
+export interface ScoreRequest {
+  text: string;
+}
+
+/** POST /v1/generate */
+export interface GenerateRequest {
+  prompt: string;
+  /** 1..maxGenerateTokens (default 20). */
+  maxTokens?: number;
+  /** 0 (always the most likely word) .. 10; default 1. */
+  temperature?: number;
+  /** Sample among the k most likely words only; 0 = all (default 40). */
+  topK?: number;
+  /** 0 .. 2³²−1; the same seed gives the same text. Default: a random one, returned in the response. */
+  seed?: number;
+  /** Answer with Server-Sent Events, one `token` event per word, then `done`. */
+  stream?: boolean;
+  state?: string;
+}
+
+const bad = (field: string, message: string) => new ApiError(400, "invalid_field", `${field} ${message}`);
+
+/** Reads the body as text, refusing (413) more than `maxBytes` whether or not Content-Length is sent. */
+export async function readBody(request: Request, maxBytes: number): Promise<string> {
+  const tooLarge = () =>
+    new ApiError(413, "body_too_large", `request body is over the ${maxBytes}-byte limit`);
+  const declared = Number(request.headers.get("content-length") ?? NaN);
+  if (declared > maxBytes) throw tooLarge();
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) all.set(c, (at += c.length) - c.length);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(all);
+  } catch {
+    throw new ApiError(400, "invalid_json", "request body is not UTF-8 text");
+  }
+}
+
+/** Parses a JSON object body. */
+export function parseJsonObject(text: string): Record<string, unknown> {
+  if (text.trim() === "") {
+    throw new ApiError(400, "invalid_json", "request body is empty; expected a JSON object");
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ApiError(400, "invalid_json", `request body is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value)) {
+    throw new ApiError(400, "invalid_json", "request body must be a JSON object");
+  }
+  return value as Record<string, unknown>;
+}
+
+function only(body: Record<string, unknown>, keys: string[]) {
+  const extra = Object.keys(body).filter((k) => !keys.includes(k));
+  if (extra.length) {
+    throw new ApiError(400, "unknown_field", `unknown field "${extra[0]}"; expected ${keys.join(", ")}`);
+  }
+}
+
+function text(body: Record<string, unknown>, field: string, limits: Limits, allowEmpty: boolean): string {
+  const v = body[field];
+  if (v === undefined) throw new ApiError(400, "missing_field", `${field} is required`);
+  if (typeof v !== "string") throw bad(field, `must be a string, got ${typeName(v)}`);
+  if (!allowEmpty && v.trim() === "") throw new ApiError(400, "empty_text", `${field} is empty`);
+  if (v.length > limits.maxTextChars) {
+    throw new ApiError(
+      413,
+      "text_too_long",
+      `${field} is ${v.length} characters; the limit is ${limits.maxTextChars}`,
+    );
+  }
+  return v;
+}
+
+function int(body: Record<string, unknown>, field: string, min: number, max: number): number | undefined {
+  const v = body[field];
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v)) {
+    throw bad(field, `must be a whole number, got ${show(v)}`);
+  }
+  if (v < min || v > max) {
+    throw new ApiError(400, "out_of_range", `${field} must be ${min}..${max}, got ${v}`);
+  }
+  return v;
+}
+
+function bool(body: Record<string, unknown>, field: string): boolean | undefined {
+  const v = body[field];
+  if (v === undefined || typeof v === "boolean") return v;
+  throw bad(field, `must be true or false, got ${show(v)}`);
+}
+
+function optionalString(body: Record<string, unknown>, field: string): string | undefined {
+  const v = body[field];
+  if (v === undefined || typeof v === "string") return v;
+  throw bad(field, `must be a string, got ${typeName(v)}`);
+}
+
+const typeName = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v);
+const show = (v: unknown) => JSON.stringify(v)?.slice(0, 40) ?? String(v);
+
+export function parsePredict(body: Record<string, unknown>, limits: Limits): PredictRequest {
+  only(body, ["text", "k", "state", "includeSpecial"]);
+  const state = optionalString(body, "state");
+  const t = text(body, "text", limits, state !== undefined);
+  return { text: t, k: int(body, "k", 1, limits.maxK), state, includeSpecial: bool(body, "includeSpecial") };
+}
+
+export function parseScore(body: Record<string, unknown>, limits: Limits): ScoreRequest {
+  only(body, ["text"]);
+  return { text: text(body, "text", limits, false) };
+}
+
+export function parseGenerate(body: Record<string, unknown>, limits: Limits): GenerateRequest {
+  only(body, ["prompt", "maxTokens", "temperature", "topK", "seed", "stream", "state"]);
+  const state = optionalString(body, "state");
+  const temperature = body.temperature;
+  if (temperature !== undefined) {
+    if (typeof temperature !== "number" || !Number.isFinite(temperature)) {
+      throw bad("temperature", `must be a number, got ${show(temperature)}`);
+    }
+    if (temperature < 0 || temperature > 10) {
+      throw new ApiError(400, "out_of_range", `temperature must be 0..10, got ${temperature}`);
+    }
+  }
+  return {
+    prompt: text(body, "prompt", limits, state !== undefined),
+    maxTokens: int(body, "maxTokens", 1, limits.maxGenerateTokens),
+    temperature: temperature as number | undefined,
+    topK: int(body, "topK", 0, 1_000_000),
+    seed: int(body, "seed", 0, 0xffffffff),
+    stream: bool(body, "stream"),
+    state,
+  };
+}
+
+/**
+ * Middleware: reads and checks the JSON body with `parse`, leaving the result as `c.req.valid("json")`
+ * (typed for the Hono client).
+ */
+export function jsonBody<T>(
+  limits: Limits,
+  parse: (body: Record<string, unknown>, limits: Limits) => T,
+): MiddlewareHandler<Record<string, never>, string, { in: { json: T }; out: { json: T } }> {
+  return async (c, next) => {
+    const body = parseJsonObject(await readBody(c.req.raw, limits.maxBodyBytes));
+    c.req.addValidatedData("json", parse(body, limits) as Record<string, unknown>);
+    await next();
+  };
+}
