@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { checkEveryRoute } from "../app/http_suite.ts";
+import { writeTestModel } from "../app/test_model.ts";
+import { startServer } from "./testing.ts";
+
+const ENTRY = new URL("./deno.ts", import.meta.url).pathname;
+
+Deno.test("deno task serve: a real Deno.serve on loopback answers every route over HTTP", async () => {
+  const model = await writeTestModel();
+  const server = await startServer(
+    Deno.execPath(),
+    ["run", "-A", ENTRY, model, "--port", "0"],
+    (out) => /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1],
+  );
+  try {
+    await checkEveryRoute((path, init) => fetch(server.url + path, init), { runtime: true });
+  } finally {
+    await server.stop();
+    await Deno.remove(model);
+  }
+});
+
+Deno.test("deno task serve: a missing model and bad options end with a message, not a stack trace", async () => {
+  const run = async (...args: string[]) => {
+    const r = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", ENTRY, ...args], stdin: "null" })
+      .output();
+    return { code: r.code, err: new TextDecoder().decode(r.stderr) };
+  };
+  const missing = await run("/nonexistent/model.lem", "--port", "0");
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /Model "\/nonexistent\/model.lem" does not exist/);
+  const port = await run("x.lem", "--port", "http");
+  assert.equal(port.code, 2);
+  assert.match(port.err, /--port must be/);
+  const limits = await run("x.lem", "--limits", '{"maxK": 0}');
+  assert.equal(limits.code, 2);
+  assert.match(limits.err, /maxK must be a whole number/);
+});

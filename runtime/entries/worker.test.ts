@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { needs } from "../../tests/helpers.ts";
+import { checkEveryRoute } from "../app/http_suite.ts";
+import { writeTestModel } from "../app/test_model.ts";
+import { buildWorker, WORKER_BUDGET_BYTES } from "./build_worker.ts";
+import { stopBundler, WORKER_MODULES } from "./bundle.ts";
+import { exists, freePort, healthy, startServer } from "./testing.ts";
+
+const WORKERD = new URL("../../node_modules/.bin/workerd", import.meta.url).pathname;
+const haveWorkerd = exists(WORKERD);
+const reason = `${WORKERD} is absent (npm workerd; run deno install --allow-scripts, see .ci/run)`;
+
+let built: Promise<{ dir: string; sizes: Record<string, number> }> | undefined;
+function build() {
+  built ??= (async () => {
+    const model = await writeTestModel();
+    const dir = await Deno.makeTempDir({ prefix: "lstm-edge-worker-" });
+    try {
+      return { dir, sizes: await buildWorker(model, dir) };
+    } finally {
+      await Deno.remove(model);
+      await stopBundler();
+    }
+  })();
+  return built;
+}
+
+Deno.test("build:worker writes the bundle, modules, workerd.capnp and wrangler.toml", async () => {
+  const { dir, sizes } = await build();
+  for (const name of ["worker.js", "workerd.capnp", "wrangler.toml", ...Object.values(WORKER_MODULES)]) {
+    assert.ok(exists(`${dir}/${name}`), name);
+  }
+  const capnp = await Deno.readTextFile(`${dir}/workerd.capnp`);
+  assert.match(capnp, /sockets = \[\(name = "http"/);
+  const js = await Deno.readTextFile(`${dir}/worker.js`);
+  assert.match(js, /from"\.\/kernels\.wasm"/);
+  assert.match(capnp, /\(name = "kernels\.wasm", wasm = embed "kernels\.wasm"\)/, "compiled by the platform");
+  assert.equal(sizes[WORKER_MODULES.model], 12128);
+});
+
+Deno.test("the worker runtime (worker.js + kernels.wasm, without model) is within the size budget", async () => {
+  const { sizes } = await build();
+  const runtime = sizes["worker.js"] + sizes[WORKER_MODULES.kernels];
+  console.log(
+    `worker.js ${sizes["worker.js"]} + kernels.wasm ${sizes[WORKER_MODULES.kernels]} = ${runtime} bytes`,
+  );
+  assert.ok(runtime < WORKER_BUDGET_BYTES, `${runtime} bytes ≥ budget ${WORKER_BUDGET_BYTES}`);
+  assert.ok(
+    sizes[WORKER_MODULES.browser] < WORKER_BUDGET_BYTES,
+    `browser bundle ${sizes[WORKER_MODULES.browser]}`,
+  );
+});
+
+Deno.test({
+  name: "workerd serves the built worker on loopback: every route over HTTP",
+  ...needs(haveWorkerd, reason),
+  fn: async () => {
+    const { dir } = await build();
+    const port = freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const server = await startServer(
+      WORKERD,
+      ["serve", `${dir}/workerd.capnp`, "--socket-addr", `http=127.0.0.1:${port}`],
+      () => healthy(url),
+    );
+    try {
+      await checkEveryRoute((path, init) => fetch(url + path, init), { runtime: true });
+    } finally {
+      await server.stop();
+    }
+  },
+});
