@@ -34,7 +34,10 @@ Deno.test("build/kernels.wasm is what build.ts makes from as/ now (else stale: r
   }
 });
 
-Deno.test("build/kernels.wasm stays under its 20 KB size budget", async () => {
+// 48 KB: dense, quantized (int8/int4 × matvec/matmat/gather) and CSR (2 index widths × 4 value types ×
+// 3 products, each specialized) kernels, with room for low-rank/TT; the whole runtime (JS + WASM) must stay
+// under 150 KB (DESIGN.md).
+Deno.test("build/kernels.wasm stays under its 48 KB size budget", async () => {
   const { size } = await Deno.stat(kernelWasmOutUrl);
-  assert.ok(size < 20 * 1024, `kernels.wasm is ${size} bytes; the budget is 20 KB`);
+  assert.ok(size < 48 * 1024, `kernels.wasm is ${size} bytes; the budget is 48 KB`);
 });

@@ -16,7 +16,7 @@ export const kernelWasmOutUrl: URL = new URL("./build/kernels.wasm", import.meta
 
 /**
  * The compiler flags, each for a reason:
- * - `-O3`: optimize for speed (binaryen -O3, shrink level 0); the module is still well under 20 KB.
+ * - `-O3`: optimize for speed (binaryen -O3, shrink level 0); the module stays under its 48 KB budget.
  * - `--runtime stub`: no garbage collector. The kernels never allocate; they work on raw pointers.
  * - `--enable simd`: SIMD128 only — no relaxed SIMD, no threads, so it runs wherever WASM SIMD does.
  * - `--noAssert`, `--use abort=`: no assertion code and no `env.abort` import, so the module needs no

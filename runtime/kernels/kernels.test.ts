@@ -9,15 +9,24 @@ import {
 } from "./kernels.ts";
 
 const ABI = [
+  "csr_gather",
+  "csr_matmat",
+  "csr_matvec",
   "gather_f16",
   "gather_f32",
+  "gather_q4",
+  "gather_q8",
   "heap_base",
   "log_softmax",
   "lstm_cell",
   "matmat_f16",
   "matmat_f32",
+  "matmat_q4",
+  "matmat_q8",
   "matvec_f16",
   "matvec_f32",
+  "matvec_q4",
+  "matvec_q8",
   "memory",
   "top_k",
 ];

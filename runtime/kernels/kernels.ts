@@ -43,6 +43,111 @@ export interface KernelExports {
   log_softmax(x: number, n: number): number;
   /** The k largest of x: (n), descending, ties by smaller index: outIdx: (k) i32, outVal: (k) f32. */
   top_k(x: number, n: number, k: number, outIdx: number, outVal: number): void;
+  /** W: rows × cols f32, row stride `stride` floats; x: (rows); y: (cols) += xᵀ·W (a weighted sum of rows). */
+  vecmat_f32(w: number, rows: number, cols: number, stride: number, x: number, y: number): void;
+  /** TT-matrix at desc (layout in as/tt.ts): y (rows) += W·x (cols); work: 2·maxInter floats. */
+  tt_matvec_f32(desc: number, x: number, y: number, work: number): void;
+  /** TT-matrix at desc: Y (n × rows) += X (n × cols)·Wᵀ; work: 2·maxInter floats. */
+  tt_matmat_f32(desc: number, x: number, n: number, y: number, work: number): void;
+  /** TT-matrix at desc: out (cols) ← W[row, :]; work: 2·maxInter floats. */
+  tt_gather_f32(desc: number, row: number, out: number, work: number): void;
+  /**
+   * W: (rows, cols) int8 codes; scales: rows·⌈cols/group⌉ f32 (group in 1..cols); x: (cols) f32;
+   * y: (rows) += W·x, x quantized to int16 in `scratch` (quantizedScratchBytes(cols)); see as/quantized.ts.
+   */
+  matvec_q8(
+    w: number,
+    scales: number,
+    rows: number,
+    cols: number,
+    group: number,
+    x: number,
+    y: number,
+    scratch: number,
+  ): void;
+  /** As matvec_q8 with int4 codes (row stride ⌈cols/2⌉ bytes, element 2k in the low nibble of byte k). */
+  matvec_q4(
+    w: number,
+    scales: number,
+    rows: number,
+    cols: number,
+    group: number,
+    x: number,
+    y: number,
+    scratch: number,
+  ): void;
+  /** As matvec_q8 over a sequence: X: (n, cols); Y: (n, rows) += X·Wᵀ. */
+  matmat_q8(
+    w: number,
+    scales: number,
+    rows: number,
+    cols: number,
+    group: number,
+    x: number,
+    n: number,
+    y: number,
+    scratch: number,
+  ): void;
+  /** As matmat_q8 with int4 codes. */
+  matmat_q4(
+    w: number,
+    scales: number,
+    rows: number,
+    cols: number,
+    group: number,
+    x: number,
+    n: number,
+    y: number,
+    scratch: number,
+  ): void;
+  /** out: (cols) f32 ← row `row` of an int8 matrix (q · scale). */
+  gather_q8(w: number, scales: number, cols: number, group: number, row: number, out: number): void;
+  /** out: (cols) f32 ← row `row` of an int4 matrix (q · scale). */
+  gather_q4(w: number, scales: number, cols: number, group: number, row: number, out: number): void;
+  /**
+   * CSR y (rows) += W·x. rowPtr: rows + 1 u32; colIdx: u16 (idxBits 16) or u32 (32); vals: valKind 0 f32,
+   * 1 f16, 2 int8, 3 int4, with scales/group (per ⌊k/group⌋ of the non-zeros) for 2 and 3.
+   */
+  csr_matvec(
+    rowPtr: number,
+    colIdx: number,
+    idxBits: number,
+    vals: number,
+    valKind: number,
+    scales: number,
+    group: number,
+    rows: number,
+    x: number,
+    y: number,
+  ): void;
+  /** CSR Y (n, rows) += X (n, cols)·Wᵀ; arguments as csr_matvec. */
+  csr_matmat(
+    rowPtr: number,
+    colIdx: number,
+    idxBits: number,
+    vals: number,
+    valKind: number,
+    scales: number,
+    group: number,
+    rows: number,
+    cols: number,
+    x: number,
+    n: number,
+    y: number,
+  ): void;
+  /** CSR out (cols) ← row `row` as dense (zeros elsewhere); arguments as csr_matvec. */
+  csr_gather(
+    rowPtr: number,
+    colIdx: number,
+    idxBits: number,
+    vals: number,
+    valKind: number,
+    scales: number,
+    group: number,
+    cols: number,
+    row: number,
+    out: number,
+  ): void;
 }
 
 /** A ready kernel instance. `heapBase` is `exports.heap_base()`, read once. */

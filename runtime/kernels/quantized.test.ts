@@ -1,0 +1,215 @@
+import assert from "node:assert/strict";
+import { instantiateKernels } from "./kernels.ts";
+import {
+  gatherQuantized,
+  matmatQuantized,
+  matvecQuantized,
+  type QuantBits,
+  quantizeActivations,
+  quantizedScratchBytes,
+} from "./quantized.ref.ts";
+import { Arena, assertAllClose, randomF32, rng, SIZES } from "./testing.ts";
+
+const k = await instantiateKernels();
+
+/** A random quantized matrix: random codes (any byte, odd-column padding nibbles random too), scales. */
+function randomQuantized(
+  bits: QuantBits,
+  rows: number,
+  cols: number,
+  group: number,
+  rand: ReturnType<typeof rng>,
+) {
+  const stride = bits === 8 ? cols : Math.ceil(cols / 2);
+  const data = new Uint8Array(rows * stride).map(() => Math.floor(rand(0, 256)));
+  const gpr = Math.ceil(cols / Math.min(group, Math.max(cols, 1)));
+  const scales = randomF32(rows * gpr, rand, 0.001, 0.1);
+  if (scales.length > 2) scales[1] = 0; // a group that quantized to all zeros
+  return { data, scales };
+}
+
+function putBytes(arena: Arena, a: Uint8Array | Float32Array, name: string): number {
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const p = arena.alloc(bytes.length, name);
+  arena.bytes(p, bytes.length).set(bytes);
+  return p;
+}
+
+function groupsFor(bits: QuantBits, cols: number): number[] {
+  // per-row (group ≥ cols, as the file may say), the default, and a size that is not a multiple of 32
+  const list = bits === 8 ? [Math.max(cols, 1), 16, 5] : [32, 64, 7, Math.max(cols, 1) + 3];
+  return [...new Set(list)];
+}
+
+function runMatvec(
+  bits: QuantBits,
+  q: { data: Uint8Array; scales: Float32Array },
+  rows: number,
+  cols: number,
+  group: number,
+  x: Float32Array,
+  y0: Float32Array,
+  misalign = 0,
+): Float32Array {
+  const arena = new Arena(k, misalign);
+  const pw = putBytes(arena, q.data, "W");
+  const ps = putBytes(arena, q.scales, "scales");
+  const px = putBytes(arena, x, "x");
+  const py = putBytes(arena, y0, "y");
+  const scratch = arena.alloc(quantizedScratchBytes(cols), "scratch");
+  const g = Math.min(group, cols);
+  if (bits === 8) k.exports.matvec_q8(pw, ps, rows, cols, g, px, py, scratch);
+  else k.exports.matvec_q4(pw, ps, rows, cols, g, px, py, scratch);
+  arena.checkGuards();
+  assert.deepEqual(arena.f32(px, cols), x, "x must not change");
+  return arena.f32(py, rows);
+}
+
+function runMatmat(
+  bits: QuantBits,
+  q: { data: Uint8Array; scales: Float32Array },
+  rows: number,
+  cols: number,
+  group: number,
+  x: Float32Array,
+  n: number,
+  y0: Float32Array,
+): Float32Array {
+  const arena = new Arena(k);
+  const pw = putBytes(arena, q.data, "W");
+  const ps = putBytes(arena, q.scales, "scales");
+  const px = putBytes(arena, x, "X");
+  const py = putBytes(arena, y0, "Y");
+  const scratch = arena.alloc(quantizedScratchBytes(cols), "scratch");
+  const g = Math.min(group, cols);
+  if (bits === 8) k.exports.matmat_q8(pw, ps, rows, cols, g, px, n, py, scratch);
+  else k.exports.matmat_q4(pw, ps, rows, cols, g, px, n, py, scratch);
+  arena.checkGuards();
+  return arena.f32(py, n * rows);
+}
+
+Deno.test("quantizeActivations() maps max|x| to ±32767 and rounds halves to even", () => {
+  const { xq, sx } = quantizeActivations(new Float32Array([0.5, -1, 0]));
+  assert.deepEqual([...xq], [16384, -32767, 0]); // 0.5 · 32767 = 16383.5 → 16384 (even)
+  assert.equal(sx, Math.fround(1 / 32767));
+  assert.equal(quantizeActivations(new Float32Array(3)).sx, 0);
+  assert.ok(Number.isNaN(quantizeActivations(new Float32Array([1, Infinity])).sx));
+});
+
+Deno.test("matvecQuantized (reference) is within int16 activation error of the dequantized product", () => {
+  // W = [[2, -1, 127], [-7, 0, 3]] int8, scales [0.5], [0.25]; x = [1, 0.3, -0.2]
+  const w = new Uint8Array([2, 255, 127, 249, 0, 3]);
+  const scales = new Float32Array([0.5, 0.25]);
+  const x = new Float32Array([1, 0.3, -0.2]);
+  const y = new Float32Array([10, 20]);
+  matvecQuantized(8, w, scales, 2, 3, 3, x, y);
+  const exact = [10 + 0.5 * (2 - 0.3 - 127 * 0.2), 20 + 0.25 * (-7 - 0.6)];
+  assertAllClose(y, exact, "y", 1e-3, 0);
+});
+
+for (const bits of [8, 4] as const) {
+  Deno.test(`matvec_q${bits} equals the reference for rows, cols in {${SIZES}} and several group sizes`, () => {
+    for (const rows of SIZES) {
+      for (const cols of SIZES) {
+        for (const group of groupsFor(bits, cols)) {
+          const rand = rng(rows * 1000 + cols + group * 7 + bits);
+          const q = randomQuantized(bits, rows, cols, group, rand);
+          const x = randomF32(cols, rand);
+          const y0 = randomF32(rows, rand);
+          const expected = y0.slice();
+          matvecQuantized(bits, q.data, q.scales, rows, cols, group, x, expected);
+          assertAllClose(
+            runMatvec(bits, q, rows, cols, group, x, y0),
+            expected,
+            `y (${rows}×${cols}, group ${group})`,
+          );
+        }
+      }
+    }
+  });
+
+  Deno.test(`matmat_q${bits} equals the reference for n in {${SIZES}} at several shapes`, () => {
+    for (const [rows, cols] of [[1, 1], [3, 5], [5, 37], [37, 64], [4, 203], [203, 200]]) {
+      for (const group of groupsFor(bits, cols)) {
+        const rand = rng(rows * 1000 + cols + group * 7 + bits + 3);
+        const q = randomQuantized(bits, rows, cols, group, rand);
+        for (const n of SIZES) {
+          const x = randomF32(n * cols, rand);
+          if (n > 2) x.fill(0, cols, 2 * cols); // an all-zero timestep
+          const y0 = randomF32(n * rows, rand);
+          const expected = y0.slice();
+          matmatQuantized(bits, q.data, q.scales, rows, cols, group, x, n, expected);
+          assertAllClose(
+            runMatmat(bits, q, rows, cols, group, x, n, y0),
+            expected,
+            `Y (${rows}×${cols}, group ${group}, n ${n})`,
+          );
+        }
+      }
+    }
+  });
+
+  Deno.test(`gather_q${bits} equals the reference for every row, cols in {${SIZES}}`, () => {
+    const rows = 3;
+    for (const cols of SIZES) {
+      for (const group of groupsFor(bits, cols)) {
+        const rand = rng(cols * 13 + group + bits);
+        const q = randomQuantized(bits, rows, cols, group, rand);
+        for (let row = 0; row < rows; row++) {
+          const arena = new Arena(k, 1);
+          const pw = putBytes(arena, q.data, "W");
+          const ps = putBytes(arena, q.scales, "scales");
+          const pout = arena.alloc(cols * 4, "out");
+          const g = Math.min(group, Math.max(cols, 1));
+          if (bits === 8) k.exports.gather_q8(pw, ps, cols, g, row, pout);
+          else k.exports.gather_q4(pw, ps, cols, g, row, pout);
+          arena.checkGuards();
+          const expected = new Float32Array(cols);
+          gatherQuantized(bits, q.data, q.scales, cols, g, row, expected);
+          assert.deepEqual(arena.f32(pout, cols), expected, `${cols} cols, group ${group}, row ${row}`);
+        }
+      }
+    }
+  });
+
+  Deno.test(`matvec_q${bits} works on unaligned pointers, with all-zero x, and with Inf/NaN in x`, () => {
+    const [rows, cols, group] = [7, 203, bits === 8 ? 203 : 32];
+    const rand = rng(99 + bits);
+    const q = randomQuantized(bits, rows, cols, group, rand);
+    const y0 = randomF32(rows, rand);
+    const x = randomF32(cols, rand);
+    for (const misalign of [1, 2, 3, 4, 8]) {
+      const expected = y0.slice();
+      matvecQuantized(bits, q.data, q.scales, rows, cols, group, x, expected);
+      assertAllClose(
+        runMatvec(bits, q, rows, cols, group, x, y0, misalign),
+        expected,
+        `misaligned ${misalign}`,
+      );
+    }
+    assert.deepEqual(runMatvec(bits, q, rows, cols, group, new Float32Array(cols), y0), y0, "zero x");
+    const bad = x.slice();
+    bad[5] = Infinity;
+    bad[100] = NaN;
+    const expected = y0.slice();
+    matvecQuantized(bits, q.data, q.scales, rows, cols, group, bad, expected);
+    assertAllClose(runMatvec(bits, q, rows, cols, group, bad, y0), expected, "Inf/NaN x");
+  });
+}
+
+for (const bits of [8, 4] as const) {
+  Deno.test(`matvec_q${bits} keeps exact integer sums on rows longer than its 512-column flush`, () => {
+    const [rows, cols] = [5, 9001];
+    const rand = rng(5);
+    // The largest codes everywhere: the worst case for the i32 partial sums.
+    const data = new Uint8Array(rows * (bits === 8 ? cols : Math.ceil(cols / 2))).fill(
+      bits === 8 ? 0x80 : 0x88,
+    );
+    const scales = randomF32(rows, rand, 0.5, 1);
+    const x = new Float32Array(cols).fill(-1);
+    const y0 = new Float32Array(rows);
+    const expected = y0.slice();
+    matvecQuantized(bits, data, scales, rows, cols, cols, x, expected);
+    assertAllClose(runMatvec(bits, { data, scales }, rows, cols, cols, x, y0), expected, "y");
+  });
+}
