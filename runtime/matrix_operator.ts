@@ -5,6 +5,8 @@
  */
 import type { KernelInstance } from "./kernels/kernels.ts";
 import type { MatrixInfo } from "./format/read.ts";
+import { type LeafOperators, lowRankOperator, lowRankScratchBytes } from "./operators/lowrank.ts";
+import { tensorTrainOperator, tensorTrainScratchBytes } from "./operators/tt.ts";
 
 /** A rows × cols matrix W, all arguments are byte pointers into the kernels' memory, f32 activations. */
 export interface MatrixOperator {
@@ -31,6 +33,10 @@ export function operatorScratchBytes(m: MatrixInfo): number {
   switch (m.kind) {
     case "dense":
       return 0;
+    case "lowrank":
+      return lowRankScratchBytes(m, leaves);
+    case "tt":
+      return tensorTrainScratchBytes(m, leaves);
     default:
       return 0;
   }
@@ -63,8 +69,16 @@ export function matrixOperator(m: MatrixInfo, k: KernelInstance, scratch: number
       gatherRow: (row, out) => ex.gather_f16(w, cols, row, out),
     };
   }
+  if (m.kind === "lowrank") return lowRankOperator(m, k, scratch, leaves);
+  if (m.kind === "tt") return tensorTrainOperator(m, k, scratch, leaves);
   throw new UnsupportedEncodingError(
     `Tensor "${m.name}" is stored as ${m.kind}, which this version of the runtime cannot execute yet ` +
       `(it executes dense f32 and f16)`,
   );
 }
+
+/** Leaves (Dense, Quantized) inside LowRank and TensorTrain run through this same dispatch. */
+const leaves: LeafOperators = {
+  operator: (m, k, scratch) => matrixOperator(m, k, scratch),
+  scratchBytes: (m) => operatorScratchBytes(m),
+};

@@ -1,0 +1,92 @@
+/**
+ * The TensorTrain operator: matvec, matmat and row gather by successive core contractions in WASM
+ * (as/tt.ts: shapes and costs there), never forming W.
+ *
+ * The kernels read f32 cores. A Dense f32 core is read in place; any other core (f16, int8, int4) is
+ * decoded into this operator's scratch at the start of each call, row by row through its leaf
+ * operator's gather — core-sized work (Σ R_k·m_k·n_k·R_{k+1} values, e.g. 30 k for a 10000 × 200
+ * decoder at rank 16), small next to the contraction itself, and nothing is kept between calls.
+ *
+ * Scratch: the kernels' descriptor (4 + 5d i32), two work buffers of maxInter floats
+ * (`ttWorkFloats`), decoded cores, and each decoded core's leaf scratch.
+ * @module
+ */
+import type { KernelInstance } from "../kernels/kernels.ts";
+import type { TensorTrainInfo } from "../format/read.ts";
+import type { MatrixOperator } from "../matrix_operator.ts";
+import { ttWorkFloats } from "../kernels/tt.ref.ts";
+import { isDenseF32, type LeafOperators } from "./lowrank.ts";
+
+const align16 = (n: number) => (n + 15) & ~15;
+
+function layout(m: TensorTrainInfo, leaves: LeafOperators) {
+  const d = m.cores.length;
+  const desc = 0;
+  const maxInter = ttWorkFloats(m.rowModes, m.colModes, m.ranks);
+  const work = desc + align16(4 * (4 + 5 * d));
+  let end = work + align16(4 * 2 * maxInter);
+  const decoded = m.cores.map((c) => {
+    if (isDenseF32(c)) return undefined;
+    const at = end;
+    end += align16(4 * c.rows * c.cols);
+    const leaf = end;
+    end += align16(leaves.scratchBytes(c));
+    return { at, leaf };
+  });
+  return { desc, work, maxInter, decoded, end };
+}
+
+/** Scratch bytes the operator of `m` needs (shapes only). */
+export function tensorTrainScratchBytes(m: TensorTrainInfo, leaves: LeafOperators): number {
+  return layout(m, leaves).end;
+}
+
+/**
+ * The operator for a TensorTrain matrix of a loaded file. `scratch`: {@link tensorTrainScratchBytes}
+ * bytes, 16-byte aligned, this operator's alone.
+ */
+export function tensorTrainOperator(
+  m: TensorTrainInfo,
+  k: KernelInstance,
+  scratch: number,
+  leaves: LeafOperators,
+): MatrixOperator {
+  const { rows, cols } = m;
+  const l = layout(m, leaves);
+  const d = m.cores.length;
+  const desc = scratch + l.desc;
+  const work = scratch + l.work;
+  const toDecode: { op: MatrixOperator; rows: number; cols: number; at: number }[] = [];
+  const header = [d, rows, cols, l.maxInter];
+  const cores = m.cores.flatMap((c, i) => {
+    const place = l.decoded[i];
+    let ptr: number;
+    if (place === undefined) ptr = (c as Extract<typeof c, { kind: "dense" }>).dataOffset;
+    else {
+      ptr = scratch + place.at;
+      toDecode.push({ op: leaves.operator(c, k, scratch + place.leaf), rows: c.rows, cols: c.cols, at: ptr });
+    }
+    return [ptr, m.ranks[i], m.rowModes[i], m.colModes[i], m.ranks[i + 1]];
+  });
+  new Int32Array(k.memory.buffer, desc, header.length + cores.length).set([...header, ...cores]);
+  const decode = () => {
+    for (const c of toDecode) for (let r = 0; r < c.rows; r++) c.op.gatherRow(r, c.at + 4 * r * c.cols);
+  };
+  const ex = k.exports;
+  return {
+    rows,
+    cols,
+    matvec(x, y) {
+      decode();
+      ex.tt_matvec_f32(desc, x, y, work);
+    },
+    matmat(x, n, y) {
+      decode();
+      ex.tt_matmat_f32(desc, x, n, y, work);
+    },
+    gatherRow(row, out) {
+      decode();
+      ex.tt_gather_f32(desc, row, out, work);
+    },
+  };
+}
