@@ -5,6 +5,8 @@
  */
 import type { KernelInstance } from "./kernels/kernels.ts";
 import type { MatrixInfo } from "./format/read.ts";
+import { leafOperator, leafScratchBytes } from "./operators/leaf.ts";
+import { csrOperator } from "./operators/csr.ts";
 import { type LeafOperators, lowRankOperator, lowRankScratchBytes } from "./operators/lowrank.ts";
 import { tensorTrainOperator, tensorTrainScratchBytes } from "./operators/tt.ts";
 
@@ -32,7 +34,8 @@ export class UnsupportedEncodingError extends Error {
 export function operatorScratchBytes(m: MatrixInfo): number {
   switch (m.kind) {
     case "dense":
-      return 0;
+    case "quantized":
+      return leafScratchBytes(m);
     case "lowrank":
       return lowRankScratchBytes(m, leaves);
     case "tt":
@@ -47,33 +50,13 @@ export function operatorScratchBytes(m: MatrixInfo): number {
  * {@link operatorScratchBytes}(m) bytes (16-byte aligned) that belong to this operator alone.
  */
 export function matrixOperator(m: MatrixInfo, k: KernelInstance, scratch: number): MatrixOperator {
-  void scratch;
-  const ex = k.exports;
-  const { rows, cols } = m;
-  if (m.kind === "dense") {
-    const w = m.dataOffset;
-    if (m.floatType === "f32") {
-      return {
-        rows,
-        cols,
-        matvec: (x, y) => ex.matvec_f32(w, rows, cols, x, y),
-        matmat: (x, n, y) => ex.matmat_f32(w, rows, cols, x, n, y),
-        gatherRow: (row, out) => ex.gather_f32(w, cols, row, out),
-      };
-    }
-    return {
-      rows,
-      cols,
-      matvec: (x, y) => ex.matvec_f16(w, rows, cols, x, y),
-      matmat: (x, n, y) => ex.matmat_f16(w, rows, cols, x, n, y),
-      gatherRow: (row, out) => ex.gather_f16(w, cols, row, out),
-    };
-  }
+  if (m.kind === "dense" || m.kind === "quantized") return leafOperator(m, k, scratch);
+  if (m.kind === "csr") return csrOperator(m, k);
   if (m.kind === "lowrank") return lowRankOperator(m, k, scratch, leaves);
   if (m.kind === "tt") return tensorTrainOperator(m, k, scratch, leaves);
+  const other = m as { name: string; kind: string }; // every kind of this format is handled above
   throw new UnsupportedEncodingError(
-    `Tensor "${m.name}" is stored as ${m.kind}, which this version of the runtime cannot execute yet ` +
-      `(it executes dense f32 and f16)`,
+    `Tensor "${other.name}" is stored as ${other.kind}, which this version of the runtime cannot execute`,
   );
 }
 
