@@ -4,13 +4,13 @@
  * @module
  */
 import { importOnnx } from "./onnx/import.ts";
-import type { IrMatrix, IrModel } from "./ir.ts";
-import { type EncodedMatrix, type EncodedModel, encodeModelDense, type FloatTypeName } from "./encoded.ts";
+import type { FloatTypeName } from "./encoded.ts";
+import { compressModel, type TensorReport } from "./compress.ts";
+import { methodRecipe, type Recipe } from "./recipe.ts";
 import { writeLem } from "./writer.ts";
 import { OnnxReferenceModel } from "./onnxruntime_reference.ts";
 import { LstmModel } from "../runtime/model.ts";
 import { Tokenizer } from "../runtime/tokenizer.ts";
-import { f16BitsToF32 } from "../runtime/format/f16.ts";
 
 /** The compiler's name and version, written into every file. */
 export const COMPILER = "lstm-edge 0.1.0";
@@ -23,7 +23,9 @@ export interface CompileOptions {
   vocab?: string[];
   /** Tokenizer settings (JSON, as metadata_props "tokenizer") replacing the model's own. */
   tokenizer?: string;
-  /** Storage of every weight matrix. */
+  /** Which method each weight matrix gets (`--method`, `--recipe`; default: f32 everywhere). */
+  recipe?: Recipe;
+  /** Shorthand for `recipe: methodRecipe(floatType)` (ignored when `recipe` is given). */
   floatType?: FloatTypeName;
   /** Model name recorded in the metadata (default: the file name without folder and extension). */
   name?: string;
@@ -34,15 +36,7 @@ export interface CompileOptions {
   onProgress?: (stage: string, done: number, total: number) => void;
 }
 
-/** One row of the per-tensor table that compile prints. */
-export interface TensorReport {
-  name: string;
-  shape: [number, number];
-  encoding: string;
-  bytes: number;
-  /** ‖W − decode(encode(W))‖ / ‖W‖ */
-  relativeError: number;
-}
+export type { TensorReport };
 
 /** What compiling produced. */
 export interface CompileResult {
@@ -59,49 +53,6 @@ export interface CompileResult {
   evalTokens?: number;
 }
 
-function decodeDense(m: EncodedMatrix): Float32Array {
-  const enc = m.encoding;
-  if (enc.kind !== "dense") throw new Error(`decodeDense: ${m.name} is ${enc.kind}`);
-  const dv = new DataView(enc.data.buffer, enc.data.byteOffset, enc.data.byteLength);
-  const out = new Float32Array(m.rows * m.cols);
-  for (let i = 0; i < out.length; i++) {
-    out[i] = enc.type === "f32" ? dv.getFloat32(i * 4, true) : f16BitsToF32(dv.getUint16(i * 2, true));
-  }
-  return out;
-}
-
-function relativeError(original: IrMatrix, encoded: EncodedMatrix): number {
-  const decoded = decodeDense(encoded);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < decoded.length; i++) {
-    num += (original.data[i] - decoded[i]) ** 2;
-    den += original.data[i] ** 2;
-  }
-  return den ? Math.sqrt(num / den) : Math.sqrt(num);
-}
-
-function describe(m: EncodedMatrix): string {
-  const e = m.encoding;
-  return e.kind === "dense" ? `dense ${e.type}` : e.kind;
-}
-
-function encodedBytes(m: EncodedMatrix): number {
-  const e = m.encoding;
-  switch (e.kind) {
-    case "dense":
-      return e.data.byteLength;
-    case "quantized":
-      return e.data.byteLength + e.scales.byteLength;
-    case "lowrank":
-      return encodedBytes(e.a) + encodedBytes(e.b);
-    case "tt":
-      return e.cores.reduce((s, c) => s + encodedBytes(c), 0);
-    case "csr":
-      return e.rowPtr.byteLength + e.colIdx.byteLength + encodedBytes(e.values);
-  }
-}
-
 /** A deterministic token sequence covering the vocabulary, for the logit check without a text. */
 function checkSequence(vocabSize: number, length: number): number[] {
   let s = 12345;
@@ -109,17 +60,6 @@ function checkSequence(vocabSize: number, length: number): number[] {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
     return s % vocabSize;
   });
-}
-
-function tensorPairs(ir: IrModel, enc: EncodedModel): [IrMatrix, EncodedMatrix][] {
-  return [
-    [ir.embedding, enc.embedding],
-    ...ir.layers.flatMap((l, i): [IrMatrix, EncodedMatrix][] => [
-      [l.wIh, enc.layers[i].wIh],
-      [l.wHh, enc.layers[i].wHh],
-    ]),
-    [ir.decoder, enc.decoder],
-  ];
 }
 
 /**
@@ -137,17 +77,14 @@ export async function compileOnnx(onnxBytes: Uint8Array, options: CompileOptions
     vocab: options.vocab,
     tokenizer: options.tokenizer,
   });
-  const floatType = options.floatType ?? "f32";
+  const recipe = options.recipe ?? methodRecipe(options.floatType ?? "f32");
   const name = options.name ?? options.fileName.replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "");
-  const recipe = JSON.stringify({ method: floatType });
-  const encoded = encodeModelDense(ir, floatType, { name, compiler: COMPILER, recipe });
-  const tensors = tensorPairs(ir, encoded).map(([original, enc]) => ({
-    name: enc.name,
-    shape: [enc.rows, enc.cols] as [number, number],
-    encoding: describe(enc),
-    bytes: encodedBytes(enc),
-    relativeError: relativeError(original, enc),
-  }));
+  const { model: encoded, tensors } = compressModel(
+    ir,
+    recipe,
+    { name, compiler: COMPILER },
+    (_, done, total) => options.onProgress?.("compressing weight matrices", done, total),
+  );
 
   // Check: our logits against onnxruntime-web's on the same tokens, from the zero state.
   const draft = writeLem(encoded);

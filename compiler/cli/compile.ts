@@ -1,5 +1,5 @@
 /**
- * `deno task compile [IN.onnx] [-o OUT.lem] [--vocab FILE] [--tokenizer JSON] [--float f32|f16] [--eval TEXT]`
+ * `deno task compile [IN.onnx] [-o OUT.lem] [--vocab FILE] [--tokenizer JSON] [--method M | --recipe FILE] [--eval TEXT]`
  *
  * With no arguments it compiles the shipped model, models/ptb-small.onnx → models/ptb-small.lem.
  * @module
@@ -8,10 +8,11 @@ import { parseCli, readInput, runCli, UsageError } from "./args.ts";
 import { compileOnnx } from "../compile.ts";
 import { writeFileAtomic } from "../writer.ts";
 import { readVocabFile } from "../onnx/import.ts";
+import { METHOD_GRAMMAR, methodRecipe, parseRecipe, type Recipe, RecipeError } from "../recipe.ts";
 
 const SHIPPED = "models/ptb-small.onnx";
-const USAGE =
-  "deno task compile [IN.onnx] [-o OUT.lem] [--vocab FILE] [--tokenizer JSON] [--float f32|f16] [--eval TEXT]";
+const USAGE = "deno task compile [IN.onnx] [-o OUT.lem] [--vocab FILE] [--tokenizer JSON] " +
+  "[--method M [--prune-scope tensor|global] | --recipe FILE] [--eval TEXT]";
 const HELP = `
 usage: ${USAGE}
 
@@ -25,7 +26,19 @@ onnxruntime-web: logits on 32 tokens always, perplexity with --eval. The numbers
                       metadata_props has no "vocab"
   --tokenizer JSON    text normalization rules replacing metadata_props "tokenizer", e.g.
                       '{"lowercase": true, "numberToken": "N"}' for PTB (see runtime/tokenizer.ts)
-  --float f32|f16     storage of every weight matrix (default f32)
+  --method M          compression of every weight matrix (default f32):
+                        f32 | f16 | int8[:gN] | int4[:gN]      storage (int8: one scale per row or
+                                                               per N columns; int4: per 32 or N)
+                        prune:S[+STORAGE]                      magnitude pruning to sparsity S → CSR
+                        lowrank:R[+STORAGE], lowrank:eE[+…]    truncated SVD to rank R / energy E
+                        tt:R[+STORAGE], tt:tT[+…]              tensor-train, max rank R / tolerance T
+                      e.g. int8, int4:g64, prune:0.8+int8, lowrank:64+int8, tt:16+f16
+  --prune-scope S     with --method prune:…: "tensor" (default, each matrix to the sparsity) or
+                      "global" (one magnitude threshold across all weight matrices)
+  --recipe FILE       JSON rules choosing the method per tensor by name, first match wins, e.g.
+                      {"rules": [{"tensors": "layers.*.w_hh", "method": "int8"},
+                                 {"tensors": "*", "method": "f16"}]}  (compiler/recipes/example.json)
+  --float f32|f16     the same as --method f32|f16 (older spelling)
   --eval TEXT         PTB-format text: measure perplexity before and after compiling
   --eval-limit N      score only the first N tokens of the --eval text
   --name NAME         model name stored in the file (default: IN's base name)
@@ -42,6 +55,9 @@ await runCli(async () => {
     vocab: { type: "string" },
     tokenizer: { type: "string" },
     float: { type: "string" },
+    method: { type: "string" },
+    "prune-scope": { type: "string" },
+    recipe: { type: "string" },
     eval: { type: "string" },
     "eval-limit": { type: "string" },
     name: { type: "string" },
@@ -51,9 +67,30 @@ await runCli(async () => {
   }
   const input = positionals[0] ?? SHIPPED;
   const out = values.out ?? input.replace(/\.onnx$/i, "") + ".lem";
-  const floatType = values.float ?? "f32";
-  if (floatType !== "f32" && floatType !== "f16") {
-    throw new UsageError(`--float must be f32 or f16, got "${floatType}"`);
+  // Every method string is checked here, before any file is read.
+  if ([values.method, values.recipe, values.float].filter((v) => v !== undefined).length > 1) {
+    throw new UsageError("give one of --method, --recipe, --float");
+  }
+  if (values.float !== undefined && values.float !== "f32" && values.float !== "f16") {
+    throw new UsageError(`--float must be f32 or f16, got "${values.float}"`);
+  }
+  const scope = values["prune-scope"];
+  if (scope !== undefined && scope !== "tensor" && scope !== "global") {
+    throw new UsageError(`--prune-scope must be tensor or global, got "${scope}"`);
+  }
+  if (scope !== undefined && !values.method?.startsWith("prune:")) {
+    throw new UsageError('--prune-scope goes with --method prune:S (in a recipe, use a rule\'s "scope")');
+  }
+  let recipe: Recipe;
+  try {
+    recipe = values.recipe !== undefined
+      ? parseRecipe(new TextDecoder().decode(await readInput(values.recipe, "Recipe")), values.recipe)
+      : methodRecipe(values.method ?? values.float ?? "f32", scope);
+  } catch (e) {
+    if (e instanceof RecipeError && values.recipe === undefined) {
+      throw new UsageError(`${e.message}\n--method takes ${METHOD_GRAMMAR}`);
+    }
+    throw e;
   }
   const evalLimit = values["eval-limit"] === undefined ? undefined : Number(values["eval-limit"]);
   if (evalLimit !== undefined && !(Number.isInteger(evalLimit) && evalLimit >= 2)) {
@@ -74,7 +111,7 @@ await runCli(async () => {
     fileName: input.replace(/^.*[\\/]/, ""),
     vocab,
     tokenizer: values.tokenizer,
-    floatType,
+    recipe,
     name: values.name,
     evalText,
     evalLimit,
@@ -83,7 +120,7 @@ await runCli(async () => {
       if (stage === lastStage && done < total && now - lastTime < 5000) return;
       lastStage = stage;
       lastTime = now;
-      console.error(`  ${stage}: ${done}/${total} tokens`);
+      console.error(`  ${stage}: ${done}/${total}${stage.startsWith("compressing") ? "" : " tokens"}`);
     },
   });
   await writeFileAtomic(out, result.bytes);
@@ -94,10 +131,12 @@ await runCli(async () => {
     t.encoding,
     formatBytes(t.bytes),
     t.relativeError.toExponential(2),
+    t.method,
+    t.detail,
   ]);
-  const header = ["tensor", "shape", "encoding", "bytes", "rel. error"];
+  const header = ["tensor", "shape", "encoding", "bytes", "rel. error", "method", "detail"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ");
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
   console.log(line(header));
   for (const r of rows) console.log(line(r));
   console.log(`\nwrote ${out}: ${formatBytes(result.bytes.length)} (${result.bytes.length} bytes)`);

@@ -23,7 +23,16 @@ export interface StorageSpec {
 /** What a method is asked to do to one matrix (parsed from `--method` or a recipe entry). */
 export type MethodSpec =
   | { kind: "store"; storage: StorageSpec }
-  | { kind: "prune"; sparsity: number; storage: StorageSpec }
+  | {
+    kind: "prune";
+    /** Fraction of entries set to zero, 0..1 (the smallest magnitudes). */
+    sparsity: number;
+    /** "tensor" (default): each matrix to `sparsity`; "global": one magnitude threshold across matrices. */
+    scope?: "tensor" | "global";
+    /** Set by the pipeline for global scope: entries with |x| below it are pruned (overrides sparsity). */
+    threshold?: number;
+    storage: StorageSpec;
+  }
   | { kind: "lowrank"; rank?: number; energy?: number; storage: StorageSpec }
   | {
     kind: "tt";

@@ -1,0 +1,139 @@
+/**
+ * Applies a recipe to every weight matrix of an IR model: the plan (which method each tensor gets) is
+ * made and checked first, then global pruning thresholds, then each matrix is encoded by its method.
+ * @module
+ */
+import type { IrMatrix, IrModel } from "./ir.ts";
+import type { EncodedMatrix, EncodedModel, LemMetadataInput } from "./encoded.ts";
+import type { MatrixRole, MethodSpec } from "./methods/method.ts";
+import { encodedBytes, methodFor, relativeError } from "./methods/registry.ts";
+import { globalPruneThreshold } from "./methods/prune.ts";
+import { planRecipe, type Recipe, type TensorPlan } from "./recipe.ts";
+
+/** One row of the per-tensor table compile prints. */
+export interface TensorReport {
+  name: string;
+  shape: [number, number];
+  /** The method string of the rule that chose it ("f32" where no rule matched). */
+  method: string;
+  /** What was done, e.g. "int8 per-row", "rank 64 (clipped from 300)", "sparsity 0.800 (nnz …)". */
+  detail: string;
+  /** Encoding kind as stored: dense f32, quantized, csr, lowrank, tt (with its storage). */
+  encoding: string;
+  bytes: number;
+  /** ‖W − decode(encode(W))‖ / ‖W‖ (Frobenius). */
+  relativeError: number;
+}
+
+/** A weight matrix of the model with its role. */
+export interface ModelTensor {
+  matrix: IrMatrix;
+  role: MatrixRole;
+}
+
+/** The model's weight matrices in file order: embedding, each layer's w_ih and w_hh, decoder. */
+export function modelTensors(ir: IrModel): ModelTensor[] {
+  return [
+    { matrix: ir.embedding, role: "embedding" },
+    ...ir.layers.flatMap((l): ModelTensor[] => [
+      { matrix: l.wIh, role: "w_ih" },
+      { matrix: l.wHh, role: "w_hh" },
+    ]),
+    { matrix: ir.decoder, role: "decoder" },
+  ];
+}
+
+/** The plan for a model: checks every rule against its tensor names (throws RecipeError before any work). */
+export function planModel(ir: IrModel, recipe: Recipe): TensorPlan[] {
+  return planRecipe(recipe, modelTensors(ir).map((t) => t.matrix.name));
+}
+
+function describeEncoding(m: EncodedMatrix): string {
+  const e = m.encoding;
+  switch (e.kind) {
+    case "dense":
+      return `dense ${e.type}`;
+    case "quantized":
+      return `int${e.bits} ${e.groupSize >= m.cols ? "per-row" : `g${e.groupSize}`}`;
+    case "csr":
+      return `csr (${describeEncoding(e.values).replace(" per-row", "")} values)`;
+    case "lowrank":
+      return `lowrank (${describeEncoding(e.a)} × ${describeEncoding(e.b)})`;
+    case "tt":
+      return `tt ${e.cores.length} cores (${describeEncoding(e.cores[0])})`;
+  }
+}
+
+/**
+ * Encodes every weight matrix of `ir` by `recipe`; the recipe is stored in the metadata as JSON.
+ * `onTensor` is told after each matrix (for progress).
+ *
+ * @example
+ * ```ts
+ * const { model, tensors } = compressModel(ir, methodRecipe("int8"), { name: "ptb-small", compiler: COMPILER });
+ * const bytes = writeLem(model);
+ * ```
+ */
+export function compressModel(
+  ir: IrModel,
+  recipe: Recipe,
+  metadata: Omit<LemMetadataInput, "recipe">,
+  onTensor?: (report: TensorReport, done: number, total: number) => void,
+): { model: EncodedModel; tensors: TensorReport[] } {
+  const tensors = modelTensors(ir);
+  const plan = planModel(ir, recipe);
+  // Global pruning: one threshold per rule, over every tensor that rule selected.
+  const thresholds = new Map<number, number>();
+  plan.forEach((p) => {
+    if (p.spec.kind !== "prune" || p.spec.scope !== "global" || thresholds.has(p.rule)) return;
+    const selected = tensors.filter((_, i) => plan[i].rule === p.rule).map((t) => t.matrix);
+    thresholds.set(p.rule, globalPruneThreshold(selected, p.spec.sparsity));
+  });
+  const reports: TensorReport[] = [];
+  const encoded = tensors.map(({ matrix, role }, i): EncodedMatrix => {
+    let spec: MethodSpec = plan[i].spec;
+    if (spec.kind === "prune" && thresholds.has(plan[i].rule)) {
+      spec = { ...spec, threshold: thresholds.get(plan[i].rule) };
+    }
+    const { encoded, detail } = methodFor(spec).encode(matrix, spec, role);
+    const report: TensorReport = {
+      name: matrix.name,
+      shape: [matrix.rows, matrix.cols],
+      method: plan[i].rule >= 0 ? recipe.rules[plan[i].rule].method : "f32",
+      detail,
+      encoding: describeEncoding(encoded),
+      bytes: encodedBytes(encoded),
+      relativeError: relativeError(matrix.data, encoded),
+    };
+    reports.push(report);
+    onTensor?.(report, i + 1, tensors.length);
+    return encoded;
+  });
+  let at = 0;
+  const next = () => encoded[at++];
+  const model: EncodedModel = {
+    vocab: ir.vocab,
+    unkId: ir.unkId,
+    eosId: ir.eosId,
+    tokenizer: ir.tokenizer,
+    embedding: next(),
+    layers: ir.layers.map((l) => ({
+      inputSize: l.inputSize,
+      hiddenSize: l.hiddenSize,
+      wIh: next(),
+      wHh: next(),
+      bias: l.bias,
+    })),
+    decoder: next(),
+    decoderBias: ir.decoderBias,
+    metadata: {
+      name: metadata.name,
+      sourceFile: metadata.sourceFile ?? ir.source.file,
+      sourceSha256: metadata.sourceSha256 ?? ir.source.sha256,
+      compiler: metadata.compiler,
+      recipe: JSON.stringify(recipe),
+      metrics: metadata.metrics ?? [],
+    },
+  };
+  return { model, tensors: reports };
+}

@@ -1,0 +1,163 @@
+/**
+ * The "prune" method: magnitude pruning to a target sparsity, stored as SparseCsr (schema/SPEC.md).
+ *
+ * - Per tensor (default): exactly round(sparsity · rows · cols) entries with the smallest |x| become zero
+ *   (ties broken by position, first pruned first), the rest are kept — including kept exact zeros, so
+ *   sparsity 0 stores every entry and reproduces the matrix.
+ * - Global (`scope: "global"`): one magnitude threshold for a set of matrices, from
+ *   {@link globalPruneThreshold}; each prunes the entries with |x| below it. Ties at the threshold are
+ *   kept, so the achieved sparsity can fall a little short of the target (the detail says what it is).
+ * - Column indices are 16-bit when cols ≤ 65536, else 32-bit.
+ * - Values are a 1 × nnz leaf in any storage type, in row order. int8/int4 values take one scale per
+ *   group of consecutive non-zeros: int8 {@link CSR_INT8_DEFAULT_GROUP} (64) by default, int4 32 —
+ *   a "per row" scale of the 1 × nnz vector would be a single scale for the whole matrix.
+ * @module
+ */
+import type { IrMatrix } from "../ir.ts";
+import type { EncodedMatrix } from "../encoded.ts";
+import type { CompressionMethod, MethodSpec, StorageSpec } from "./method.ts";
+import { checkStorage, decodeLeaf, describeStorage, encodeLeaf } from "./storage.ts";
+
+/** The spec this method takes (`prune:0.8`, `prune:0.8+int8`). */
+export type PruneSpec = Extract<MethodSpec, { kind: "prune" }>;
+
+/** int8 CSR values: non-zeros per scale unless the storage spec gives a group size. */
+export const CSR_INT8_DEFAULT_GROUP = 64;
+
+/** Throws unless the spec is usable: a sparsity in [0, 1], a known scope, a valid storage. */
+export function checkPruneSpec(spec: PruneSpec): void {
+  if (!(typeof spec.sparsity === "number" && spec.sparsity >= 0 && spec.sparsity <= 1)) {
+    throw new Error(`prune sparsity must be a fraction from 0 to 1, got ${spec.sparsity}`);
+  }
+  if (spec.scope !== undefined && spec.scope !== "tensor" && spec.scope !== "global") {
+    throw new Error(`prune scope must be "tensor" or "global", got "${spec.scope}"`);
+  }
+  checkStorage(spec.storage);
+}
+
+/** The storage of CSR values: int8 gets group scales along the non-zeros (see the module doc). */
+export function csrValueStorage(storage: StorageSpec): StorageSpec {
+  return storage.type === "int8" && storage.groupSize === undefined
+    ? { ...storage, groupSize: CSR_INT8_DEFAULT_GROUP }
+    : storage;
+}
+
+/**
+ * The magnitude below which entries are pruned so that `sparsity` of all the matrices' entries together
+ * go (ties at the threshold kept): the smallest kept magnitude. 0 (nothing is below it) for sparsity 0,
+ * Infinity for 1.
+ *
+ * @example
+ * ```ts
+ * const t = globalPruneThreshold([wIh, wHh, decoder], 0.8);
+ * pruneMethod.encode(decoder, { kind: "prune", sparsity: 0.8, scope: "global", threshold: t, storage }, "decoder");
+ * ```
+ */
+export function globalPruneThreshold(matrices: readonly IrMatrix[], sparsity: number): number {
+  const total = matrices.reduce((s, m) => s + m.data.length, 0);
+  const k = Math.round(sparsity * total);
+  if (k <= 0) return 0;
+  if (k >= total) return Infinity;
+  const mags = new Float32Array(total);
+  let at = 0;
+  for (const m of matrices) {
+    for (let i = 0; i < m.data.length; i++) mags[at++] = Math.abs(m.data[i]);
+  }
+  mags.sort();
+  return mags[k];
+}
+
+/** Which entries a per-tensor prune keeps: all but the `count` smallest |x| (ties: lower index first). */
+function keepSmallestPruned(data: Float32Array, count: number): Uint8Array {
+  const keep = new Uint8Array(data.length).fill(1);
+  if (count <= 0) return keep;
+  if (count >= data.length) return keep.fill(0);
+  const mags = Float32Array.from(data, Math.abs);
+  const sorted = mags.slice().sort();
+  const t = sorted[count - 1]; // the largest pruned magnitude
+  let below = 0;
+  for (let i = 0; i < count; i++) if (sorted[i] < t) below++;
+  let ties = count - below; // how many entries equal to t are pruned, in index order
+  for (let i = 0; i < data.length; i++) {
+    if (mags[i] < t) keep[i] = 0;
+    else if (mags[i] === t && ties > 0) {
+      keep[i] = 0;
+      ties--;
+    }
+  }
+  return keep;
+}
+
+/** Stores the kept entries of `m` (keep[i] ≠ 0) as SparseCsr with values in `storage`. */
+export function encodeCsr(m: IrMatrix, keep: Uint8Array, storage: StorageSpec): EncodedMatrix {
+  const rowPtr = new Uint32Array(m.rows + 1);
+  let nnz = 0;
+  for (let i = 0; i < keep.length; i++) if (keep[i]) nnz++;
+  const colIdx = m.cols <= 65536 ? new Uint16Array(nnz) : new Uint32Array(nnz);
+  const values = new Float32Array(nnz);
+  let k = 0;
+  for (let r = 0; r < m.rows; r++) {
+    for (let c = 0; c < m.cols; c++) {
+      const i = r * m.cols + c;
+      if (!keep[i]) continue;
+      colIdx[k] = c;
+      values[k++] = m.data[i];
+    }
+    rowPtr[r + 1] = k;
+  }
+  const v = encodeLeaf(
+    { name: `${m.name}.values`, rows: 1, cols: nnz, data: values },
+    csrValueStorage(storage),
+  );
+  return { name: m.name, rows: m.rows, cols: m.cols, encoding: { kind: "csr", rowPtr, colIdx, values: v } };
+}
+
+/** Dense float32 reconstruction of a SparseCsr matrix (zeros where nothing is stored). */
+export function csrToDense(e: EncodedMatrix): Float32Array {
+  const enc = e.encoding;
+  if (enc.kind !== "csr") throw new Error(`csrToDense: "${e.name}" is ${enc.kind}, not csr`);
+  const values = decodeLeaf(enc.values);
+  const out = new Float32Array(e.rows * e.cols);
+  for (let r = 0; r < e.rows; r++) {
+    for (let k = enc.rowPtr[r]; k < enc.rowPtr[r + 1]; k++) out[r * e.cols + enc.colIdx[k]] = values[k];
+  }
+  return out;
+}
+
+/**
+ * `--method prune:S[+storage]` (per tensor) and `--prune-scope global` / a recipe rule's
+ * `"scope": "global"` (one threshold across the rule's matrices, set by the pipeline in `threshold`).
+ *
+ * @example
+ * ```ts
+ * const { encoded, detail } = pruneMethod.encode(decoder, { kind: "prune", sparsity: 0.8, storage: { type: "int8" } }, "decoder");
+ * // detail: "sparsity 0.800 (nnz 400000 of 2000000), 16-bit indices, values int8 g64"
+ * ```
+ */
+export const pruneMethod: CompressionMethod<PruneSpec> = {
+  kind: "prune",
+  encode(m, spec) {
+    checkPruneSpec(spec);
+    let keep: Uint8Array;
+    if (spec.threshold !== undefined) {
+      const t = spec.threshold;
+      keep = new Uint8Array(m.data.length);
+      for (let i = 0; i < keep.length; i++) keep[i] = Math.abs(m.data[i]) < t ? 0 : 1;
+    } else {
+      keep = keepSmallestPruned(m.data, Math.round(spec.sparsity * m.data.length));
+    }
+    const encoded = encodeCsr(m, keep, spec.storage);
+    const enc = encoded.encoding as Extract<EncodedMatrix["encoding"], { kind: "csr" }>;
+    const nnz = enc.colIdx.length;
+    const n = m.data.length;
+    const achieved = n ? 1 - nnz / n : 0;
+    const scope = spec.threshold !== undefined ? `, global |x| < ${spec.threshold.toPrecision(4)}` : "";
+    return {
+      encoded,
+      detail: `sparsity ${achieved.toFixed(3)} (nnz ${nnz} of ${n}${scope}), ` +
+        `${enc.colIdx instanceof Uint16Array ? 16 : 32}-bit indices, values ${
+          describeStorage(csrValueStorage(spec.storage), nnz)
+        }`,
+    };
+  },
+};
