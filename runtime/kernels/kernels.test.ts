@@ -29,6 +29,10 @@ const ABI = [
   "matvec_q8",
   "memory",
   "top_k",
+  "tt_gather_f32",
+  "tt_matmat_f32",
+  "tt_matvec_f32",
+  "vecmat_f32",
 ];
 
 Deno.test("simdSupported() is true in Deno", () => {
