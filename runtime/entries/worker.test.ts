@@ -4,11 +4,10 @@ import { checkEveryRoute } from "../app/http_suite.ts";
 import { writeTestModel } from "../app/test_model.ts";
 import { buildWorker, WORKER_BUDGET_BYTES } from "./build_worker.ts";
 import { stopBundler, WORKER_MODULES } from "./bundle.ts";
-import { exists, freePort, healthy, startServer } from "./testing.ts";
+import { exists, freePort, healthy, startServer, workerdBinary } from "./testing.ts";
 
-const WORKERD = new URL("../../node_modules/.bin/workerd", import.meta.url).pathname;
-const haveWorkerd = exists(WORKERD);
-const reason = `${WORKERD} is absent (npm workerd; run deno install --allow-scripts, see .ci/run)`;
+const WORKERD = workerdBinary();
+const reason = "workerd is absent from node_modules (npm workerd: deno install, see .ci/run)";
 
 let built: Promise<{ dir: string; sizes: Record<string, number> }> | undefined;
 function build() {
@@ -53,13 +52,13 @@ Deno.test("the worker runtime (worker.js + kernels.wasm, without model) is withi
 
 Deno.test({
   name: "workerd serves the built worker on loopback: every route over HTTP",
-  ...needs(haveWorkerd, reason),
+  ...needs(WORKERD !== undefined, reason),
   fn: async () => {
     const { dir } = await build();
     const port = freePort();
     const url = `http://127.0.0.1:${port}`;
     const server = await startServer(
-      WORKERD,
+      WORKERD!,
       ["serve", `${dir}/workerd.capnp`, "--socket-addr", `http=127.0.0.1:${port}`],
       () => healthy(url),
     );
