@@ -37,7 +37,7 @@ function putBytes(arena: Arena, a: Uint8Array | Float32Array, name: string): num
 
 function groupsFor(bits: QuantBits, cols: number): number[] {
   // per-row (group ≥ cols, as the file may say), the default, and a size that is not a multiple of 32
-  const list = bits === 8 ? [Math.max(cols, 1), 16, 5] : [32, 64, 7, Math.max(cols, 1) + 3];
+  const list = bits === 8 ? [Math.max(cols, 1), 16, 5] : [32, 64, 7, 6, 24, Math.max(cols, 1) + 3];
   return [...new Set(list)];
 }
 

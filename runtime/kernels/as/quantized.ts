@@ -11,9 +11,10 @@
 // x with Inf/NaN takes an exact f32 path instead: y[r] += Σ_c (q · scale) · x[c].
 //
 // `scratch` (matvec and matmat) must hold quantizedScratchBytes(cols) = 4 · ceil32(cols) · 2 bytes: the
-// int16 copies of x (four timesteps for matmat). int4's fast path (group a multiple of 32, or one group
-// per row) stores each full 32-column block of xq as its 16 even columns then its 16 odd ones, matching
-// the low/high nibbles of 16 weight bytes; other group sizes take a scalar path.
+// int16 copies of x (four timesteps for matmat). int4 codes are unpacked 32 at a time (16 bytes: low and
+// high nibbles split with shifts, interleaved back into column order with two shuffles), then 16 and 8 at a
+// time, the last < 8 columns of a group one by one; a group size that is odd (groups starting mid-byte)
+// takes the scalar path throughout.
 // `group` must be in 1..cols (the caller clamps a file's larger group_size to cols: same meaning).
 
 // @ts-ignore: decorator
@@ -61,24 +62,51 @@
   return bits == 8 ? <i32>load<i8>(p + <usize>c) : nibble(p, c);
 }
 
-/** Whether int4 takes the SIMD path (and so whether xq uses the even/odd block layout). */
+/** Whether int4 takes the SIMD path: every group starts on a byte boundary. */
 // @ts-ignore: decorator
 @inline function q4Fast(cols: i32, group: i32): bool {
-  return group % 32 == 0 || group >= cols;
+  return (group & 1) == 0 || group >= cols;
 }
 
-/** Where xq[c] is stored: natural order, or even/odd within full 32-column blocks. */
+/** 16 packed int4 codes (8 bytes in lanes 0..7 of w) → the first 16 as i8x16 in column order. */
 // @ts-ignore: decorator
-@inline function xqIndex(c: i32, full: i32, permute: bool): i32 {
-  if (!permute || c >= full) return c;
-  return (c & ~31) | ((c & 1) << 4) | ((c & 31) >> 1);
+@inline function nibblesLow(w: v128): v128 {
+  const ev = i8x16.shr_s(i8x16.shl(w, 4), 4);
+  const od = i8x16.shr_s(w, 4);
+  return i8x16.shuffle(ev, od, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+}
+
+/** Columns 16..31 of 32 packed int4 codes (16 bytes), i8x16 in column order. */
+// @ts-ignore: decorator
+@inline function nibblesHigh(w: v128): v128 {
+  const ev = i8x16.shr_s(i8x16.shl(w, 4), 4);
+  const od = i8x16.shr_s(w, 4);
+  return i8x16.shuffle(ev, od, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+}
+
+/** acc + Σ (16 int8 codes in n, column order) · (16 int16 activations at xl, xh). */
+// @ts-ignore: decorator
+@inline function dot16(acc: v128, n: v128, xl: v128, xh: v128): v128 {
+  return i32x4.add(
+    acc,
+    i32x4.add(
+      i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(n), xl),
+      i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(n), xh),
+    ),
+  );
+}
+
+/** acc + Σ (8 int8 codes in lanes 0..7 of n) · (8 int16 activations xl). */
+// @ts-ignore: decorator
+@inline function dot8(acc: v128, n: v128, xl: v128): v128 {
+  return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(n), xl));
 }
 
 /**
  * Quantizes x (n f32) to int16 at out and returns sx (x ≈ xq · sx): 0 when x is all zeros (xq = 0),
  * NaN when x holds an Inf or NaN (out not written).
  */
-function quantizeX(x: usize, n: i32, out: usize, permute: bool): f32 {
+function quantizeX(x: usize, n: i32, out: usize): f32 {
   let m: f32 = 0;
   for (let c = 0; c < n; c++) m = max(m, abs(load<f32>(x + (<usize>c << 2))));
   if (!(m <= F32.MAX_VALUE)) return NaN;
@@ -87,10 +115,8 @@ function quantizeX(x: usize, n: i32, out: usize, permute: bool): f32 {
     return 0;
   }
   const inv: f32 = XQ_MAX / m;
-  const full = n & ~31;
   for (let c = 0; c < n; c++) {
-    const q = <i32>nearest<f32>(load<f32>(x + (<usize>c << 2)) * inv);
-    store<i16>(out + (<usize>xqIndex(c, full, permute) << 1), <i16>q);
+    store<i16>(out + (<usize>c << 1), <i16>(<i32>nearest<f32>(load<f32>(x + (<usize>c << 2)) * inv)));
   }
   return m / XQ_MAX;
 }
@@ -119,22 +145,6 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
   );
 }
 
-/** 32 int4 codes (16 bytes) × 32 int16 activations in even/odd layout, added to acc (i32x4). */
-// @ts-ignore: decorator
-@inline function dot32q4(acc: v128, w: v128, xe0: v128, xe1: v128, xo0: v128, xo1: v128): v128 {
-  const ev = i8x16.shr_s(i8x16.shl(w, 4), 4);
-  const od = i8x16.shr_s(w, 4);
-  const a = i32x4.add(
-    i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(ev), xe0),
-    i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(ev), xe1),
-  );
-  const b = i32x4.add(
-    i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(od), xo0),
-    i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(od), xo1),
-  );
-  return i32x4.add(acc, i32x4.add(a, b));
-}
-
 /**
  * Four rows (p0..p3, scales s0..s3) · one int16 vector xq → f32x4 [Σ_g scale·Σ q·xq] (before sx).
  * bits 8, or bits 4 with q4Fast (else the scalar path is used for all columns).
@@ -146,7 +156,6 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
   xq: usize, cols: i32, group: i32, bits: i32,
 ): v128 {
   const simd = bits == 8 || q4Fast(cols, group);
-  const step = bits == 8 ? 16 : 32;
   let f0 = f32x4.splat(0);
   let f1 = f0;
   let f2 = f0;
@@ -183,17 +192,41 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
             c += 8;
           }
         } else {
-          for (; c + step <= end; c += step) {
+          for (; c + 32 <= end; c += 32) {
             const xo = xq + (<usize>c << 1);
-            const xe0 = v128.load(xo);
-            const xe1 = v128.load(xo, 16);
-            const xo0 = v128.load(xo, 32);
-            const xo1 = v128.load(xo, 48);
+            const x0 = v128.load(xo);
+            const x1 = v128.load(xo, 16);
+            const x2 = v128.load(xo, 32);
+            const x3 = v128.load(xo, 48);
             const o = <usize>c >> 1;
-            a0 = dot32q4(a0, v128.load(p0 + o), xe0, xe1, xo0, xo1);
-            a1 = dot32q4(a1, v128.load(p1 + o), xe0, xe1, xo0, xo1);
-            a2 = dot32q4(a2, v128.load(p2 + o), xe0, xe1, xo0, xo1);
-            a3 = dot32q4(a3, v128.load(p3 + o), xe0, xe1, xo0, xo1);
+            const w0 = v128.load(p0 + o);
+            const w1 = v128.load(p1 + o);
+            const w2 = v128.load(p2 + o);
+            const w3 = v128.load(p3 + o);
+            a0 = dot16(dot16(a0, nibblesLow(w0), x0, x1), nibblesHigh(w0), x2, x3);
+            a1 = dot16(dot16(a1, nibblesLow(w1), x0, x1), nibblesHigh(w1), x2, x3);
+            a2 = dot16(dot16(a2, nibblesLow(w2), x0, x1), nibblesHigh(w2), x2, x3);
+            a3 = dot16(dot16(a3, nibblesLow(w3), x0, x1), nibblesHigh(w3), x2, x3);
+          }
+          if (c + 16 <= end) {
+            const xo = xq + (<usize>c << 1);
+            const x0 = v128.load(xo);
+            const x1 = v128.load(xo, 16);
+            const o = <usize>c >> 1;
+            a0 = dot16(a0, nibblesLow(v128.load64_zero(p0 + o)), x0, x1);
+            a1 = dot16(a1, nibblesLow(v128.load64_zero(p1 + o)), x0, x1);
+            a2 = dot16(a2, nibblesLow(v128.load64_zero(p2 + o)), x0, x1);
+            a3 = dot16(a3, nibblesLow(v128.load64_zero(p3 + o)), x0, x1);
+            c += 16;
+          }
+          if (c + 8 <= end) {
+            const x0 = v128.load(xq + (<usize>c << 1));
+            const o = <usize>c >> 1;
+            a0 = dot8(a0, nibblesLow(v128.load32_zero(p0 + o)), x0);
+            a1 = dot8(a1, nibblesLow(v128.load32_zero(p1 + o)), x0);
+            a2 = dot8(a2, nibblesLow(v128.load32_zero(p2 + o)), x0);
+            a3 = dot8(a3, nibblesLow(v128.load32_zero(p3 + o)), x0);
+            c += 8;
           }
         }
       }
@@ -234,7 +267,6 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
   cols: i32, group: i32, bits: i32,
 ): v128 {
   const simd = bits == 8 || q4Fast(cols, group);
-  const step = bits == 8 ? 16 : 32;
   let f0 = f32x4.splat(0);
   let f1 = f0;
   let f2 = f0;
@@ -264,31 +296,33 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
             a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(x3 + xo)), i32x4.dot_i16x8_s(hi, v128.load(x3 + xo, 16))));
           }
         } else {
-          for (; c + step <= end; c += step) {
+          for (; c + 32 <= end; c += 32) {
             const w = v128.load(p + (<usize>c >> 1));
-            const ev = i8x16.shr_s(i8x16.shl(w, 4), 4);
-            const od = i8x16.shr_s(w, 4);
-            const e0 = i16x8.extend_low_i8x16_s(ev);
-            const e1 = i16x8.extend_high_i8x16_s(ev);
-            const o0 = i16x8.extend_low_i8x16_s(od);
-            const o1 = i16x8.extend_high_i8x16_s(od);
+            const lo = nibblesLow(w);
+            const hi = nibblesHigh(w);
             const xo = <usize>c << 1;
-            a0 = i32x4.add(a0, i32x4.add(
-              i32x4.add(i32x4.dot_i16x8_s(e0, v128.load(x0 + xo)), i32x4.dot_i16x8_s(e1, v128.load(x0 + xo, 16))),
-              i32x4.add(i32x4.dot_i16x8_s(o0, v128.load(x0 + xo, 32)), i32x4.dot_i16x8_s(o1, v128.load(x0 + xo, 48))),
-            ));
-            a1 = i32x4.add(a1, i32x4.add(
-              i32x4.add(i32x4.dot_i16x8_s(e0, v128.load(x1 + xo)), i32x4.dot_i16x8_s(e1, v128.load(x1 + xo, 16))),
-              i32x4.add(i32x4.dot_i16x8_s(o0, v128.load(x1 + xo, 32)), i32x4.dot_i16x8_s(o1, v128.load(x1 + xo, 48))),
-            ));
-            a2 = i32x4.add(a2, i32x4.add(
-              i32x4.add(i32x4.dot_i16x8_s(e0, v128.load(x2 + xo)), i32x4.dot_i16x8_s(e1, v128.load(x2 + xo, 16))),
-              i32x4.add(i32x4.dot_i16x8_s(o0, v128.load(x2 + xo, 32)), i32x4.dot_i16x8_s(o1, v128.load(x2 + xo, 48))),
-            ));
-            a3 = i32x4.add(a3, i32x4.add(
-              i32x4.add(i32x4.dot_i16x8_s(e0, v128.load(x3 + xo)), i32x4.dot_i16x8_s(e1, v128.load(x3 + xo, 16))),
-              i32x4.add(i32x4.dot_i16x8_s(o0, v128.load(x3 + xo, 32)), i32x4.dot_i16x8_s(o1, v128.load(x3 + xo, 48))),
-            ));
+            a0 = dot16(dot16(a0, lo, v128.load(x0 + xo), v128.load(x0 + xo, 16)), hi, v128.load(x0 + xo, 32), v128.load(x0 + xo, 48));
+            a1 = dot16(dot16(a1, lo, v128.load(x1 + xo), v128.load(x1 + xo, 16)), hi, v128.load(x1 + xo, 32), v128.load(x1 + xo, 48));
+            a2 = dot16(dot16(a2, lo, v128.load(x2 + xo), v128.load(x2 + xo, 16)), hi, v128.load(x2 + xo, 32), v128.load(x2 + xo, 48));
+            a3 = dot16(dot16(a3, lo, v128.load(x3 + xo), v128.load(x3 + xo, 16)), hi, v128.load(x3 + xo, 32), v128.load(x3 + xo, 48));
+          }
+          if (c + 16 <= end) {
+            const lo = nibblesLow(v128.load64_zero(p + (<usize>c >> 1)));
+            const xo = <usize>c << 1;
+            a0 = dot16(a0, lo, v128.load(x0 + xo), v128.load(x0 + xo, 16));
+            a1 = dot16(a1, lo, v128.load(x1 + xo), v128.load(x1 + xo, 16));
+            a2 = dot16(a2, lo, v128.load(x2 + xo), v128.load(x2 + xo, 16));
+            a3 = dot16(a3, lo, v128.load(x3 + xo), v128.load(x3 + xo, 16));
+            c += 16;
+          }
+          if (c + 8 <= end) {
+            const lo = nibblesLow(v128.load32_zero(p + (<usize>c >> 1)));
+            const xo = <usize>c << 1;
+            a0 = dot8(a0, lo, v128.load(x0 + xo));
+            a1 = dot8(a1, lo, v128.load(x1 + xo));
+            a2 = dot8(a2, lo, v128.load(x2 + xo));
+            a3 = dot8(a3, lo, v128.load(x3 + xo));
+            c += 8;
           }
         }
       }
@@ -324,8 +358,7 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
   w: usize, scales: usize, rows: i32, cols: i32, group: i32, x: usize, y: usize, scratch: usize, bits: i32,
 ): void {
   if (rows <= 0 || cols <= 0) return;
-  const permute = bits == 4 && q4Fast(cols, group);
-  const sx = quantizeX(x, cols, scratch, permute);
+  const sx = quantizeX(x, cols, scratch);
   if (sx == 0) return;
   const stride = rowStride(cols, bits);
   const gpr = (cols - 1) / group + 1;
@@ -359,7 +392,6 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
   bits: i32,
 ): void {
   if (rows <= 0 || cols <= 0) return;
-  const permute = bits == 4 && q4Fast(cols, group);
   const stride = rowStride(cols, bits);
   const gpr = (cols - 1) / group + 1;
   const sStride = <usize>gpr << 2;
@@ -370,10 +402,10 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
     const m = min(4, n - t);
     const xt = x + <usize>t * xStride;
     const yt = y + <usize>t * yStride;
-    const sx0 = quantizeX(xt, cols, scratch, permute);
-    const sx1 = m > 1 ? quantizeX(xt + xStride, cols, scratch + qStride, permute) : <f32>0;
-    const sx2 = m > 2 ? quantizeX(xt + 2 * xStride, cols, scratch + 2 * qStride, permute) : <f32>0;
-    const sx3 = m > 3 ? quantizeX(xt + 3 * xStride, cols, scratch + 3 * qStride, permute) : <f32>0;
+    const sx0 = quantizeX(xt, cols, scratch);
+    const sx1 = m > 1 ? quantizeX(xt + xStride, cols, scratch + qStride) : <f32>0;
+    const sx2 = m > 2 ? quantizeX(xt + 2 * xStride, cols, scratch + 2 * qStride) : <f32>0;
+    const sx3 = m > 3 ? quantizeX(xt + 3 * xStride, cols, scratch + 3 * qStride) : <f32>0;
     if (isNaN(sx0) || isNaN(sx1) || isNaN(sx2) || isNaN(sx3)) {
       for (let u = 0; u < m; u++) {
         for (let r = 0; r < rows; r++) {
