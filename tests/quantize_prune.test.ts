@@ -177,7 +177,7 @@ Deno.test("compressModel() rejects a recipe whose pattern matches no tensor befo
 Deno.test("prune:1 (no non-zeros at all, 1 × 0 values) writes, verifies and runs: only the biases remain", async () => {
   const ir = fixtureIr("lstm2");
   const ids = stream(ir.vocab.length, 20, 5);
-  const results = [];
+  const results: number[] = [];
   for (const method of ["prune:1", "prune:1+f16", "prune:1+int8", "prune:1+int4"]) {
     const lm = await LstmModel.load(writeLem(compress(ir, methodRecipe(method)).model));
     results.push(lm.score(ids).perplexity);
