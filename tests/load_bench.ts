@@ -4,7 +4,9 @@
  * Starts `deno task serve` on loopback and drives it with wrk (Debian package `wrk`): 64 connections,
  * 60 s, every request a typing step — POST /v1/predict with one new word and the client-carried state
  * after ten words (k = 5). Prints requests/s, p50/p99 latency, errors (non-2xx and socket errors), and the
- * server's resident memory before, during the first and the last 10 s, and after.
+ * server's resident memory before, during the first and the last 10 s, and after. The server runs with the
+ * V8 flags of `deno task serve`: `--max-semi-space-size=1` (MiB) keeps V8's young generation from growing
+ * under load (without it, RSS grows ≈ 40 MiB over a minute while the JS heap after GC stays flat).
  * Without MODEL.lem (and no models/ptb-small.lem), a random model of PTB-small's shape (10 000 words,
  * 2 × 200) is used: the same work per request as the real one.
  * @module
@@ -18,9 +20,17 @@ import { exists, startServer } from "../runtime/entries/testing.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
-  options: { duration: { type: "string", default: "60" }, connections: { type: "string", default: "64" } },
+  options: {
+    duration: { type: "string", default: "60" },
+    connections: { type: "string", default: "64" },
+    "v8-flags": { type: "string" }, // for the server; default: those of deno task serve
+  },
   allowPositionals: true,
 });
+// The server runs as `deno task serve` runs it (its V8 flags from deno.json) unless --v8-flags says otherwise.
+const serveTask: string =
+  JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url))).tasks.serve;
+const v8Flags = values["v8-flags"] ?? /--v8-flags=(\S+)/.exec(serveTask)?.[1] ?? "";
 const duration = Number(values.duration);
 const connections = Number(values.connections);
 if (!exists("/usr/bin/wrk")) {
@@ -32,7 +42,9 @@ let modelPath = positionals[0] ?? "models/ptb-small.lem";
 let what = modelPath;
 if (!exists(modelPath)) {
   const ir = randomIrModel(1, { vocab: 10000, embed: 200, hidden: [200, 200] });
-  const bytes = writeLem(encodeModelDense(ir, "f32", { name: "random-ptb-small-shape", compiler: "bench", recipe: "{}" }));
+  const bytes = writeLem(
+    encodeModelDense(ir, "f32", { name: "random-ptb-small-shape", compiler: "bench", recipe: "{}" }),
+  );
   modelPath = await Deno.makeTempFile({ suffix: ".lem" });
   await Deno.writeFile(modelPath, bytes);
   what = `random model of PTB-small's shape (10 000 × 200, 2 × LSTM 200; ${bytes.length} bytes)`;
@@ -44,7 +56,15 @@ const words = model.tokenizer.vocab.filter((w) => !w.startsWith("<")).slice(10, 
 
 const server = await startServer(
   Deno.execPath(),
-  ["run", "-A", new URL("../runtime/entries/deno.ts", import.meta.url).pathname, modelPath, "--port", "0"],
+  [
+    "run",
+    "-A",
+    ...(v8Flags ? [`--v8-flags=${v8Flags}`] : []),
+    new URL("../runtime/entries/deno.ts", import.meta.url).pathname,
+    modelPath,
+    "--port",
+    "0",
+  ],
   (out) => /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1],
   60000,
 );
@@ -67,14 +87,24 @@ try {
   const script = await Deno.makeTempFile({ suffix: ".lua" });
   await Deno.writeTextFile(
     script,
-    `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\n`,
+    `wrk.method = "POST"\nwrk.body = ${
+      JSON.stringify(body)
+    }\nwrk.headers["Content-Type"] = "application/json"\n`,
   );
 
   const before = rssKiB();
   const samples: number[] = [];
   const sampler = setInterval(() => samples.push(rssKiB()), 1000);
   const wrk = await new Deno.Command("wrk", {
-    args: ["-t2", `-c${connections}`, `-d${duration}s`, "--latency", "-s", script, `${server.url}/v1/predict`],
+    args: [
+      "-t2",
+      `-c${connections}`,
+      `-d${duration}s`,
+      "--latency",
+      "-s",
+      script,
+      `${server.url}/v1/predict`,
+    ],
   }).output();
   clearInterval(sampler);
   const after = rssKiB();
@@ -88,7 +118,11 @@ try {
   const socket = num(/Socket errors: (.*)/) ?? "none";
   console.log(`model: ${what}`);
   console.log(`request: POST /v1/predict, one word + state (${body.length} bytes), k = 5`);
-  console.log(`wrk: ${connections} connections, ${duration} s, loopback; server: deno task serve (Deno ${Deno.version.deno})`);
+  const flags = v8Flags ? ` --v8-flags=${v8Flags}` : "";
+  console.log(
+    `wrk: ${connections} connections, ${duration} s, loopback; server: deno task serve${flags} (Deno ${Deno.version.deno})`,
+  );
+  console.log(`RSS samples (MiB, 1 s apart): ${samples.map((k) => (k / 1024).toFixed(0)).join(" ")}`);
   console.log(`requests/s: ${num(/Requests\/sec:\s+([\d.]+)/)}   total: ${num(/(\d+) requests in/)}`);
   console.log(`latency p50: ${num(/ 50%\s+(\S+)/)}   p99: ${num(/ 99%\s+(\S+)/)}`);
   console.log(`errors: non-2xx ${non2xx}, socket ${socket}`);
