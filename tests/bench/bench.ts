@@ -415,6 +415,7 @@ await runCli(async () => {
           }.`,
         ]
         : []),
+      ...rows.slice(1).map((r) => `\`${r.variant}\`: ${r.detail}.`),
     ];
     if (values.json) {
       console.log(JSON.stringify({
