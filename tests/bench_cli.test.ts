@@ -59,6 +59,8 @@ Deno.test("deno task bench --json on a tiny model prints rows with ratios consis
         "/nonexistent/recipe.json",
         "--rounds",
         "2",
+        "--warmup-rounds",
+        "1",
         "--step-tokens",
         "8",
         "--seq-tokens",

@@ -30,7 +30,7 @@ const SHIPPED = "models/ptb-small.onnx";
 const TEXT = "../shared/data/ptb/ptb.test.txt";
 const DEFAULT_PPL_TOKENS = 10000;
 const USAGE = "deno task bench [--json] [--model FILE.onnx] [--text FILE] [--ppl-tokens N|all] " +
-  "[--variants LIST] [--budget-recipe FILE] [--rounds N] [--step-tokens N] [--seq-tokens N] [--cold-rounds N]";
+  "[--variants LIST] [--budget-recipe FILE] [--rounds N] [--warmup-rounds N] [--step-tokens N] [--seq-tokens N] [--cold-rounds N]";
 const HELP = `
 usage: ${USAGE}
 
@@ -72,7 +72,9 @@ Options:
                        budget (the --budget-recipe file)
   --budget-recipe FILE the budgeted default's recipe (default ${BUDGET_RECIPE}; while it does not
                        exist, a placeholder: embedding and decoder int4, LSTM int8)
-  --rounds N           timing rounds after one warm-up round (default 15)
+  --rounds N           timing rounds (default 15)
+  --warmup-rounds N    unrecorded rounds first (default 4: onnxruntime-web's 14 MB of WASM needs
+                       several hundred runs before V8 has tiered its hot functions up)
   --step-tokens N      tokens per row per round, stepwise (default 128)
   --seq-tokens N       sequence length (default 256)
   --cold-rounds N      cold starts per row (default 3)
@@ -166,12 +168,14 @@ await runCli(async () => {
     variants: { type: "string" },
     "budget-recipe": { type: "string" },
     rounds: { type: "string" },
+    "warmup-rounds": { type: "string" },
     "step-tokens": { type: "string" },
     "seq-tokens": { type: "string" },
     "cold-rounds": { type: "string" },
   }, HELP);
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const rounds = wholeOption(values.rounds, "rounds", 15);
+  const warmupRounds = wholeOption(values["warmup-rounds"], "warmup-rounds", 4, 0);
   const stepTokens = wholeOption(values["step-tokens"], "step-tokens", 128);
   const seqTokens = wholeOption(values["seq-tokens"], "seq-tokens", 256);
   const coldRounds = wholeOption(values["cold-rounds"], "cold-rounds", 3);
@@ -343,15 +347,15 @@ await runCli(async () => {
     }
     const probe = readProbe(probeBytes);
 
-    // Timing rounds, round-robin; round 0 is a warm-up (JIT and WASM tier-up), not recorded.
-    for (let r = 0; r <= rounds; r++) {
-      log(r === 0 ? "warm-up round" : `timing round ${r}/${rounds}`);
+    // Timing rounds, round-robin, after unrecorded warm-up rounds (JIT and WASM tier-up).
+    for (let r = 1 - warmupRounds; r <= rounds; r++) {
+      log(r < 1 ? `warm-up round ${r + warmupRounds}/${warmupRounds}` : `timing round ${r}/${rounds}`);
       for (let i = 0; i < engines.length; i++) {
-        const e = engines[(i + r) % engines.length];
+        const e = engines[(i + r + warmupRounds) % engines.length];
         const step = await e.step(stepIds);
         const probeMs = probe.read(e.row.stepBytes, stepIds.length);
         const seq = await e.seq(seqIds);
-        if (r === 0) continue;
+        if (r < 1) continue;
         e.rounds.stepMs.push(step);
         e.rounds.probeMs.push(probeMs);
         e.rounds.seqMsPerToken.push(seq);
@@ -398,7 +402,7 @@ await runCli(async () => {
     const budget = variants.find((v) => v.name === "budget");
     const notes = [
       `${modelPath}: ${allIds.length} tokens in ${textPath}; perplexity on the first ${pplIds.length}; ` +
-      `${rounds} timing rounds of ${stepIds.length} stepwise tokens and one ${seqIds.length}-token sequence per row; ` +
+      `${warmupRounds} warm-up and ${rounds} timing rounds of ${stepIds.length} stepwise tokens and one ${seqIds.length}-token sequence per row; ` +
       `${coldRounds} cold starts per row; ${seconds.toFixed(0)} s in all.`,
       "Step: ORT returns raw logits; ours returns log-probabilities (log-softmax over the vocabulary + a copy out of WASM memory).",
       `Code: ours = worker.js ${ourFiles["worker.js"]} + kernels.wasm ${
@@ -426,6 +430,7 @@ await runCli(async () => {
           textTokens: allIds.length,
           pplTokens: pplIds.length,
           rounds,
+          warmupRounds,
           stepTokens: stepIds.length,
           seqTokens: seqIds.length,
           coldRounds,
