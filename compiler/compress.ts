@@ -90,28 +90,58 @@ export function compressModel(
     thresholds.set(p.rule, globalPruneThreshold(selected, p.spec.sparsity));
   });
   const reports: TensorReport[] = [];
-  const encoded = tensors.map(({ matrix, role }, i): EncodedMatrix => {
+  const encoded = tensors.map((tensor, i): EncodedMatrix => {
     let spec: MethodSpec = plan[i].spec;
     if (spec.kind === "prune" && thresholds.has(plan[i].rule)) {
       spec = { ...spec, threshold: thresholds.get(plan[i].rule) };
     }
-    const { encoded, detail } = methodFor(spec).encode(matrix, spec, role);
-    const report: TensorReport = {
-      name: matrix.name,
-      shape: [matrix.rows, matrix.cols],
-      method: plan[i].rule >= 0 ? recipe.rules[plan[i].rule].method : "f32",
-      detail,
-      encoding: describeEncoding(encoded),
-      bytes: encodedBytes(encoded),
-      relativeError: relativeError(matrix.data, encoded),
-    };
+    const method = plan[i].rule >= 0 ? recipe.rules[plan[i].rule].method : "f32";
+    const { encoded, report } = encodeTensor(tensor, spec, method);
     reports.push(report);
     onTensor?.(report, i + 1, tensors.length);
     return encoded;
   });
+  return { model: assembleModel(ir, encoded, recipe, metadata), tensors: reports };
+}
+
+/**
+ * Encodes one weight matrix by `spec` and reports it; `method` is the method string recorded in the
+ * report. compressModel's per-tensor step, exported for callers that cache encodings (the budget search).
+ */
+export function encodeTensor(
+  { matrix, role }: ModelTensor,
+  spec: MethodSpec,
+  method: string,
+): { encoded: EncodedMatrix; report: TensorReport } {
+  const { encoded, detail } = methodFor(spec).encode(matrix, spec, role);
+  const report: TensorReport = {
+    name: matrix.name,
+    shape: [matrix.rows, matrix.cols],
+    method,
+    detail,
+    encoding: describeEncoding(encoded),
+    bytes: encodedBytes(encoded),
+    relativeError: relativeError(matrix.data, encoded),
+  };
+  return { encoded, report };
+}
+
+/**
+ * The encoded model from `ir`'s vocabulary, biases and shapes and one encoded matrix per tensor, in
+ * {@link modelTensors} order; `recipe` is stored in the metadata as JSON.
+ */
+export function assembleModel(
+  ir: IrModel,
+  encoded: readonly EncodedMatrix[],
+  recipe: Recipe,
+  metadata: Omit<LemMetadataInput, "recipe">,
+): EncodedModel {
+  if (encoded.length !== 2 + 2 * ir.layers.length) {
+    throw new Error(`assembleModel: expected ${2 + 2 * ir.layers.length} matrices, got ${encoded.length}`);
+  }
   let at = 0;
   const next = () => encoded[at++];
-  const model: EncodedModel = {
+  return {
     vocab: ir.vocab,
     unkId: ir.unkId,
     eosId: ir.eosId,
@@ -135,5 +165,4 @@ export function compressModel(
       metrics: metadata.metrics ?? [],
     },
   };
-  return { model, tensors: reports };
 }
