@@ -1,7 +1,9 @@
 /**
  * `deno task compile [IN.onnx] [-o OUT.lem] [--vocab FILE] [--tokenizer JSON] [--method M | --recipe FILE] [--eval TEXT]`
+ * `deno task compile IN.onnx --target-size BYTES [--max-ppl-increase PCT] [--max-ms-per-token MS] --eval VALID -o OUT.lem`
  *
- * With no arguments it compiles the shipped model, models/ptb-small.onnx → models/ptb-small.lem.
+ * With no arguments it compiles the shipped model, models/ptb-small.onnx → models/ptb-small.lem. With
+ * --target-size it searches per-tensor methods for the budget (compiler/budget/, docs/budget.md).
  * @module
  */
 import { parseCli, readInput, runCli, UsageError } from "./args.ts";
@@ -9,10 +11,15 @@ import { compileOnnx } from "../compile.ts";
 import { writeFileAtomic } from "../writer.ts";
 import { readVocabFile } from "../onnx/import.ts";
 import { METHOD_GRAMMAR, methodRecipe, parseRecipe, type Recipe, RecipeError } from "../recipe.ts";
+import { runBudgetedCompile } from "./compile_budget.ts";
+import { formatBytes, tensorTable } from "./tensor_table.ts";
+import { checkMenu, DEFAULT_MENU } from "../budget/menu.ts";
+import type { Budget } from "../budget/budget.ts";
 
 const SHIPPED = "models/ptb-small.onnx";
 const USAGE = "deno task compile [IN.onnx] [-o OUT.lem] [--vocab FILE] [--tokenizer JSON] " +
-  "[--method M [--prune-scope tensor|global] | --recipe FILE] [--eval TEXT]";
+  "[--method M [--prune-scope tensor|global] | --recipe FILE | --target-size BYTES …] [--eval TEXT] " +
+  "[--write-recipe FILE]";
 const HELP = `
 usage: ${USAGE}
 
@@ -39,14 +46,59 @@ onnxruntime-web: logits on 32 tokens always, perplexity with --eval. The numbers
                       {"rules": [{"tensors": "layers.*.w_hh", "method": "int8"},
                                  {"tensors": "*", "method": "f16"}]}  (compiler/recipes/example.json)
   --float f32|f16     the same as --method f32|f16 (older spelling)
-  --eval TEXT         PTB-format text: measure perplexity before and after compiling
+  --eval TEXT         PTB-format text: measure perplexity before and after compiling (with
+                      --target-size: the validation text the search measures on)
   --eval-limit N      score only the first N tokens of the --eval text
   --name NAME         model name stored in the file (default: IN's base name)
+  --write-recipe FILE save the per-tensor recipe used (or chosen by the search) as JSON that
+                      --recipe accepts
+
+Budgeted compile (searches a method per tensor; needs --eval; not with --method/--recipe/--float):
+  --target-size BYTES       the .lem must be at most BYTES bytes (a whole number, e.g. 3000000)
+  --max-ppl-increase PCT    and its --eval perplexity at most PCT % above the f32 model's
+  --max-ms-per-token MS     and stepwise decoding (feed + next-token log-probs) at most MS ms/token
+                            on this machine (best of 3 runs over 200 tokens; timings are noisy)
+  --plot FILE.svg           the Pareto plot (default: OUT with the extension .pareto.svg)
+  --subset-tokens N         tokens of the --eval text the cheap stages score (default 6000, in 6
+                            pieces spread over the text)
+  --finalists N             measured combinations scored on the whole --eval text (default 3)
+  --menu M,M,…              methods tried on every tensor besides f32 (default:
+                            ${DEFAULT_MENU.join(",")})
+  --write-closest           when no model meets the budget, still write the closest one to OUT
+                            (the exit code is 3 either way)
+  The search (docs/budget.md): the f32 baseline; every tensor × menu method encoded, hopeless
+  choices discarded; each remaining choice measured alone on the subset (its sensitivity);
+  combinations predicted by adding those up, the best within the budget measured on the subset;
+  the best few on the whole --eval text; the lowest perplexity meeting the budget is written. It
+  prints the Pareto frontier (bytes, perplexity, ms/token) and progress on stderr. When no model
+  meets the budget it says which budget is out of reach and what came closest, writes no model
+  (unless --write-closest) and exits with code 3.
+
   -h, --help          this text
 `;
 
-function formatBytes(n: number): string {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`;
+/**
+ * A numeric flag's value: a decimal number (a whole one when `whole`) ≥ `min` (> `min` when
+ * `exclusive`); anything else is a UsageError naming the flag and what it got.
+ */
+function parseNumberFlag(
+  flag: string,
+  text: string,
+  { whole = false, min = -Infinity, exclusive = false }: {
+    whole?: boolean;
+    min?: number;
+    exclusive?: boolean;
+  },
+): number {
+  const value = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/.test(text) ? Number(text) : NaN;
+  const wanted = `${whole ? "a whole number" : "a number"} ${exclusive ? ">" : "≥"} ${min}`;
+  if (
+    !Number.isFinite(value) || (whole && !Number.isInteger(value)) || value < min ||
+    (exclusive && value === min)
+  ) {
+    throw new UsageError(`--${flag} must be ${wanted}, got "${text}"`);
+  }
+  return value;
 }
 
 await runCli(async () => {
@@ -61,12 +113,84 @@ await runCli(async () => {
     eval: { type: "string" },
     "eval-limit": { type: "string" },
     name: { type: "string" },
+    "write-recipe": { type: "string" },
+    "target-size": { type: "string" },
+    "max-ppl-increase": { type: "string" },
+    "max-ms-per-token": { type: "string" },
+    plot: { type: "string" },
+    "subset-tokens": { type: "string" },
+    finalists: { type: "string" },
+    menu: { type: "string" },
+    "write-closest": { type: "boolean" },
   }, HELP);
   if (positionals.length > 1) {
     throw new UsageError(`expected at most one input file, got ${positionals.length}`);
   }
   const input = positionals[0] ?? SHIPPED;
   const out = values.out ?? input.replace(/\.onnx$/i, "") + ".lem";
+  const budgeted = values["target-size"] !== undefined;
+  for (
+    const flag of [
+      "max-ppl-increase",
+      "max-ms-per-token",
+      "plot",
+      "subset-tokens",
+      "finalists",
+      "menu",
+    ] as const
+  ) {
+    if (!budgeted && values[flag] !== undefined) throw new UsageError(`--${flag} goes with --target-size`);
+  }
+  if (!budgeted && values["write-closest"]) throw new UsageError("--write-closest goes with --target-size");
+  let budget: Budget | undefined;
+  let menu: readonly string[] = DEFAULT_MENU;
+  if (budgeted) {
+    for (const flag of ["method", "recipe", "float", "prune-scope"] as const) {
+      if (values[flag] !== undefined) {
+        throw new UsageError(
+          `--target-size searches the methods itself: it cannot be combined with --${flag}`,
+        );
+      }
+    }
+    if (values.eval === undefined) {
+      throw new UsageError("--target-size needs --eval VALID_TEXT: the search measures perplexity on it");
+    }
+    budget = {
+      targetBytes: parseNumberFlag("target-size", values["target-size"]!, { whole: true, min: 1 }),
+    };
+    if (values["max-ppl-increase"] !== undefined) {
+      budget.maxPplIncrease = parseNumberFlag("max-ppl-increase", values["max-ppl-increase"], { min: 0 }) /
+        100;
+    }
+    if (values["max-ms-per-token"] !== undefined) {
+      budget.maxMsPerToken = parseNumberFlag("max-ms-per-token", values["max-ms-per-token"], {
+        min: 0,
+        exclusive: true,
+      });
+    }
+    if (values.menu !== undefined) {
+      try {
+        menu = checkMenu(values.menu.split(",").map((m) => m.trim()));
+      } catch (e) {
+        throw new UsageError(`--menu: ${(e as Error).message}\nmethods: ${METHOD_GRAMMAR}`);
+      }
+    }
+    if (values.plot !== undefined && !values.plot.endsWith(".svg")) {
+      throw new UsageError(`--plot writes an SVG file: give a name ending in .svg, got "${values.plot}"`);
+    }
+  }
+  const subsetTokens = values["subset-tokens"] === undefined
+    ? undefined
+    : parseNumberFlag("subset-tokens", values["subset-tokens"], { whole: true, min: 2 });
+  const finalists = values.finalists === undefined
+    ? undefined
+    : parseNumberFlag("finalists", values.finalists, { whole: true, min: 1 });
+  for (const flag of ["plot", "write-recipe"] as const) {
+    const path = values[flag];
+    if (path !== undefined && (path === input || path === out)) {
+      throw new UsageError(`--${flag} "${path}" would overwrite the ${path === input ? "input" : "output"}`);
+    }
+  }
   // Every method string is checked here, before any file is read.
   if ([values.method, values.recipe, values.float].filter((v) => v !== undefined).length > 1) {
     throw new UsageError("give one of --method, --recipe, --float");
@@ -97,6 +221,27 @@ await runCli(async () => {
     throw new UsageError(`--eval-limit must be a whole number ≥ 2, got "${values["eval-limit"]}"`);
   }
   if (out === input) throw new UsageError(`the output would overwrite the input "${input}"; pass -o`);
+  if (budget) {
+    const code = await runBudgetedCompile({
+      input,
+      out,
+      budget,
+      menu,
+      evalPath: values.eval!,
+      evalLimit,
+      subsetTokens,
+      finalists,
+      plot: values.plot ?? out.replace(/\.lem$/i, "") + ".pareto.svg",
+      writeRecipe: values["write-recipe"],
+      writeClosest: values["write-closest"] ?? false,
+      vocab: values.vocab,
+      tokenizer: values.tokenizer,
+      name: values.name,
+      command: ["deno", "task", "compile", ...Deno.args].join(" "),
+    });
+    if (code !== 0) Deno.exit(code);
+    return;
+  }
   const decoder = new TextDecoder();
   const onnxBytes = await readInput(input, "Input model");
   const vocab = values.vocab
@@ -124,21 +269,14 @@ await runCli(async () => {
     },
   });
   await writeFileAtomic(out, result.bytes);
+  if (values["write-recipe"] !== undefined) {
+    await writeFileAtomic(
+      values["write-recipe"],
+      new TextEncoder().encode(JSON.stringify(recipe, null, 2) + "\n"),
+    );
+  }
 
-  const rows = result.tensors.map((t) => [
-    t.name,
-    `${t.shape[0]}×${t.shape[1]}`,
-    t.encoding,
-    formatBytes(t.bytes),
-    t.relativeError.toExponential(2),
-    t.method,
-    t.detail,
-  ]);
-  const header = ["tensor", "shape", "encoding", "bytes", "rel. error", "method", "detail"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-  console.log(line(header));
-  for (const r of rows) console.log(line(r));
+  console.log(tensorTable(result.tensors).trimEnd());
   console.log(`\nwrote ${out}: ${formatBytes(result.bytes.length)} (${result.bytes.length} bytes)`);
   if (result.referenceError) {
     console.log(
