@@ -196,6 +196,7 @@ await runCli(async () => {
     throw e;
   }
   const started = performance.now();
+  const loadBefore = Deno.loadavg();
 
   // The model, its tokenizer, the tokens.
   const onnxBytes = await readInput(modelPath, "Model");
@@ -399,11 +400,15 @@ await runCli(async () => {
     });
     const tgts = targets(rows, WORKER_BUDGET_BYTES);
     const seconds = (performance.now() - started) / 1000;
+    const load = `load average (1/5/15 min) ${loadBefore.map((x) => x.toFixed(2)).join("/")} at the start, ${
+      Deno.loadavg().map((x) => x.toFixed(2)).join("/")
+    } at the end, on ${navigator.hardwareConcurrency} CPUs`;
     const budget = variants.find((v) => v.name === "budget");
     const notes = [
       `${modelPath}: ${allIds.length} tokens in ${textPath}; perplexity on the first ${pplIds.length}; ` +
       `${warmupRounds} warm-up and ${rounds} timing rounds of ${stepIds.length} stepwise tokens and one ${seqIds.length}-token sequence per row; ` +
       `${coldRounds} cold starts per row; ${seconds.toFixed(0)} s in all.`,
+      `Machine: ${load}.`,
       "Step: ORT returns raw logits; ours returns log-probabilities (log-softmax over the vocabulary + a copy out of WASM memory).",
       `Code: ours = worker.js ${ourFiles["worker.js"]} + kernels.wasm ${
         ourFiles["kernels.wasm"]
@@ -435,6 +440,7 @@ await runCli(async () => {
           seqTokens: seqIds.length,
           coldRounds,
           seconds,
+          load,
           ortFiles: ortInfo.files,
           ortDenoEntry: ortInfo.denoEntry,
           ourFiles,
