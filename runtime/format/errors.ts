@@ -20,10 +20,13 @@ export class LemFormatError extends Error {
   override name = "LemFormatError";
   /** Path of the field at fault, e.g. `decoder.encoding(SparseCsr).row_ptr`; `""` for the whole file. */
   readonly field: string;
+  /** The problem alone, without the field: the sentence's continuation given to the constructor. */
+  readonly problem: string;
 
   /** `problem` continues the sentence `Cannot read model: field "<field>" …` (or `Cannot read model: …`). */
   constructor(field: string, problem: string) {
     super(field === "" ? `Cannot read model: ${problem}` : `Cannot read model: field "${field}" ${problem}`);
     this.field = field;
+    this.problem = problem;
   }
 }

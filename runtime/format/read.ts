@@ -331,11 +331,10 @@ function layerInfo(l: LstmLayer, buffer: ArrayBufferLike): LayerInfo {
  * ```
  */
 export function readLem(bytes: Uint8Array): LemFile {
-  verifyLem(bytes);
+  const { vocab } = verifyLem(bytes);
   const model = Model.getRootAsModel(new flatbuffers.ByteBuffer(bytes));
   const buffer = bytes.buffer;
   const vocabulary = model.vocabulary()!;
-  const vocab = Array.from({ length: vocabulary.tokensLength() }, (_, i) => vocabulary.tokens(i));
   const tok = vocabulary.tokenizer();
   const numberToken = tok?.numberToken() ?? null;
   const md = model.metadata();

@@ -17,6 +17,7 @@ import { writeLem } from "../../compiler/writer.ts";
 import { encodeDense, type EncodedModel, encodeModelDense } from "../../compiler/encoded.ts";
 import { LemFormatError } from "./errors.ts";
 import { verifyLem } from "./verify.ts";
+import { readLem } from "./read.ts";
 import {
   dense,
   lowRank,
@@ -181,6 +182,13 @@ Deno.test("verifyLem() rejects empty, duplicate and whitespace tokens and out-of
   rejects(with3(""), "vocabulary.tokens[3]", /is empty/);
   rejects(with3("<eos>"), "vocabulary.tokens[3]", /is "<eos>", the same as vocabulary\.tokens\[1\]/);
   rejects(with3("a b"), "vocabulary.tokens[3]", /contains whitespace/);
+  rejects(with3("a\u00a0b"), "vocabulary.tokens[3]", /contains whitespace/); // non-ASCII: the TextDecoder path
+  assert.deepEqual(readLem(with3("café")).vocab[3], "café");
+  // Invalid UTF-8 inside token 3 ("café" with é's continuation byte broken) names the element.
+  const broken = with3("café");
+  const at = broken.findIndex((b, i) => b === 0xc3 && broken[i + 1] === 0xa9);
+  broken[at + 1] = 0x41;
+  rejects(broken, "vocabulary.tokens[3]", /is not valid UTF-8/);
   rejects(unverified((m) => ({ ...m, unkId: 12 })), "vocabulary.unk_id", /is 12, expected -1 or an id below/);
   const { bytes, dv, root, fieldPos } = patchable();
   dv.setInt32(fieldPos(root.vocabulary()!, 2), -2, true);

@@ -203,6 +203,19 @@ class Walker {
     const end = s.start + s.length;
     if (end >= this.n || this.b[end] !== 0) this.fail(path, `is a string without its NUL terminator`);
     this.charge(s.length + 1, path);
+    // Short printable ASCII (every PTB token) without TextDecoder: one call each would dominate loading a
+    // 10 000-word vocabulary.
+    if (s.length <= 64) {
+      let ascii = true;
+      for (let i = s.start; i < end; i++) {
+        const c = this.b[i];
+        if (c < 0x20 || c > 0x7e) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) return String.fromCharCode.apply(null, this.b.subarray(s.start, end) as unknown as number[]);
+    }
     try {
       return this.utf8.decode(this.b.subarray(s.start, end));
     } catch {
@@ -454,19 +467,32 @@ function verifySparseCsr(w: Walker, e: Table, rows: number, cols: number): void 
   }
 }
 
-function verifyVocabulary(w: Walker, t: Table): number {
+/** Checks the vocabulary table and returns its tokens (decoded once; readLem reuses them). */
+function verifyVocabulary(w: Walker, t: Table): string[] {
   const tokensPath = join(t.path, "tokens");
   const tokens = required(w, w.vectorField(t, 0, "tokens", 4), tokensPath);
   if (tokens.length < 1) w.fail(tokensPath, `is empty; a vocabulary has at least one token`);
   const seen = new Map<string, number>();
+  const list: string[] = new Array(tokens.length);
   for (let i = 0; i < tokens.length; i++) {
-    const path = `${tokensPath}[${i}]`;
-    const token = w.stringAt(w.elementTarget(tokens, i, path), path);
-    if (token === "") w.fail(path, `is empty; tokens must be non-empty`);
-    if (/\s/.test(token)) w.fail(path, `is ${JSON.stringify(token)}, which contains whitespace`);
+    // The element's path is built only for an error: building 10 000 of them took most of the time.
+    let token: string;
+    try {
+      token = w.stringAt(w.elementTarget(tokens, i, tokensPath), tokensPath);
+    } catch (e) {
+      if (e instanceof LemFormatError && e.field === tokensPath) w.fail(`${tokensPath}[${i}]`, e.problem);
+      throw e;
+    }
+    if (token === "") w.fail(`${tokensPath}[${i}]`, `is empty; tokens must be non-empty`);
+    if (/\s/.test(token)) {
+      w.fail(`${tokensPath}[${i}]`, `is ${JSON.stringify(token)}, which contains whitespace`);
+    }
     const first = seen.get(token);
-    if (first !== undefined) w.fail(path, `is ${JSON.stringify(token)}, the same as ${tokensPath}[${first}]`);
+    if (first !== undefined) {
+      w.fail(`${tokensPath}[${i}]`, `is ${JSON.stringify(token)}, the same as ${tokensPath}[${first}]`);
+    }
     seen.set(token, i);
+    list[i] = token;
   }
   const vocab = tokens.length;
   for (const [id, name] of [[1, "unk_id"], [2, "eos_id"]] as const) {
@@ -488,7 +514,7 @@ function verifyVocabulary(w: Walker, t: Table): number {
     w.stringField(tok, 2, "number_token");
     w.u8Field(tok, 3, "eos_per_line", 1);
   }
-  return vocab;
+  return list;
 }
 
 function verifyMetadata(w: Walker, t: Table): void {
@@ -533,6 +559,12 @@ function verifyLayer(w: Walker, t: Table, expectedInput: number, inputWhat: stri
   return hidden;
 }
 
+/** What verification decoded on the way, so that readers need not decode it again. */
+export interface VerifiedLem {
+  /** The vocabulary's tokens, id order. */
+  vocab: string[];
+}
+
 /**
  * Checks that `bytes` is a `.lem` file this reader can use, before anything else touches the data.
  * Throws {@link LemFormatError} naming the field at fault; never another exception type.
@@ -546,7 +578,7 @@ function verifyLayer(w: Walker, t: Table, expectedInput: number, inputWhat: stri
  * }
  * ```
  */
-export function verifyLem(bytes: Uint8Array): void {
+export function verifyLem(bytes: Uint8Array): VerifiedLem {
   const w = new Walker(bytes);
   const n = bytes.length;
   if (n < 8) w.fail("", `the file is ${n} bytes, too short for a .lem file (at least ${MIN_FILE_SIZE})`);
@@ -585,7 +617,8 @@ export function verifyLem(bytes: Uint8Array): void {
   const metadata = w.tableField(root, 2, "metadata");
   if (metadata !== null) verifyMetadata(w, metadata);
 
-  const vocab = verifyVocabulary(w, required(w, w.tableField(root, 3, "vocabulary"), "vocabulary"));
+  const tokens = verifyVocabulary(w, required(w, w.tableField(root, 3, "vocabulary"), "vocabulary"));
+  const vocab = tokens.length;
 
   const embeddingTable = required(w, w.tableField(root, 4, "embedding"), "embedding");
   const embedding = verifyMatrix(w, embeddingTable, false);
@@ -614,4 +647,5 @@ export function verifyLem(bytes: Uint8Array): void {
   if (bias !== null && bias.length !== vocab) {
     w.fail("decoder_bias", `holds ${bias.length} floats, expected ${vocab} (the vocabulary's token count)`);
   }
+  return { vocab: tokens };
 }
