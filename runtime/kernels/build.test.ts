@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { fromFileUrl } from "./testing.ts";
-import { kernelWasmOutUrl } from "./build.ts";
+import { kernelWasmOutUrl, relaxedWasmOutUrl } from "./build.ts";
 
-Deno.test("build/kernels.wasm is what build.ts makes from as/ now (else stale: run deno task build:kernels)", async () => {
+Deno.test("build/kernels.wasm and kernels_relaxed.wasm are what build.ts makes from as/ now (else stale: run deno task build:kernels)", async () => {
   // Rebuild with the real command into a temp dir, from another working directory (the bytes must not
   // depend on it).
   const dir = await Deno.makeTempDir({ prefix: "kernels-build-" });
@@ -23,12 +23,19 @@ Deno.test("build/kernels.wasm is what build.ts makes from as/ now (else stale: r
       stderr: "piped",
     }).output();
     assert.equal(code, 0, `build.ts failed:\n${new TextDecoder().decode(stderr)}`);
-    const rebuilt = await Deno.readFile(out);
-    const committed = await Deno.readFile(kernelWasmOutUrl);
-    assert.ok(
-      rebuilt.length === committed.length && rebuilt.every((b, i) => b === committed[i]),
-      `stale: run deno task build:kernels (rebuilt ${rebuilt.length} bytes, committed ${committed.length} bytes differ)`,
-    );
+    for (
+      const [built, url] of [[out, kernelWasmOutUrl], [
+        `${dir}/kernels_relaxed.wasm`,
+        relaxedWasmOutUrl,
+      ]] as const
+    ) {
+      const rebuilt = await Deno.readFile(built);
+      const committed = await Deno.readFile(url);
+      assert.ok(
+        rebuilt.length === committed.length && rebuilt.every((b, i) => b === committed[i]),
+        `stale ${url.pathname}: run deno task build:kernels (rebuilt ${rebuilt.length} bytes, committed ${committed.length} bytes differ)`,
+      );
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -40,4 +47,12 @@ Deno.test("build/kernels.wasm is what build.ts makes from as/ now (else stale: r
 Deno.test("build/kernels.wasm stays under its 48 KB size budget", async () => {
   const { size } = await Deno.stat(kernelWasmOutUrl);
   assert.ok(size < 48 * 1024, `kernels.wasm is ${size} bytes; the budget is 48 KB`);
+});
+
+// 12 KB: int8/int4 × matvec/matmat with relaxed SIMD, the optional module beside kernels.wasm.
+Deno.test("build/kernels_relaxed.wasm stays under its 12 KB size budget and imports only the memory", async () => {
+  const bytes = await Deno.readFile(relaxedWasmOutUrl);
+  assert.ok(bytes.length < 12 * 1024, `kernels_relaxed.wasm is ${bytes.length} bytes; the budget is 12 KB`);
+  const imports = WebAssembly.Module.imports(new WebAssembly.Module(bytes));
+  assert.deepEqual(imports, [{ module: "env", name: "memory", kind: "memory" }]);
 });

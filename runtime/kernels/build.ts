@@ -1,8 +1,10 @@
 /**
- * Builds runtime/kernels/build/kernels.wasm from the AssemblyScript sources in runtime/kernels/as/.
+ * Builds runtime/kernels/build/kernels.wasm (entry as/index.ts) and the optional relaxed-SIMD module
+ * build/kernels_relaxed.wasm (entry as/relaxed.ts, which imports kernels.wasm's memory) from the
+ * AssemblyScript sources in runtime/kernels/as/.
  *
- * Run it with `deno task build:kernels`. The output is committed; build.test.ts rebuilds and fails when the
- * committed bytes are stale. The compiler (assemblyscript, with its pinned binaryen) runs in-process and the
+ * Run it with `deno task build:kernels`. The outputs are committed; build.test.ts rebuilds and fails when
+ * the committed bytes are stale. The compiler (assemblyscript, with its pinned binaryen) runs in-process and the
  * build is deterministic: same sources + same compiler version → same bytes, whatever the working directory.
  * @module
  */
@@ -13,6 +15,13 @@ const kernelsDir = new URL(".", import.meta.url);
 
 /** URL of the committed module. */
 export const kernelWasmOutUrl: URL = new URL("./build/kernels.wasm", import.meta.url);
+/** URL of the committed relaxed-SIMD module. */
+export const relaxedWasmOutUrl: URL = new URL("./build/kernels_relaxed.wasm", import.meta.url);
+
+/** The relaxed module's path beside the main module's: kernels.wasm → kernels_relaxed.wasm. */
+export function relaxedPathFor(mainPath: string): string {
+  return mainPath.replace(/(\.wasm)?$/, "_relaxed.wasm");
+}
 
 /**
  * The compiler flags, each for a reason:
@@ -39,17 +48,77 @@ export const ascFlags: readonly string[] = [
   "abort=",
 ];
 
+/**
+ * The relaxed module's flags: as above, plus `relaxed-simd` (i8 × i7 dot products) and `--importMemory`:
+ * it imports kernels.wasm's memory as `env.memory` and has no data of its own (a data segment would
+ * overwrite kernels.wasm's static data), so it must be instantiated with `{ env: { memory } }`.
+ */
+export const relaxedAscFlags: readonly string[] = [
+  "as/relaxed.ts",
+  "--baseDir",
+  decodeURIComponent(kernelsDir.pathname),
+  "--outFile",
+  "kernels_relaxed.wasm",
+  "-O3",
+  "--runtime",
+  "stub",
+  "--enable",
+  "simd,relaxed-simd",
+  "--importMemory",
+  "--noAssert",
+  "--use",
+  "abort=",
+];
+
 /** Compiles the kernels and returns the module's bytes (nothing is written). Throws with asc's diagnostics. */
-export async function buildKernels(): Promise<Uint8Array> {
+export function buildKernels(): Promise<Uint8Array> {
+  return compile(ascFlags);
+}
+
+/** Compiles the relaxed-SIMD kernels (as/relaxed.ts) and returns the module's bytes. */
+export async function buildRelaxedKernels(): Promise<Uint8Array> {
+  const wasm = await compile(relaxedAscFlags);
+  const module = new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>);
+  const imports = WebAssembly.Module.imports(module);
+  if (imports.length !== 1 || imports[0].kind !== "memory" || hasDataSection(wasm)) {
+    throw new Error(
+      `kernels_relaxed.wasm must import only env.memory and hold no data, found imports ${
+        JSON.stringify(imports)
+      }${hasDataSection(wasm) ? " and a data section" : ""}`,
+    );
+  }
+  return wasm;
+}
+
+/** Whether a WASM binary has a data section (id 11). */
+function hasDataSection(wasm: Uint8Array): boolean {
+  let i = 8;
+  while (i < wasm.length) {
+    const id = wasm[i++];
+    let size = 0;
+    for (let shift = 0;; shift += 7) {
+      const b = wasm[i++];
+      size |= (b & 0x7f) << shift;
+      if (b < 0x80) break;
+    }
+    if (id === 11 && size > 1) return true;
+    i += size;
+  }
+  return false;
+}
+
+async function compile(flags: readonly string[]): Promise<Uint8Array> {
   let wasm: Uint8Array | undefined;
-  const { error, stderr } = await asc.main([...ascFlags], {
+  const { error, stderr } = await asc.main([...flags], {
     writeFile(name: string, contents: Uint8Array | string) {
       if (name.endsWith(".wasm") && typeof contents !== "string") wasm = contents;
     },
   });
   if (error || !wasm) {
     throw new Error(
-      `AssemblyScript build of runtime/kernels/as failed: ${error?.message ?? "no output"}\n${stderr}`,
+      `AssemblyScript build of runtime/kernels/${flags[0]} failed: ${
+        error?.message ?? "no output"
+      }\n${stderr}`,
     );
   }
   return wasm;
@@ -68,13 +137,17 @@ export async function writeAtomically(out: URL | string, bytes: Uint8Array): Pro
   }
 }
 
-// Usage: deno run -A runtime/kernels/build.ts [--out PATH]   (default: runtime/kernels/build/kernels.wasm)
+// Usage: deno run -A runtime/kernels/build.ts [--out PATH]   (default: runtime/kernels/build/kernels.wasm;
+// the relaxed module goes beside it, PATH with "_relaxed" before ".wasm")
 if (import.meta.main) {
   const at = Deno.args.indexOf("--out");
   if (at >= 0 && !Deno.args[at + 1]) throw new Error("--out needs a path");
   const out = at >= 0 ? Deno.args[at + 1] : decodeURIComponent(kernelWasmOutUrl.pathname);
-  const bytes = await buildKernels();
+  const main = await buildKernels();
+  const relaxed = await buildRelaxedKernels(); // one asc run at a time
   await Deno.mkdir(out.slice(0, out.lastIndexOf("/") + 1) || ".", { recursive: true });
-  await writeAtomically(out, bytes);
-  console.log(`wrote ${out} (${bytes.length} bytes)`);
+  for (const [path, bytes] of [[out, main], [relaxedPathFor(out), relaxed]] as const) {
+    await writeAtomically(path, bytes);
+    console.log(`wrote ${path} (${bytes.length} bytes)`);
+  }
 }

@@ -9,6 +9,11 @@
  * On platforms that cannot compile WASM from bytes at run time (Cloudflare Workers), import the module as
  * a `WebAssembly.Module` and pass it to `instantiateKernels(module)`: that path compiles nothing.
  *
+ * Relaxed SIMD: build/kernels_relaxed.wasm (as/relaxed.ts) holds faster int8/int4 products (7-bit/8-bit
+ * activations, see its header) and imports this instance's memory. `instantiateKernels` adds it as
+ * `relaxed` where the engine validates it; the leaf operators then use it and fall back to the plain
+ * products of `exports` where it is absent.
+ *
  * @example
  * ```ts
  * const k = await instantiateKernels();
@@ -150,11 +155,74 @@ export interface KernelExports {
   ): void;
 }
 
+/**
+ * The exports of build/kernels_relaxed.wasm (as/relaxed.ts): int8/int4 products with relaxed SIMD's
+ * i8 × i7 dot product, on the same memory. Arguments as the plain `matvec_q8` … of {@link KernelExports};
+ * each product returns 1, or 0 having written nothing when x holds an Inf or NaN (then run the plain one).
+ */
+export interface RelaxedKernelExports {
+  /**
+   * Once per int8 matrix: writes relaxedPrepBytes(8, …) bytes at `prep` (the offset sums 64 · Σ q per row
+   * and group, and the scales, in four-row quads) that `matvec_q8r` / `matmat_q8r` read.
+   */
+  q8_prepare(w: number, scales: number, rows: number, cols: number, group: number, prep: number): void;
+  /** Once per int4 matrix: writes relaxedPrepBytes(4, …) bytes at `prep` (the scales, in four-row quads). */
+  q4_prepare(scales: number, rows: number, cols: number, group: number, prep: number): void;
+  /** y (rows) += W·x, W int8 prepared at `prep`; x quantized to 7 bits. */
+  matvec_q8r(
+    w: number,
+    prep: number,
+    rows: number,
+    cols: number,
+    group: number,
+    x: number,
+    y: number,
+    scratch: number,
+  ): number;
+  /** Y (n, rows) += X·Wᵀ, W int8 prepared at `prep`; each timestep quantized to 7 bits. */
+  matmat_q8r(
+    w: number,
+    prep: number,
+    rows: number,
+    cols: number,
+    group: number,
+    x: number,
+    n: number,
+    y: number,
+    scratch: number,
+  ): number;
+  /** y (rows) += W·x, W int4 (group even or ≥ cols) prepared at `prep`; x quantized to 8 bits. */
+  matvec_q4r(
+    w: number,
+    prep: number,
+    rows: number,
+    cols: number,
+    group: number,
+    x: number,
+    y: number,
+    scratch: number,
+  ): number;
+  /** Y (n, rows) += X·Wᵀ, W int4 (group even or ≥ cols) prepared at `prep`; each timestep to 8 bits. */
+  matmat_q4r(
+    w: number,
+    prep: number,
+    rows: number,
+    cols: number,
+    group: number,
+    x: number,
+    n: number,
+    y: number,
+    scratch: number,
+  ): number;
+}
+
 /** A ready kernel instance. `heapBase` is `exports.heap_base()`, read once. */
 export interface KernelInstance {
   memory: WebAssembly.Memory;
   exports: KernelExports;
   heapBase: number;
+  /** The relaxed-SIMD products on the same memory, where loaded (see {@link instantiateKernels}). */
+  relaxed?: RelaxedKernelExports;
 }
 
 /**
@@ -162,6 +230,8 @@ export interface KernelInstance {
  * importing this module must not throw there, and the URL is only used by `compileKernelModule`.)
  */
 export const kernelWasmUrl: URL = new URL("./build/kernels.wasm", import.meta.url ?? "file:///");
+/** Where the relaxed-SIMD module lives, beside kernels.wasm. */
+export const relaxedWasmUrl: URL = new URL("./build/kernels_relaxed.wasm", import.meta.url ?? "file:///");
 
 const WASM_PAGE = 65536;
 
@@ -213,20 +283,20 @@ export function simdSupported(): boolean {
 }
 
 /**
- * The bytes of build/kernels.wasm: `fetch(kernelWasmUrl)` (works for file: URLs in Deno and for http(s)
+ * The bytes of build/kernels.wasm (or of `url`): `fetch` (works for file: URLs in Deno and for http(s)
  * in browsers), else `Deno.readFile` when fetch fails and Deno is there.
  */
-export async function loadKernelBytes(): Promise<BufferSource> {
+export async function loadKernelBytes(url: URL = kernelWasmUrl): Promise<BufferSource> {
   try {
-    const response = await fetch(kernelWasmUrl);
+    const response = await fetch(url);
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     return await response.arrayBuffer();
   } catch (fetchError) {
     const deno = (globalThis as { Deno?: { readFile(path: URL): Promise<Uint8Array<ArrayBuffer>> } }).Deno;
     if (!deno) {
-      throw new Error(`Cannot load kernels from ${kernelWasmUrl.href}: ${(fetchError as Error).message}`);
+      throw new Error(`Cannot load kernels from ${url.href}: ${(fetchError as Error).message}`);
     }
-    return await deno.readFile(kernelWasmUrl);
+    return await deno.readFile(url);
   }
 }
 
@@ -243,13 +313,40 @@ export function compileKernelModule(): Promise<WebAssembly.Module> {
   return compiled;
 }
 
+let compiledRelaxed: Promise<WebAssembly.Module | undefined> | undefined;
+
+/**
+ * Compiles build/kernels_relaxed.wasm where this engine validates relaxed SIMD (cached, like
+ * `compileKernelModule`); resolves to undefined where it does not, or where the file cannot be loaded.
+ */
+export function compileRelaxedModule(): Promise<WebAssembly.Module | undefined> {
+  compiledRelaxed ??= loadKernelBytes(relaxedWasmUrl).then(
+    (bytes) => (WebAssembly.validate(bytes) ? WebAssembly.compile(bytes) : undefined),
+    () => undefined,
+  );
+  return compiledRelaxed;
+}
+
+/**
+ * Which relaxed-SIMD module to add: a compiled module (the Workers path) or its bytes (used only if
+ * `WebAssembly.validate` accepts them), `true` for build/kernels_relaxed.wasm where the engine supports it,
+ * `false` for none (the plain-SIMD products, int16 activations, everywhere).
+ */
+export type RelaxedSource = WebAssembly.Module | BufferSource | boolean;
+
 /**
  * Instantiates the kernels from an already compiled module (compiles nothing — the Workers path), from the
  * module's bytes, or, with no argument, from build/kernels.wasm via `compileKernelModule()`.
  * The module needs no imports.
+ *
+ * `relaxed` adds the relaxed-SIMD products (see {@link RelaxedSource}); by default they are added when
+ * `source` is omitted too (build/kernels.wasm and build/kernels_relaxed.wasm, where supported) and not
+ * otherwise. Products with them quantize x to 7 bits (int8) or 8 bits (int4) instead of 16: PTB test
+ * perplexity +0.013 % (int8) and +0.005 % (int4 g32) on the trained model (kernels README).
  */
 export async function instantiateKernels(
   source?: WebAssembly.Module | BufferSource,
+  relaxed: RelaxedSource = source === undefined,
 ): Promise<KernelInstance> {
   let instance: WebAssembly.Instance;
   if (source instanceof WebAssembly.Module) {
@@ -260,7 +357,16 @@ export async function instantiateKernels(
     instance = (await WebAssembly.instantiate(source, {})).instance;
   }
   const exports = instance.exports as unknown as KernelExports;
-  return { memory: exports.memory, exports, heapBase: exports.heap_base() };
+  const k: KernelInstance = { memory: exports.memory, exports, heapBase: exports.heap_base() };
+  let module: WebAssembly.Module | undefined;
+  if (relaxed === true) module = await compileRelaxedModule();
+  else if (relaxed instanceof WebAssembly.Module) module = relaxed;
+  else if (relaxed !== false && WebAssembly.validate(relaxed)) module = await WebAssembly.compile(relaxed);
+  if (module) {
+    const r = await WebAssembly.instantiate(module, { env: { memory: exports.memory } });
+    k.relaxed = r.exports as unknown as RelaxedKernelExports;
+  }
+  return k;
 }
 
 /**

@@ -1,22 +1,43 @@
 /**
- * Reference (and no-SIMD fallback) kernels on Quantized matrices — same semantics as as/quantized.ts:
- * int8 (one byte per element) or int4 (two per byte, element 2k in the low nibble of byte k, row stride
- * ⌈cols/2⌉) codes q with x = q · scales[r·⌈cols/group⌉ + ⌊c/group⌋].
+ * Reference (and no-SIMD fallback) kernels on Quantized matrices — same semantics as as/quantized.ts and
+ * as/relaxed.ts: int8 (one byte per element) or int4 (two per byte, element 2k in the low nibble of byte k,
+ * row stride ⌈cols/2⌉) codes q with x = q · scales[r·⌈cols/group⌉ + ⌊c/group⌋].
  *
- * Products quantize the activation vector to int16 first (sx = max|x| / 32767, xq = round-half-even(x ·
- * fround(32767 / max|x|))) and sum q · xq exactly in integers per group, so
- * `y[r] += sx · Σ_g scale[r, g] · Σ_{c ∈ g} q[r, c] · xq[c]`. A vector with Inf/NaN is used as it is:
- * `y[r] += Σ_c (q · scale) · x[c]`.
+ * Products quantize the activation vector first to `levels` steps each side of zero (sx = max|x| / L,
+ * xq = round-half-even(x · fround(L / max|x|))) and sum q · xq exactly in integers per group, so
+ * `y[r] += sx · Σ_g scale[r, g] · Σ_{c ∈ g} q[r, c] · xq[c]`. L is 32767 (int16: kernels.wasm) by default;
+ * the relaxed-SIMD products use {@link RELAXED_Q8_LEVELS} (int8 weights) and {@link RELAXED_Q4_LEVELS}
+ * (int4). A vector with Inf/NaN is used as it is: `y[r] += Σ_c (q · scale) · x[c]`.
  * @module
  */
 
 /** Quantized matrix codes: 8 or 4 bits per element. */
 export type QuantBits = 8 | 4;
 
-/** Bytes of scratch the quantized kernels need for a matrix of `cols` columns (int16 x for 4 timesteps). */
+/**
+ * Bytes of scratch the quantized kernels need for a matrix of `cols` columns: 16 · ceil32(cols + 8), room
+ * for int16 copies of x (4 timesteps and a staging copy) or the relaxed module's int8 copies and sums.
+ */
 export function quantizedScratchBytes(cols: number): number {
-  return 4 * ((cols + 31) & ~31) * 2;
+  return 16 * ((cols + 39) & ~31);
 }
+
+/**
+ * Bytes of the table that the relaxed module's q8_prepare / q4_prepare write once per matrix (as/relaxed.ts):
+ * 16 per group and quad of rows, twice for int8 (offset sums and scales), once for int4 (scales).
+ */
+export function relaxedPrepBytes(bits: QuantBits, rows: number, cols: number, group: number): number {
+  if (rows <= 0 || cols <= 0) return 0;
+  const n = 16 * Math.ceil(rows / 4) * Math.ceil(cols / Math.max(1, Math.min(group, cols)));
+  return bits === 8 ? 2 * n : n;
+}
+
+/** Activation levels of the plain products (int16). */
+export const INT16_LEVELS = 32767;
+/** Activation levels of relaxed SIMD's int8 products (7 bits: xq + 64 must fit in 0..127). */
+export const RELAXED_Q8_LEVELS = 63;
+/** Activation levels of relaxed SIMD's int4 products (8 bits, the dot product's signed operand). */
+export const RELAXED_Q4_LEVELS = 127;
 
 /** Round half to even (WASM's `nearest`). */
 function nearestEven(v: number): number {
@@ -25,22 +46,27 @@ function nearestEven(v: number): number {
 }
 
 /**
- * x as int16 codes with one scale: x ≈ xq · sx. sx = 0 for an all-zero x, NaN when x holds Inf/NaN.
+ * x as integer codes in [−levels, levels] with one scale: x ≈ xq · sx. sx = 0 for an all-zero x, NaN when
+ * x holds Inf/NaN.
  *
  * @example
  * ```ts
  * quantizeActivations(new Float32Array([0.5, -1])); // { xq: Int16Array [16384, -32767], sx: 1/32767 }
+ * quantizeActivations(new Float32Array([0.5, -1]), 63); // { xq: [32, -63], sx: 1/63 } (31.5 → 32)
  * ```
  */
-export function quantizeActivations(x: Float32Array): { xq: Int16Array; sx: number } {
+export function quantizeActivations(
+  x: Float32Array,
+  levels: number = INT16_LEVELS,
+): { xq: Int16Array; sx: number } {
   let m = 0;
   for (const v of x) m = Math.max(m, Math.abs(v));
   const xq = new Int16Array(x.length);
   if (!(m <= 3.4028234663852886e38)) return { xq, sx: NaN };
   if (m === 0) return { xq, sx: 0 };
-  const inv = Math.fround(32767 / m);
+  const inv = Math.fround(levels / m);
   for (let c = 0; c < x.length; c++) xq[c] = nearestEven(Math.fround(x[c] * inv));
-  return { xq, sx: Math.fround(m / 32767) };
+  return { xq, sx: Math.fround(m / levels) };
 }
 
 /** Code of element (r, c). */
@@ -81,7 +107,7 @@ function rowProduct(
 }
 
 /**
- * W: (rows, cols) codes with scales; x: (cols); y: (rows) += W·x (x quantized to int16 as above).
+ * W: (rows, cols) codes with scales; x: (cols); y: (rows) += W·x (x quantized to `levels` as above).
  *
  * @example
  * ```ts
@@ -99,10 +125,11 @@ export function matvecQuantized(
   group: number,
   x: Float32Array,
   y: Float32Array,
+  levels: number = INT16_LEVELS,
 ): void {
   if (rows <= 0 || cols <= 0) return;
   const g = Math.min(group, cols);
-  const { xq, sx } = quantizeActivations(x.subarray(0, cols));
+  const { xq, sx } = quantizeActivations(x.subarray(0, cols), levels);
   if (sx === 0) return;
   for (let r = 0; r < rows; r++) y[r] += rowProduct(bits, w, scales, r, cols, g, x, xq, sx);
 }
@@ -118,6 +145,7 @@ export function matmatQuantized(
   x: Float32Array,
   n: number,
   y: Float32Array,
+  levels: number = INT16_LEVELS,
 ): void {
   for (let t = 0; t < n; t++) {
     matvecQuantized(
@@ -129,6 +157,7 @@ export function matmatQuantized(
       group,
       x.subarray(t * cols, (t + 1) * cols),
       y.subarray(t * rows),
+      levels,
     );
   }
 }

@@ -36,8 +36,9 @@ function putBytes(arena: Arena, a: Uint8Array | Float32Array, name: string): num
 }
 
 function groupsFor(bits: QuantBits, cols: number): number[] {
-  // per-row (group ≥ cols, as the file may say), the default, and a size that is not a multiple of 32
-  const list = bits === 8 ? [Math.max(cols, 1), 16, 5] : [32, 64, 7, 6, 24, Math.max(cols, 1) + 3];
+  // per-row (group ≥ cols, as the file may say), the default, and sizes that are not multiples of 32
+  // (int4: each combination of the 32-, 16- and 8-column steps and the scalar tail)
+  const list = bits === 8 ? [Math.max(cols, 1), 16, 5] : [32, 64, 7, 6, 24, 48, 56, Math.max(cols, 1) + 3];
   return [...new Set(list)];
 }
 
@@ -194,6 +195,20 @@ for (const bits of [8, 4] as const) {
     const expected = y0.slice();
     matvecQuantized(bits, q.data, q.scales, rows, cols, group, bad, expected);
     assertAllClose(runMatvec(bits, q, rows, cols, group, bad, y0), expected, "Inf/NaN x");
+  });
+
+  Deno.test(`matmat_q${bits} takes the exact path only for the timesteps with Inf/NaN, like matvec`, () => {
+    const [rows, cols, group, n] = [6, 37, bits === 8 ? 37 : 32, 6];
+    const rand = rng(77 + bits);
+    const q = randomQuantized(bits, rows, cols, group, rand);
+    const x = randomF32(n * cols, rand);
+    x[cols + 4] = NaN; // timestep 1 of the first pass of four
+    x[5 * cols] = Infinity; // timestep 5 of the second
+    x.fill(0, 2 * cols, 3 * cols); // and an all-zero one
+    const y0 = randomF32(n * rows, rand);
+    const expected = y0.slice();
+    matmatQuantized(bits, q.data, q.scales, rows, cols, group, x, n, expected);
+    assertAllClose(runMatmat(bits, q, rows, cols, group, x, n, y0), expected, "Y");
   });
 }
 

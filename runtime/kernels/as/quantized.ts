@@ -1,26 +1,44 @@
 // Kernels on Quantized matrices (schema/SPEC.md "Quantized"): x = q · scale, int8 (one byte per element,
 // row stride cols) or int4 (two per byte, element 2k of a row in the low nibble of byte k, row stride
 // ceil(cols / 2)); scales[r · groupsPerRow + ⌊c / group⌋]. They read the codes as they are: no dense copy.
+// This is the plain-SIMD128 build, used everywhere; quantized_relaxed.ts is a faster optional module.
 //
 // Activations: products first quantize x to int16 with one scale per vector (sx = max|x| / 32767,
 // xq = nearest-even(x · (32767 / max|x|)), error ≤ max|x| / 65534 — far below int8/int4 weight error),
-// so the inner loops are integer: i8 → i16 widening and i32x4.dot_i16x8_s, 8 multiply-adds per op.
-// Each group's integer sum is converted to f32 and multiplied by its scale; the row total by sx.
+// so the inner loops are integer, 8 multiply-adds per i32x4.dot_i16x8_s. Each group's integer sum is
+// converted to f32 and multiplied by its scale; the row total by sx.
 //   y[r] += sx · Σ_g scale[r, g] · Σ_{c ∈ g} q[r, c] · xq[c]
 // Integer sums are exact: they are flushed to f32 every 512 columns (|sum| ≤ 512 · 128 · 32767 < 2^31).
-// x with Inf/NaN takes an exact f32 path instead: y[r] += Σ_c (q · scale) · x[c].
+// The f32 part (one product and add per group and row, then · sx) rounds like any f32 sum: within
+// 1e-5 + 1e-5·|y| of the reference, which does it in f64. x with Inf/NaN takes an exact f32 path
+// instead: y[r] += Σ_c (q · scale) · x[c].
 //
-// `scratch` (matvec and matmat) must hold quantizedScratchBytes(cols) = 4 · ceil32(cols) · 2 bytes: the
-// int16 copies of x (four timesteps for matmat). int4 codes are unpacked 32 at a time (16 bytes: low and
-// high nibbles split with shifts, interleaved back into column order with two shuffles), then 16 and 8 at a
-// time, the last < 8 columns of a group one by one; a group size that is odd (groups starting mid-byte)
-// takes the scalar path throughout.
+// Weight unpacking (4 rows per pass share every load of xq; matmat: 1 row, 4 timesteps):
+// - int8: 16 codes → two i16x8 by sign extension (extend_low/high), xq in column order.
+// - int4: 32 codes (16 bytes) seen as i16x8: lane j holds columns 4j..4j+3 of the block, one per nibble;
+//   nibble k is sign-extended by i16 shifts (shl 12 − 4k, then shr_s 12: 7 shifts for 32 codes, no
+//   shuffles) and multiplied with xq stored in "phase" order, so quantizeX writes int4's xq permuted:
+//   within each group, from its start, blocks of 32 columns hold [x(4j+0)]_j, [x(4j+1)]_j, [x(4j+2)]_j,
+//   [x(4j+3)]_j (j = 0..7); a last block of 16 the same with j = 0..3 (phase k at 4k), one of 8 with
+//   j = 0..1 (phase k at 2k); the last < 8 columns of a group stay in column order and run scalar. Every
+//   block starts on a byte boundary because int4 takes this path only when the group size is even (or
+//   ≥ cols); an odd group size (groups starting mid-byte) takes the scalar path throughout.
+//
+// `scratch` (matvec and matmat) must hold quantizedScratchBytes(cols) = 16 · xStride(cols) bytes,
+// xStride = ceil32(cols + 8): int16 copies of x (four timesteps for matmat) and a staging copy for the
+// int4 permutation. Partial SIMD steps read up to 6 elements past cols there, never past the codes.
 // `group` must be in 1..cols (the caller clamps a file's larger group_size to cols: same meaning).
 
 // @ts-ignore: decorator
 @inline const SEGMENT: i32 = 512;
 // @ts-ignore: decorator
 @inline const XQ_MAX: f32 = 32767;
+
+/** Elements per int16 copy of x in scratch (room for partial steps' over-read). */
+// @ts-ignore: decorator
+@inline function xStride(cols: i32): usize {
+  return <usize>((cols + 39) & ~31);
+}
 
 /** [Σa0, Σa1, Σa2, Σa3] of four f32x4 accumulators, packed. */
 // @ts-ignore: decorator
@@ -50,6 +68,12 @@
   if (m > 3) store<f32>(dst + 3 * step, load<f32>(dst + 3 * step) + f32x4.extract_lane(s, 3));
 }
 
+/** Adds t to lane 0 of the i32x4 a. */
+// @ts-ignore: decorator
+@inline function addLane0(a: v128, t: i32): v128 {
+  return i32x4.replace_lane(a, 0, i32x4.extract_lane(a, 0) + t);
+}
+
 /** int4 code of element c of a row at p, sign-extended. */
 // @ts-ignore: decorator
 @inline function nibble(p: usize, c: i32): i32 {
@@ -68,56 +92,114 @@
   return (group & 1) == 0 || group >= cols;
 }
 
-/** 16 packed int4 codes (8 bytes in lanes 0..7 of w) → the first 16 as i8x16 in column order. */
+/** acc + Σ 16 int8 codes (w) · 16 int16 activations (xl, xh), column order. */
 // @ts-ignore: decorator
-@inline function nibblesLow(w: v128): v128 {
-  const ev = i8x16.shr_s(i8x16.shl(w, 4), 4);
-  const od = i8x16.shr_s(w, 4);
-  return i8x16.shuffle(ev, od, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-}
-
-/** Columns 16..31 of 32 packed int4 codes (16 bytes), i8x16 in column order. */
-// @ts-ignore: decorator
-@inline function nibblesHigh(w: v128): v128 {
-  const ev = i8x16.shr_s(i8x16.shl(w, 4), 4);
-  const od = i8x16.shr_s(w, 4);
-  return i8x16.shuffle(ev, od, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-}
-
-/** acc + Σ (16 int8 codes in n, column order) · (16 int16 activations at xl, xh). */
-// @ts-ignore: decorator
-@inline function dot16(acc: v128, n: v128, xl: v128, xh: v128): v128 {
+@inline function dotQ8(acc: v128, w: v128, xl: v128, xh: v128): v128 {
   return i32x4.add(
     acc,
     i32x4.add(
-      i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(n), xl),
-      i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(n), xh),
+      i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), xl),
+      i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), xh),
     ),
   );
 }
 
-/** acc + Σ (8 int8 codes in lanes 0..7 of n) · (8 int16 activations xl). */
+/** acc + Σ 8 int8 codes (lanes 0..7 of w) · 8 int16 activations x. */
 // @ts-ignore: decorator
-@inline function dot8(acc: v128, n: v128, xl: v128): v128 {
-  return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(n), xl));
+@inline function dotQ8Half(acc: v128, w: v128, x: v128): v128 {
+  return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), x));
+}
+
+/**
+ * acc + Σ 32 int4 codes (16 bytes w; i16 lane j = columns 4j..4j+3) · xq in phase order (x0: columns
+ * 4j, x1: 4j + 1, x2: 4j + 2, x3: 4j + 3). With fewer codes (load64/32_zero) the zero lanes add 0.
+ */
+// @ts-ignore: decorator
+@inline function dotQ4(acc: v128, w: v128, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  const d01 = i32x4.add(
+    i32x4.dot_i16x8_s(i16x8.shr_s(i16x8.shl(w, 12), 12), x0),
+    i32x4.dot_i16x8_s(i16x8.shr_s(i16x8.shl(w, 8), 12), x1),
+  );
+  const d23 = i32x4.add(
+    i32x4.dot_i16x8_s(i16x8.shr_s(i16x8.shl(w, 4), 12), x2),
+    i32x4.dot_i16x8_s(i16x8.shr_s(w, 12), x3),
+  );
+  return i32x4.add(acc, i32x4.add(d01, d23));
+}
+
+/**
+ * Moves the int16 codes at src (column order) to dst in int4's phase order (see the top of this file)
+ * for groups of `group` columns.
+ */
+function toPhaseOrder(src: usize, dst: usize, n: i32, group: i32): void {
+  for (let g0 = 0; g0 < n; g0 += group) {
+    const g1 = min(n, g0 + group);
+    let c = g0;
+    for (; c + 32 <= g1; c += 32) {
+      const s = src + (<usize>c << 1);
+      const v0 = v128.load(s);
+      const v1 = v128.load(s, 16);
+      const v2 = v128.load(s, 32);
+      const v3 = v128.load(s, 48);
+      // a = [x0 x4 x8 x12 | x1 x5 x9 x13], b = [x2 … x14 | x3 … x15]; c2, d2 the same for 16..31.
+      const a = i16x8.shuffle(v0, v1, 0, 4, 8, 12, 1, 5, 9, 13);
+      const b = i16x8.shuffle(v0, v1, 2, 6, 10, 14, 3, 7, 11, 15);
+      const c2 = i16x8.shuffle(v2, v3, 0, 4, 8, 12, 1, 5, 9, 13);
+      const d2 = i16x8.shuffle(v2, v3, 2, 6, 10, 14, 3, 7, 11, 15);
+      const o = dst + (<usize>c << 1);
+      v128.store(o, i64x2.shuffle(a, c2, 0, 2));
+      v128.store(o, i64x2.shuffle(a, c2, 1, 3), 16);
+      v128.store(o, i64x2.shuffle(b, d2, 0, 2), 32);
+      v128.store(o, i64x2.shuffle(b, d2, 1, 3), 48);
+    }
+    if (c + 16 <= g1) {
+      const s = src + (<usize>c << 1);
+      const v0 = v128.load(s);
+      const v1 = v128.load(s, 16);
+      const o = dst + (<usize>c << 1);
+      v128.store(o, i16x8.shuffle(v0, v1, 0, 4, 8, 12, 1, 5, 9, 13));
+      v128.store(o, i16x8.shuffle(v0, v1, 2, 6, 10, 14, 3, 7, 11, 15), 16);
+      c += 16;
+    }
+    if (c + 8 <= g1) {
+      const v0 = v128.load(src + (<usize>c << 1));
+      v128.store(dst + (<usize>c << 1), i16x8.shuffle(v0, v0, 0, 4, 1, 5, 2, 6, 3, 7));
+      c += 8;
+    }
+    for (; c < g1; c++) store<i16>(dst + (<usize>c << 1), load<i16>(src + (<usize>c << 1)));
+  }
 }
 
 /**
  * Quantizes x (n f32) to int16 at out and returns sx (x ≈ xq · sx): 0 when x is all zeros (xq = 0),
- * NaN when x holds an Inf or NaN (out not written).
+ * NaN when x holds an Inf or NaN (out not written). With `phased` (int4 SIMD path) out is in phase order
+ * for groups of `group`, staged through `stage` (n int16).
  */
-function quantizeX(x: usize, n: i32, out: usize): f32 {
-  let m: f32 = 0;
-  for (let c = 0; c < n; c++) m = max(m, abs(load<f32>(x + (<usize>c << 2))));
+function quantizeX(x: usize, n: i32, out: usize, phased: bool, group: i32, stage: usize): f32 {
+  let mv = f32x4.splat(0);
+  let c = 0;
+  for (; c + 4 <= n; c += 4) mv = f32x4.max(mv, f32x4.abs(v128.load(x + (<usize>c << 2))));
+  let m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+  for (; c < n; c++) m = max(m, abs(load<f32>(x + (<usize>c << 2))));
   if (!(m <= F32.MAX_VALUE)) return NaN;
   if (m == 0) {
     memory.fill(out, 0, <usize>n << 1);
     return 0;
   }
   const inv: f32 = XQ_MAX / m;
-  for (let c = 0; c < n; c++) {
-    store<i16>(out + (<usize>c << 1), <i16>(<i32>nearest<f32>(load<f32>(x + (<usize>c << 2)) * inv)));
+  const invv = f32x4.splat(inv);
+  const dst = phased ? stage : out;
+  c = 0;
+  for (; c + 8 <= n; c += 8) {
+    const s = x + (<usize>c << 2);
+    const lo = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s), invv)));
+    const hi = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s, 16), invv)));
+    v128.store(dst + (<usize>c << 1), i16x8.narrow_i32x4_s(lo, hi));
   }
+  for (; c < n; c++) {
+    store<i16>(dst + (<usize>c << 1), <i16>(<i32>nearest<f32>(load<f32>(x + (<usize>c << 2)) * inv)));
+  }
+  if (phased) toPhaseOrder(stage, out, n, group);
   return m / XQ_MAX;
 }
 
@@ -136,18 +218,9 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
   return bits == 8 ? <usize>cols : <usize>((cols + 1) >> 1);
 }
 
-/** 16 int8 codes × 16 int16 activations, added to acc (i32x4). */
-// @ts-ignore: decorator
-@inline function dot16q8(acc: v128, w: v128, xl: v128, xh: v128): v128 {
-  return i32x4.add(
-    i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), xl)),
-    i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), xh),
-  );
-}
-
 /**
  * Four rows (p0..p3, scales s0..s3) · one int16 vector xq → f32x4 [Σ_g scale·Σ q·xq] (before sx).
- * bits 8, or bits 4 with q4Fast (else the scalar path is used for all columns).
+ * bits 8, or bits 4 with q4Fast and xq in phase order (else the scalar path is used for all columns).
  */
 // @ts-ignore: decorator
 @inline function dot4Rows(
@@ -177,18 +250,18 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
             const xl = v128.load(xo);
             const xh = v128.load(xo, 16);
             const o = <usize>c;
-            a0 = dot16q8(a0, v128.load(p0 + o), xl, xh);
-            a1 = dot16q8(a1, v128.load(p1 + o), xl, xh);
-            a2 = dot16q8(a2, v128.load(p2 + o), xl, xh);
-            a3 = dot16q8(a3, v128.load(p3 + o), xl, xh);
+            a0 = dotQ8(a0, v128.load(p0 + o), xl, xh);
+            a1 = dotQ8(a1, v128.load(p1 + o), xl, xh);
+            a2 = dotQ8(a2, v128.load(p2 + o), xl, xh);
+            a3 = dotQ8(a3, v128.load(p3 + o), xl, xh);
           }
           if (c + 8 <= end) {
             const xl = v128.load(xq + (<usize>c << 1));
             const o = <usize>c;
-            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v128.load64_zero(p0 + o)), xl));
-            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v128.load64_zero(p1 + o)), xl));
-            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v128.load64_zero(p2 + o)), xl));
-            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v128.load64_zero(p3 + o)), xl));
+            a0 = dotQ8Half(a0, v128.load64_zero(p0 + o), xl);
+            a1 = dotQ8Half(a1, v128.load64_zero(p1 + o), xl);
+            a2 = dotQ8Half(a2, v128.load64_zero(p2 + o), xl);
+            a3 = dotQ8Half(a3, v128.load64_zero(p3 + o), xl);
             c += 8;
           }
         } else {
@@ -199,33 +272,35 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
             const x2 = v128.load(xo, 32);
             const x3 = v128.load(xo, 48);
             const o = <usize>c >> 1;
-            const w0 = v128.load(p0 + o);
-            const w1 = v128.load(p1 + o);
-            const w2 = v128.load(p2 + o);
-            const w3 = v128.load(p3 + o);
-            a0 = dot16(dot16(a0, nibblesLow(w0), x0, x1), nibblesHigh(w0), x2, x3);
-            a1 = dot16(dot16(a1, nibblesLow(w1), x0, x1), nibblesHigh(w1), x2, x3);
-            a2 = dot16(dot16(a2, nibblesLow(w2), x0, x1), nibblesHigh(w2), x2, x3);
-            a3 = dot16(dot16(a3, nibblesLow(w3), x0, x1), nibblesHigh(w3), x2, x3);
+            a0 = dotQ4(a0, v128.load(p0 + o), x0, x1, x2, x3);
+            a1 = dotQ4(a1, v128.load(p1 + o), x0, x1, x2, x3);
+            a2 = dotQ4(a2, v128.load(p2 + o), x0, x1, x2, x3);
+            a3 = dotQ4(a3, v128.load(p3 + o), x0, x1, x2, x3);
           }
           if (c + 16 <= end) {
             const xo = xq + (<usize>c << 1);
             const x0 = v128.load(xo);
-            const x1 = v128.load(xo, 16);
+            const x1 = v128.load(xo, 8);
+            const x2 = v128.load(xo, 16);
+            const x3 = v128.load(xo, 24);
             const o = <usize>c >> 1;
-            a0 = dot16(a0, nibblesLow(v128.load64_zero(p0 + o)), x0, x1);
-            a1 = dot16(a1, nibblesLow(v128.load64_zero(p1 + o)), x0, x1);
-            a2 = dot16(a2, nibblesLow(v128.load64_zero(p2 + o)), x0, x1);
-            a3 = dot16(a3, nibblesLow(v128.load64_zero(p3 + o)), x0, x1);
+            a0 = dotQ4(a0, v128.load64_zero(p0 + o), x0, x1, x2, x3);
+            a1 = dotQ4(a1, v128.load64_zero(p1 + o), x0, x1, x2, x3);
+            a2 = dotQ4(a2, v128.load64_zero(p2 + o), x0, x1, x2, x3);
+            a3 = dotQ4(a3, v128.load64_zero(p3 + o), x0, x1, x2, x3);
             c += 16;
           }
           if (c + 8 <= end) {
-            const x0 = v128.load(xq + (<usize>c << 1));
+            const xo = xq + (<usize>c << 1);
+            const x0 = v128.load(xo);
+            const x1 = v128.load(xo, 4);
+            const x2 = v128.load(xo, 8);
+            const x3 = v128.load(xo, 12);
             const o = <usize>c >> 1;
-            a0 = dot8(a0, nibblesLow(v128.load32_zero(p0 + o)), x0);
-            a1 = dot8(a1, nibblesLow(v128.load32_zero(p1 + o)), x0);
-            a2 = dot8(a2, nibblesLow(v128.load32_zero(p2 + o)), x0);
-            a3 = dot8(a3, nibblesLow(v128.load32_zero(p3 + o)), x0);
+            a0 = dotQ4(a0, v128.load32_zero(p0 + o), x0, x1, x2, x3);
+            a1 = dotQ4(a1, v128.load32_zero(p1 + o), x0, x1, x2, x3);
+            a2 = dotQ4(a2, v128.load32_zero(p2 + o), x0, x1, x2, x3);
+            a3 = dotQ4(a3, v128.load32_zero(p3 + o), x0, x1, x2, x3);
             c += 8;
           }
         }
@@ -242,15 +317,15 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
           t2 += code(p2, c, bits) * xv;
           t3 += code(p3, c, bits) * xv;
         }
-        a0 = i32x4.replace_lane(a0, 0, i32x4.extract_lane(a0, 0) + t0);
-        a1 = i32x4.replace_lane(a1, 0, i32x4.extract_lane(a1, 0) + t1);
-        a2 = i32x4.replace_lane(a2, 0, i32x4.extract_lane(a2, 0) + t2);
-        a3 = i32x4.replace_lane(a3, 0, i32x4.extract_lane(a3, 0) + t3);
+        a0 = addLane0(a0, t0);
+        a1 = addLane0(a1, t1);
+        a2 = addLane0(a2, t2);
+        a3 = addLane0(a3, t3);
       }
-      f0 = fold(f0, a0, f32x4.splat(load<f32>(s0 + gi)));
-      f1 = fold(f1, a1, f32x4.splat(load<f32>(s1 + gi)));
-      f2 = fold(f2, a2, f32x4.splat(load<f32>(s2 + gi)));
-      f3 = fold(f3, a3, f32x4.splat(load<f32>(s3 + gi)));
+      f0 = fold(f0, a0, v128.load32_splat(s0 + gi));
+      f1 = fold(f1, a1, v128.load32_splat(s1 + gi));
+      f2 = fold(f2, a2, v128.load32_splat(s2 + gi));
+      f3 = fold(f3, a3, v128.load32_splat(s3 + gi));
     }
     gi += 4;
   }
@@ -274,7 +349,7 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
   let gi: usize = 0;
   for (let g0 = 0; g0 < cols; g0 += group) {
     const g1 = min(cols, g0 + group);
-    const sc = f32x4.splat(load<f32>(s + gi));
+    const sc = v128.load32_splat(s + gi);
     gi += 4;
     let c = g0;
     while (c < g1) {
@@ -295,33 +370,52 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
             a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(x2 + xo)), i32x4.dot_i16x8_s(hi, v128.load(x2 + xo, 16))));
             a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(x3 + xo)), i32x4.dot_i16x8_s(hi, v128.load(x3 + xo, 16))));
           }
+          if (c + 8 <= end) {
+            const lo = i16x8.extend_low_i8x16_s(v128.load64_zero(p + <usize>c));
+            const xo = <usize>c << 1;
+            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(lo, v128.load(x0 + xo)));
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(lo, v128.load(x1 + xo)));
+            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(lo, v128.load(x2 + xo)));
+            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(lo, v128.load(x3 + xo)));
+            c += 8;
+          }
         } else {
           for (; c + 32 <= end; c += 32) {
             const w = v128.load(p + (<usize>c >> 1));
-            const lo = nibblesLow(w);
-            const hi = nibblesHigh(w);
+            const n0 = i16x8.shr_s(i16x8.shl(w, 12), 12);
+            const n1 = i16x8.shr_s(i16x8.shl(w, 8), 12);
+            const n2 = i16x8.shr_s(i16x8.shl(w, 4), 12);
+            const n3 = i16x8.shr_s(w, 12);
             const xo = <usize>c << 1;
-            a0 = dot16(dot16(a0, lo, v128.load(x0 + xo), v128.load(x0 + xo, 16)), hi, v128.load(x0 + xo, 32), v128.load(x0 + xo, 48));
-            a1 = dot16(dot16(a1, lo, v128.load(x1 + xo), v128.load(x1 + xo, 16)), hi, v128.load(x1 + xo, 32), v128.load(x1 + xo, 48));
-            a2 = dot16(dot16(a2, lo, v128.load(x2 + xo), v128.load(x2 + xo, 16)), hi, v128.load(x2 + xo, 32), v128.load(x2 + xo, 48));
-            a3 = dot16(dot16(a3, lo, v128.load(x3 + xo), v128.load(x3 + xo, 16)), hi, v128.load(x3 + xo, 32), v128.load(x3 + xo, 48));
+            a0 = dotPhases(a0, n0, n1, n2, n3, x0 + xo, 16);
+            a1 = dotPhases(a1, n0, n1, n2, n3, x1 + xo, 16);
+            a2 = dotPhases(a2, n0, n1, n2, n3, x2 + xo, 16);
+            a3 = dotPhases(a3, n0, n1, n2, n3, x3 + xo, 16);
           }
           if (c + 16 <= end) {
-            const lo = nibblesLow(v128.load64_zero(p + (<usize>c >> 1)));
+            const w = v128.load64_zero(p + (<usize>c >> 1));
+            const n0 = i16x8.shr_s(i16x8.shl(w, 12), 12);
+            const n1 = i16x8.shr_s(i16x8.shl(w, 8), 12);
+            const n2 = i16x8.shr_s(i16x8.shl(w, 4), 12);
+            const n3 = i16x8.shr_s(w, 12);
             const xo = <usize>c << 1;
-            a0 = dot16(a0, lo, v128.load(x0 + xo), v128.load(x0 + xo, 16));
-            a1 = dot16(a1, lo, v128.load(x1 + xo), v128.load(x1 + xo, 16));
-            a2 = dot16(a2, lo, v128.load(x2 + xo), v128.load(x2 + xo, 16));
-            a3 = dot16(a3, lo, v128.load(x3 + xo), v128.load(x3 + xo, 16));
+            a0 = dotPhases(a0, n0, n1, n2, n3, x0 + xo, 8);
+            a1 = dotPhases(a1, n0, n1, n2, n3, x1 + xo, 8);
+            a2 = dotPhases(a2, n0, n1, n2, n3, x2 + xo, 8);
+            a3 = dotPhases(a3, n0, n1, n2, n3, x3 + xo, 8);
             c += 16;
           }
           if (c + 8 <= end) {
-            const lo = nibblesLow(v128.load32_zero(p + (<usize>c >> 1)));
+            const w = v128.load32_zero(p + (<usize>c >> 1));
+            const n0 = i16x8.shr_s(i16x8.shl(w, 12), 12);
+            const n1 = i16x8.shr_s(i16x8.shl(w, 8), 12);
+            const n2 = i16x8.shr_s(i16x8.shl(w, 4), 12);
+            const n3 = i16x8.shr_s(w, 12);
             const xo = <usize>c << 1;
-            a0 = dot8(a0, lo, v128.load(x0 + xo));
-            a1 = dot8(a1, lo, v128.load(x1 + xo));
-            a2 = dot8(a2, lo, v128.load(x2 + xo));
-            a3 = dot8(a3, lo, v128.load(x3 + xo));
+            a0 = dotPhases(a0, n0, n1, n2, n3, x0 + xo, 4);
+            a1 = dotPhases(a1, n0, n1, n2, n3, x1 + xo, 4);
+            a2 = dotPhases(a2, n0, n1, n2, n3, x2 + xo, 4);
+            a3 = dotPhases(a3, n0, n1, n2, n3, x3 + xo, 4);
             c += 8;
           }
         }
@@ -339,10 +433,10 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
           t2 += q * <i32>load<i16>(x2 + xo);
           t3 += q * <i32>load<i16>(x3 + xo);
         }
-        a0 = i32x4.replace_lane(a0, 0, i32x4.extract_lane(a0, 0) + t0);
-        a1 = i32x4.replace_lane(a1, 0, i32x4.extract_lane(a1, 0) + t1);
-        a2 = i32x4.replace_lane(a2, 0, i32x4.extract_lane(a2, 0) + t2);
-        a3 = i32x4.replace_lane(a3, 0, i32x4.extract_lane(a3, 0) + t3);
+        a0 = addLane0(a0, t0);
+        a1 = addLane0(a1, t1);
+        a2 = addLane0(a2, t2);
+        a3 = addLane0(a3, t3);
       }
       f0 = fold(f0, a0, sc);
       f1 = fold(f1, a1, sc);
@@ -353,23 +447,22 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
   return hsum4f(f0, f1, f2, f3);
 }
 
+/** acc + Σ_k dot(n_k, phase k of xq at x), phase k at byte offset k · step (16, 8 or 4). */
 // @ts-ignore: decorator
-@inline function matvecQ(
-  w: usize, scales: usize, rows: i32, cols: i32, group: i32, x: usize, y: usize, scratch: usize, bits: i32,
+@inline function dotPhases(acc: v128, n0: v128, n1: v128, n2: v128, n3: v128, x: usize, step: usize): v128 {
+  const d01 = i32x4.add(i32x4.dot_i16x8_s(n0, v128.load(x)), i32x4.dot_i16x8_s(n1, v128.load(x + step)));
+  const d23 = i32x4.add(i32x4.dot_i16x8_s(n2, v128.load(x + 2 * step)), i32x4.dot_i16x8_s(n3, v128.load(x + 3 * step)));
+  return i32x4.add(acc, i32x4.add(d01, d23));
+}
+
+/** y (rows) += sx · W · xq for one quantized vector xq (finite x): four rows per pass. */
+// @ts-ignore: decorator
+@inline function productRows(
+  w: usize, scales: usize, rows: i32, cols: i32, group: i32, xq: usize, sx: f32, y: usize, bits: i32,
 ): void {
-  if (rows <= 0 || cols <= 0) return;
-  const sx = quantizeX(x, cols, scratch);
-  if (sx == 0) return;
   const stride = rowStride(cols, bits);
   const gpr = (cols - 1) / group + 1;
   const sStride = <usize>gpr << 2;
-  if (isNaN(sx)) {
-    for (let r = 0; r < rows; r++) {
-      const dst = y + (<usize>r << 2);
-      store<f32>(dst, load<f32>(dst) + floatRowDot(w + <usize>r * stride, scales + <usize>r * sStride, cols, group, bits, x));
-    }
-    return;
-  }
   const sxv = f32x4.splat(sx);
   for (let r = 0; r < rows; r += 4) {
     const m = min(4, rows - r);
@@ -378,12 +471,43 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
     const s = dot4Rows(
       p0, m > 1 ? p0 + stride : p0, m > 2 ? p0 + 2 * stride : p0, m > 3 ? p0 + 3 * stride : p0,
       q0, m > 1 ? q0 + sStride : q0, m > 2 ? q0 + 2 * sStride : q0, m > 3 ? q0 + 3 * sStride : q0,
-      scratch, cols, group, bits,
+      xq, cols, group, bits,
     );
     const dst = y + (<usize>r << 2);
     if (m == 4) v128.store(dst, f32x4.add(v128.load(dst), f32x4.mul(s, sxv)));
     else addLanes(dst, 4, f32x4.mul(s, sxv), m);
   }
+}
+
+function productRows8(w: usize, scales: usize, rows: i32, cols: i32, group: i32, xq: usize, sx: f32, y: usize): void {
+  productRows(w, scales, rows, cols, group, xq, sx, y, 8);
+}
+
+function productRows4(w: usize, scales: usize, rows: i32, cols: i32, group: i32, xq: usize, sx: f32, y: usize): void {
+  productRows(w, scales, rows, cols, group, xq, sx, y, 4);
+}
+
+/** y (rows) += W · x for x with an Inf or NaN: the exact f32 path. */
+function floatRows(w: usize, scales: usize, rows: i32, cols: i32, group: i32, x: usize, y: usize, bits: i32): void {
+  const stride = rowStride(cols, bits);
+  const sStride = <usize>((cols - 1) / group + 1) << 2;
+  for (let r = 0; r < rows; r++) {
+    const dst = y + (<usize>r << 2);
+    store<f32>(dst, load<f32>(dst) + floatRowDot(w + <usize>r * stride, scales + <usize>r * sStride, cols, group, bits, x));
+  }
+}
+
+// @ts-ignore: decorator
+@inline function matvecQ(
+  w: usize, scales: usize, rows: i32, cols: i32, group: i32, x: usize, y: usize, scratch: usize, bits: i32,
+): void {
+  if (rows <= 0 || cols <= 0) return;
+  const phased = bits == 4 && q4Fast(cols, group);
+  const sx = quantizeX(x, cols, scratch, phased, group, scratch + (xStride(cols) << 1));
+  if (sx == 0) return;
+  if (isNaN(sx)) floatRows(w, scales, rows, cols, group, x, y, bits);
+  else if (bits == 8) productRows8(w, scales, rows, cols, group, scratch, sx, y);
+  else productRows4(w, scales, rows, cols, group, scratch, sx, y);
 }
 
 // @ts-ignore: decorator
@@ -395,24 +519,28 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
   const stride = rowStride(cols, bits);
   const gpr = (cols - 1) / group + 1;
   const sStride = <usize>gpr << 2;
-  const xStride = <usize>cols << 2;
+  const xStrideF = <usize>cols << 2;
   const yStride = <usize>rows << 2;
-  const qStride = <usize>((cols + 31) & ~31) << 1;
+  const qStride = xStride(cols) << 1;
+  const phased = bits == 4 && q4Fast(cols, group);
+  const stage = scratch + 4 * qStride;
   for (let t = 0; t < n; t += 4) {
     const m = min(4, n - t);
-    const xt = x + <usize>t * xStride;
+    const xt = x + <usize>t * xStrideF;
     const yt = y + <usize>t * yStride;
-    const sx0 = quantizeX(xt, cols, scratch);
-    const sx1 = m > 1 ? quantizeX(xt + xStride, cols, scratch + qStride) : <f32>0;
-    const sx2 = m > 2 ? quantizeX(xt + 2 * xStride, cols, scratch + 2 * qStride) : <f32>0;
-    const sx3 = m > 3 ? quantizeX(xt + 3 * xStride, cols, scratch + 3 * qStride) : <f32>0;
+    const sx0 = quantizeX(xt, cols, scratch, phased, group, stage);
+    const sx1 = m > 1 ? quantizeX(xt + xStrideF, cols, scratch + qStride, phased, group, stage) : <f32>0;
+    const sx2 = m > 2 ? quantizeX(xt + 2 * xStrideF, cols, scratch + 2 * qStride, phased, group, stage) : <f32>0;
+    const sx3 = m > 3 ? quantizeX(xt + 3 * xStrideF, cols, scratch + 3 * qStride, phased, group, stage) : <f32>0;
     if (isNaN(sx0) || isNaN(sx1) || isNaN(sx2) || isNaN(sx3)) {
+      // Each timestep as matvec would do it: the exact path only where x has an Inf/NaN.
       for (let u = 0; u < m; u++) {
-        for (let r = 0; r < rows; r++) {
-          const dst = yt + <usize>u * yStride + (<usize>r << 2);
-          const xu = xt + <usize>u * xStride;
-          store<f32>(dst, load<f32>(dst) + floatRowDot(w + <usize>r * stride, scales + <usize>r * sStride, cols, group, bits, xu));
-        }
+        const sx = u == 0 ? sx0 : u == 1 ? sx1 : u == 2 ? sx2 : sx3;
+        const yu = yt + <usize>u * yStride;
+        if (isNaN(sx)) floatRows(w, scales, rows, cols, group, xt + <usize>u * xStrideF, yu, bits);
+        else if (sx == 0) continue;
+        else if (bits == 8) productRows8(w, scales, rows, cols, group, scratch + <usize>u * qStride, sx, yu);
+        else productRows4(w, scales, rows, cols, group, scratch + <usize>u * qStride, sx, yu);
       }
       continue;
     }

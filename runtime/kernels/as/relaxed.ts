@@ -1,0 +1,658 @@
+// Entry point of kernels_relaxed.wasm: the int8/int4 products of quantized.ts again, with relaxed SIMD's
+// i8 × i7 dot product (x86: pmaddubsw, 16 multiply-adds per instruction; Arm: sdot) instead of widening
+// to int16. An optional second module: it imports the memory of kernels.wasm ("env" "memory"), has no
+// data of its own and allocates nothing; load it only where WebAssembly.validate accepts it (Deno 2,
+// Chromium ≥ 114; not Node 20) and keep kernels.wasm's plain-SIMD products as the fallback.
+// Build: deno task build:kernels (runtime/kernels/build.ts) → runtime/kernels/build/kernels_relaxed.wasm.
+//
+// The dot product's second operand must be 0..127 (other values are implementation-defined), so each
+// kernel puts an offset into the operand that it knows the sum of, and subtracts that sum:
+// - int8 (`*_q8r`): x is quantized to 7 bits, xq = nearest-even(x · (63 / max|x|)) ∈ [−63, 63], and
+//   multiplied as u = xq + 64 ∈ [1, 127] with the codes q (any int8): Σ q·u − 64·Σ q = Σ q·xq. The
+//   per-row-group 64·Σ q are computed once per matrix by q8_prepare (see "Prepared tables" below).
+// - int4 (`*_q4r`): x is quantized to 8 bits, xq = nearest-even(x · (127 / max|x|)) ∈ [−127, 127], and
+//   the codes are the unsigned operand, v = q + 8 = nibble ^ 8 ∈ [0, 15]: Σ v·xq − 8·Σ xq = Σ q·xq, with
+//   8·Σ xq per group computed once per x. Groups must start on a byte: group even or ≥ cols (else use
+//   matvec_q4 of kernels.wasm).
+// Prepared tables (once per matrix, by q8_prepare / q4_prepare, into memory the caller keeps): the int8
+// offset sums and the scales of both, rows taken in quads, [quad][group][row % 4], so that a pass over four
+// rows loads one v128 of sums and one of scales per group instead of gathering four of each.
+// Both then sum exactly in integers and scale as quantized.ts does:
+//   y[r] += sx · Σ_g scale[r, g] · Σ_{c ∈ g} q[r, c] · xq[c],   sx = max|x| / 63 (int8) or / 127 (int4).
+// The activation error is ≤ max|x| / 126 (int8) or / 254 (int4) per element instead of int16's / 65534:
+// on the trained PTB model, test perplexity 113.084 → 113.099 (int8) and 115.736 → 115.741 (int4 g32)
+// (README.md in runtime/kernels). The integer sums cannot overflow i32 for any cols a file may hold
+// (int8: ≤ 4 · 127 · 128 per lane per 16 columns; int4 sums in i16 at most 2 steps of 32 columns and one
+// of 16, ≤ 7620 per lane each: ≤ 22860 < 2^15; a last 8 columns go alone, four rows in one vector).
+//
+// A kernel returns 0 and writes nothing when x (any timestep, for matmat) holds an Inf or NaN: the caller
+// then runs kernels.wasm's product, whose exact f32 path handles it. Otherwise it returns 1.
+// `scratch` is the same quantizedScratchBytes(cols) = 16 · S bytes (S = ceil32(cols + 8)) as quantized.ts:
+// x codes at t · S (t = 0..3), a staging copy at 4 · S, int4's per-group sums at 8 · S (16 bytes per group:
+// one i32 per timestep). int4's x is stored per group in blocks like quantized.ts: 32 columns as
+// [16 even | 16 odd] bytes, a last 16 as [8 | 8], a last 8 as [4 | 4], the last < 8 in column order.
+
+// @ts-ignore: decorator
+@inline const I4_FLUSH: i32 = 2; // int4: 32-column blocks summed in i16 before widening (see dotQ4r)
+
+// @ts-ignore: decorator
+@inline function xStride(cols: i32): usize {
+  return <usize>((cols + 39) & ~31);
+}
+
+/** [Σa0, Σa1, Σa2, Σa3] of four i32x4, packed. */
+// @ts-ignore: decorator
+@inline function hsum4i(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const u01 = i32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7));
+  const u23 = i32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7));
+  return i32x4.add(i32x4.shuffle(u01, u23, 0, 1, 4, 5), i32x4.shuffle(u01, u23, 2, 3, 6, 7));
+}
+
+/** Adds the first m (1..4) lanes of s to the f32 at dst, dst + step, … */
+// @ts-ignore: decorator
+@inline function addLanes(dst: usize, step: usize, s: v128, m: i32): void {
+  store<f32>(dst, load<f32>(dst) + f32x4.extract_lane(s, 0));
+  if (m > 1) store<f32>(dst + step, load<f32>(dst + step) + f32x4.extract_lane(s, 1));
+  if (m > 2) store<f32>(dst + 2 * step, load<f32>(dst + 2 * step) + f32x4.extract_lane(s, 2));
+  if (m > 3) store<f32>(dst + 3 * step, load<f32>(dst + 3 * step) + f32x4.extract_lane(s, 3));
+}
+
+// @ts-ignore: decorator
+@inline function pack4f(v0: f32, v1: f32, v2: f32, v3: f32): v128 {
+  return f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(v0), 1, v1), 2, v2), 3, v3);
+}
+
+/** max|x| over n f32 (NaN if x holds a NaN; +Inf if an Inf). */
+function maxAbs(x: usize, n: i32): f32 {
+  let mv = f32x4.splat(0);
+  let c = 0;
+  for (; c + 4 <= n; c += 4) mv = f32x4.max(mv, f32x4.abs(v128.load(x + (<usize>c << 2))));
+  let m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+  for (; c < n; c++) m = max(m, abs(load<f32>(x + (<usize>c << 2))));
+  return m;
+}
+
+/**
+ * x (n f32, max|x| = m > 0, finite) → n int8 codes at out: nearest-even(x · (levels / m)) + offset.
+ * Returns the scale m / levels.
+ */
+function quantize8(x: usize, n: i32, m: f32, levels: f32, offset: i32, out: usize): f32 {
+  const inv: f32 = levels / m;
+  const invv = f32x4.splat(inv);
+  const off = i16x8.splat(<i16>offset);
+  let c = 0;
+  for (; c + 8 <= n; c += 8) {
+    const s = x + (<usize>c << 2);
+    const lo = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s), invv)));
+    const hi = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s, 16), invv)));
+    const h = i16x8.add(i16x8.narrow_i32x4_s(lo, hi), off);
+    v128.store64_lane(out + <usize>c, i8x16.narrow_i16x8_s(h, h), 0);
+  }
+  for (; c < n; c++) {
+    store<i8>(out + <usize>c, <i8>(<i32>nearest<f32>(load<f32>(x + (<usize>c << 2)) * inv) + offset));
+  }
+  return m / levels;
+}
+
+/** Σ of the 16 int8 lanes of v, as the 4 lanes of an i32x4 (to be added up later). */
+// @ts-ignore: decorator
+@inline function sum8(v: v128): v128 {
+  return i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v));
+}
+
+/**
+ * int4 layout: int8 codes at src (column order) → dst in blocks of [even | odd] columns per group, and
+ * corr[16·g] = 8 · Σ_{c ∈ g} xq[c] for each group g.
+ */
+function toEvenOdd(src: usize, dst: usize, n: i32, group: i32, corr: usize): void {
+  let gi: usize = 0;
+  for (let g0 = 0; g0 < n; g0 += group) {
+    const g1 = min(n, g0 + group);
+    let sv = i32x4.splat(0);
+    let ss = 0;
+    let c = g0;
+    for (; c + 32 <= g1; c += 32) {
+      const v0 = v128.load(src + <usize>c);
+      const v1 = v128.load(src + <usize>c, 16);
+      v128.store(dst + <usize>c, i8x16.shuffle(v0, v1, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
+      v128.store(dst + <usize>c, i8x16.shuffle(v0, v1, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), 16);
+      sv = i32x4.add(sv, i32x4.add(sum8(v0), sum8(v1)));
+    }
+    if (c + 16 <= g1) {
+      const v0 = v128.load(src + <usize>c);
+      v128.store(dst + <usize>c, i8x16.shuffle(v0, v0, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15));
+      sv = i32x4.add(sv, sum8(v0));
+      c += 16;
+    }
+    if (c + 8 <= g1) {
+      const v0 = v128.load64_zero(src + <usize>c);
+      v128.store64_lane(dst + <usize>c, i8x16.shuffle(v0, v0, 0, 2, 4, 6, 1, 3, 5, 7, 0, 0, 0, 0, 0, 0, 0, 0), 0);
+      sv = i32x4.add(sv, sum8(v0));
+      c += 8;
+    }
+    for (; c < g1; c++) {
+      const q = <i32>load<i8>(src + <usize>c);
+      store<i8>(dst + <usize>c, <i8>q);
+      ss += q;
+    }
+    ss += i32x4.extract_lane(sv, 0) + i32x4.extract_lane(sv, 1) + i32x4.extract_lane(sv, 2) + i32x4.extract_lane(sv, 3);
+    store<i32>(corr + gi, ss << 3);
+    gi += 16;
+  }
+}
+
+/** Whether x (n f32) is all finite. */
+function allFinite(x: usize, n: i32): bool {
+  return maxAbs(x, n) <= F32.MAX_VALUE;
+}
+
+// ---- int8 ----------------------------------------------------------------------------------------
+
+/**
+ * Byte offset of row r, group g in a prepared table: rows in quads, [quad][group][r % 4], 16 bytes per
+ * (quad, group), so that matvec loads one v128 per group for four rows.
+ */
+// @ts-ignore: decorator
+@inline function prepOffset(r: i32, g: i32, gpr: i32): usize {
+  return ((<usize>(r >> 2) * <usize>gpr + <usize>g) << 4) + (<usize>(r & 3) << 2);
+}
+
+/** Copies scales (rows · gpr f32, row-major) into the prepared layout at out (rows past the last: 0). */
+function prepareScales(scales: usize, rows: i32, gpr: i32, out: usize): void {
+  const quads = (rows + 3) >> 2;
+  memory.fill(out, 0, <usize>quads * <usize>gpr << 4);
+  for (let r = 0; r < rows; r++) {
+    for (let g = 0; g < gpr; g++) {
+      store<f32>(out + prepOffset(r, g, gpr), load<f32>(scales + ((<usize>r * <usize>gpr + <usize>g) << 2)));
+    }
+  }
+}
+
+/**
+ * Prepares an int8 matrix for *_q8r, once: at `out`, 2 · ⌈rows/4⌉ · 4 · ⌈cols/group⌉ values (q8PrepBytes):
+ * the offset sums 64 · Σ_{c ∈ g} q[r, c] (i32), then the scales (f32), both in the prepared layout.
+ */
+export function q8_prepare(w: usize, scales: usize, rows: i32, cols: i32, group: i32, out: usize): void {
+  if (rows <= 0 || cols <= 0) return;
+  const gpr = (cols - 1) / group + 1;
+  const half = <usize>((rows + 3) >> 2) * <usize>gpr << 4;
+  memory.fill(out, 0, half);
+  for (let r = 0; r < rows; r++) {
+    const p = w + <usize>r * <usize>cols;
+    let g = 0;
+    for (let g0 = 0; g0 < cols; g0 += group) {
+      const g1 = min(cols, g0 + group);
+      let sv = i32x4.splat(0);
+      let c = g0;
+      for (; c + 16 <= g1; c += 16) sv = i32x4.add(sv, sum8(v128.load(p + <usize>c)));
+      let sum = i32x4.extract_lane(sv, 0) + i32x4.extract_lane(sv, 1) + i32x4.extract_lane(sv, 2) + i32x4.extract_lane(sv, 3);
+      for (; c < g1; c++) sum += <i32>load<i8>(p + <usize>c);
+      store<i32>(out + prepOffset(r, g, gpr), sum << 6);
+      g++;
+    }
+  }
+  prepareScales(scales, rows, gpr, out + half);
+}
+
+/** Prepares an int4 matrix for *_q4r, once: its scales at `out` in the prepared layout (q4PrepBytes). */
+export function q4_prepare(scales: usize, rows: i32, cols: i32, group: i32, out: usize): void {
+  if (rows <= 0 || cols <= 0) return;
+  prepareScales(scales, rows, (cols - 1) / group + 1, out);
+}
+
+/** Four rows (p0..p3) · u (x + 64, column order) over columns [g0, g1): i32x4 [Σ q·u per row]. */
+// @ts-ignore: decorator
+@inline function dot4RowsQ8(p0: usize, p1: usize, p2: usize, p3: usize, u: usize, g0: i32, g1: i32): v128 {
+  let a0 = i32x4.splat(0);
+  let a1 = a0;
+  let a2 = a0;
+  let a3 = a0;
+  let c = g0;
+  for (; c + 16 <= g1; c += 16) {
+    const xv = v128.load(u + <usize>c);
+    const o = <usize>c;
+    a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(p0 + o), xv, a0);
+    a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(p1 + o), xv, a1);
+    a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(p2 + o), xv, a2);
+    a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(p3 + o), xv, a3);
+  }
+  if (c + 8 <= g1) {
+    const xv = v128.load64_zero(u + <usize>c);
+    const o = <usize>c;
+    a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(p0 + o), xv, a0);
+    a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(p1 + o), xv, a1);
+    a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(p2 + o), xv, a2);
+    a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(p3 + o), xv, a3);
+    c += 8;
+  }
+  let t = hsum4i(a0, a1, a2, a3);
+  if (c < g1) {
+    let t0 = 0;
+    let t1 = 0;
+    let t2 = 0;
+    let t3 = 0;
+    for (; c < g1; c++) {
+      const xv = <i32>load<u8>(u + <usize>c);
+      const o = <usize>c;
+      t0 += <i32>load<i8>(p0 + o) * xv;
+      t1 += <i32>load<i8>(p1 + o) * xv;
+      t2 += <i32>load<i8>(p2 + o) * xv;
+      t3 += <i32>load<i8>(p3 + o) * xv;
+    }
+    t = i32x4.add(t, i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(t0), 1, t1), 2, t2), 3, t3));
+  }
+  return t;
+}
+
+/**
+ * W: (rows, cols) int8 codes prepared by q8_prepare into `prep`; x: (cols) f32; y: (rows) += W·x with x
+ * quantized to 7 bits (see the top). Returns 0 (nothing written) if x is not finite.
+ */
+export function matvec_q8r(
+  w: usize, prep: usize, rows: i32, cols: i32, group: i32, x: usize, y: usize, scratch: usize,
+): i32 {
+  if (rows <= 0 || cols <= 0) return 1;
+  const m = maxAbs(x, cols);
+  if (!(m <= F32.MAX_VALUE)) return 0;
+  if (m == 0) return 1;
+  const sx = quantize8(x, cols, m, 63, 64, scratch);
+  const gpr = (cols - 1) / group + 1;
+  const stride = <usize>cols;
+  const sxv = f32x4.splat(sx);
+  const half = <usize>((rows + 3) >> 2) * <usize>gpr << 4;
+  let pq = prep; // this quad's (sums, scales) per group
+  for (let r = 0; r < rows; r += 4) {
+    const k = min(4, rows - r);
+    const p0 = w + <usize>r * stride;
+    const p1 = k > 1 ? p0 + stride : p0;
+    const p2 = k > 2 ? p0 + 2 * stride : p0;
+    const p3 = k > 3 ? p0 + 3 * stride : p0;
+    let f = f32x4.splat(0);
+    for (let g0 = 0; g0 < cols; g0 += group) {
+      const t = dot4RowsQ8(p0, p1, p2, p3, scratch, g0, min(cols, g0 + group));
+      f = f32x4.add(f, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(t, v128.load(pq))), v128.load(pq + half)));
+      pq += 16;
+    }
+    const dst = y + (<usize>r << 2);
+    if (k == 4) v128.store(dst, f32x4.add(v128.load(dst), f32x4.mul(f, sxv)));
+    else addLanes(dst, 4, f32x4.mul(f, sxv), k);
+  }
+  return 1;
+}
+
+/** W as matvec_q8r; X: (n, cols); Y: (n, rows) += X·Wᵀ, four timesteps per pass over W. */
+export function matmat_q8r(
+  w: usize, prep: usize, rows: i32, cols: i32, group: i32, x: usize, n: i32, y: usize, scratch: usize,
+): i32 {
+  if (rows <= 0 || cols <= 0 || n <= 0) return 1;
+  if (!allFinite(x, n * cols)) return 0;
+  const gpr = (cols - 1) / group + 1;
+  const stride = <usize>cols;
+  const xsF = <usize>cols << 2;
+  const ys = <usize>rows << 2;
+  const S = xStride(cols);
+  for (let t = 0; t < n; t += 4) {
+    const k = min(4, n - t);
+    const xt = x + <usize>t * xsF;
+    // A zero timestep gets sx = 0 and codes 64 (xq = 0): it adds 0.
+    let sx0: f32 = 0;
+    let sx1: f32 = 0;
+    let sx2: f32 = 0;
+    let sx3: f32 = 0;
+    for (let u = 0; u < k; u++) {
+      const xu = xt + <usize>u * xsF;
+      const m = maxAbs(xu, cols);
+      let s: f32 = 0;
+      if (m > 0) s = quantize8(xu, cols, m, 63, 64, scratch + <usize>u * S);
+      else memory.fill(scratch + <usize>u * S, 64, <usize>cols);
+      if (u == 0) sx0 = s;
+      else if (u == 1) sx1 = s;
+      else if (u == 2) sx2 = s;
+      else sx3 = s;
+    }
+    if (sx0 == 0 && sx1 == 0 && sx2 == 0 && sx3 == 0) continue;
+    const u0 = scratch;
+    const u1 = k > 1 ? scratch + S : u0;
+    const u2 = k > 2 ? scratch + 2 * S : u0;
+    const u3 = k > 3 ? scratch + 3 * S : u0;
+    const sxv = pack4f(sx0, sx1, sx2, sx3);
+    const yt = y + <usize>t * ys;
+    const half = <usize>((rows + 3) >> 2) * <usize>gpr << 4;
+    for (let r = 0; r < rows; r++) {
+      const p = w + <usize>r * stride;
+      let f = f32x4.splat(0);
+      let o = prep + prepOffset(r, 0, gpr);
+      for (let g0 = 0; g0 < cols; g0 += group) {
+        // One row against four timesteps: the same loop as dot4RowsQ8 with the roles swapped.
+        const tv = dot4RowsQ8X(p, u0, u1, u2, u3, g0, min(cols, g0 + group));
+        const d = i32x4.sub(tv, v128.load32_splat(o));
+        f = f32x4.add(f, f32x4.mul(f32x4.convert_i32x4_s(d), v128.load32_splat(o + half)));
+        o += 16;
+      }
+      addLanes(yt + (<usize>r << 2), ys, f32x4.mul(f, sxv), k);
+    }
+  }
+  return 1;
+}
+
+/** One row p · four offset vectors u0..u3 over columns [g0, g1): i32x4 [Σ q·u_t]. */
+// @ts-ignore: decorator
+@inline function dot4RowsQ8X(p: usize, u0: usize, u1: usize, u2: usize, u3: usize, g0: i32, g1: i32): v128 {
+  let a0 = i32x4.splat(0);
+  let a1 = a0;
+  let a2 = a0;
+  let a3 = a0;
+  let c = g0;
+  for (; c + 16 <= g1; c += 16) {
+    const o = <usize>c;
+    const wv = v128.load(p + o);
+    a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load(u0 + o), a0);
+    a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load(u1 + o), a1);
+    a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load(u2 + o), a2);
+    a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load(u3 + o), a3);
+  }
+  if (c + 8 <= g1) {
+    const o = <usize>c;
+    const wv = v128.load64_zero(p + o);
+    a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load64_zero(u0 + o), a0);
+    a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load64_zero(u1 + o), a1);
+    a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load64_zero(u2 + o), a2);
+    a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load64_zero(u3 + o), a3);
+    c += 8;
+  }
+  let t = hsum4i(a0, a1, a2, a3);
+  if (c < g1) {
+    let t0 = 0;
+    let t1 = 0;
+    let t2 = 0;
+    let t3 = 0;
+    for (; c < g1; c++) {
+      const o = <usize>c;
+      const q = <i32>load<i8>(p + o);
+      t0 += q * <i32>load<u8>(u0 + o);
+      t1 += q * <i32>load<u8>(u1 + o);
+      t2 += q * <i32>load<u8>(u2 + o);
+      t3 += q * <i32>load<u8>(u3 + o);
+    }
+    t = i32x4.add(t, i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(t0), 1, t1), 2, t2), 3, t3));
+  }
+  return t;
+}
+
+// ---- int4 ----------------------------------------------------------------------------------------
+
+/** int4 code of element c of a row at p, plus 8 (0..15). */
+// @ts-ignore: decorator
+@inline function nibble8(p: usize, c: i32): i32 {
+  return ((<i32>load<u8>(p + (<usize>c >> 1)) >> ((c & 1) << 2)) & 15) ^ 8;
+}
+
+/**
+ * acc (i16x8) + Σ v·xq for 32 codes (16 bytes wb, already ^ 0x88: v = q + 8) against xq as [16 even |
+ * 16 odd] bytes (xe, xo); fewer codes (zero-extended loads, xor only where loaded) add 0 for the rest.
+ * i16 lane j holds columns 4j..4j+3: ≤ 4 · 15 · 127 = 7620.
+ */
+// @ts-ignore: decorator
+@inline function dotQ4r(acc: v128, wb: v128, xe: v128, xo: v128, m4: v128): v128 {
+  const lo = v128.and(wb, m4);
+  const hi = v128.and(i16x8.shr_u(wb, 4), m4);
+  return i16x8.add(acc, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xe, lo), i16x8.relaxed_dot_i8x16_i7x16_s(xo, hi)));
+}
+
+/**
+ * Quantizes x (cols f32, finite, max|x| = m) for int4 into codes at xs (even/odd blocks) and per-group sums
+ * at corr (stride 16 bytes); returns sx (0 for an all-zero x, codes and sums then all 0).
+ */
+function quantizeQ4(x: usize, cols: i32, group: i32, m: f32, xs: usize, stage: usize, corr: usize): f32 {
+  if (m == 0) {
+    memory.fill(xs, 0, <usize>cols);
+    const gpr = (cols - 1) / group + 1;
+    for (let g = 0; g < gpr; g++) store<i32>(corr + (<usize>g << 4), 0);
+    return 0;
+  }
+  const sx = quantize8(x, cols, m, 127, 0, stage);
+  toEvenOdd(stage, xs, cols, group, corr);
+  return sx;
+}
+
+/**
+ * W: (rows, cols) int4 codes (row stride ⌈cols/2⌉), group even or ≥ cols, scales prepared by q4_prepare
+ * into `prep`; x: (cols) f32; y: (rows) += W·x with x quantized to 8 bits. Returns 0 (nothing written) if
+ * x is not finite.
+ */
+export function matvec_q4r(
+  w: usize, prep: usize, rows: i32, cols: i32, group: i32, x: usize, y: usize, scratch: usize,
+): i32 {
+  if (rows <= 0 || cols <= 0) return 1;
+  const m = maxAbs(x, cols);
+  if (!(m <= F32.MAX_VALUE)) return 0;
+  if (m == 0) return 1;
+  const S = xStride(cols);
+  const corr = scratch + 8 * S;
+  const sx = quantizeQ4(x, cols, group, m, scratch, scratch + 4 * S, corr);
+  const stride = <usize>((cols + 1) >> 1);
+  const sxv = f32x4.splat(sx);
+  // Masks built from an argument, so the compiler cannot turn them back into per-use constants.
+  const z = rows >>> 31; // 0
+  const m4 = i8x16.splat(<i8>(0x0f | z));
+  const k88 = i8x16.splat(<i8>(0x88 | z));
+  const k88h = i64x2.replace_lane(k88, 1, 0); // xor only the 8 loaded bytes of a 16-column step
+  const ones = i16x8.splat(<i16>(1 | z));
+  const xs = scratch;
+  // Where whole groups of 32 or 64 columns end (0: none take the fast loop).
+  const fastEnd = group == 32 || group == 64 ? cols - cols % group : 0;
+  for (let r = 0; r < rows; r += 4) {
+    const k = min(4, rows - r);
+    const p0 = w + <usize>r * stride;
+    const p1 = k > 1 ? p0 + stride : p0;
+    const p2 = k > 2 ? p0 + 2 * stride : p0;
+    const p3 = k > 3 ? p0 + 3 * stride : p0;
+    let f = f32x4.splat(0);
+    let ci: usize = 0;
+    // Groups of 32 or 64 columns, whole: one i16 pass each, no partial steps.
+    let g0 = 0;
+    for (; g0 + group <= fastEnd; g0 += group) {
+      let a0 = i16x8.splat(0);
+      let a1 = a0;
+      let a2 = a0;
+      let a3 = a0;
+      for (let c = g0; c < g0 + group; c += 32) {
+        const xe = v128.load(xs + <usize>c);
+        const xo = v128.load(xs + <usize>c, 16);
+        const o = <usize>c >> 1;
+        a0 = dotQ4r(a0, v128.xor(v128.load(p0 + o), k88), xe, xo, m4);
+        a1 = dotQ4r(a1, v128.xor(v128.load(p1 + o), k88), xe, xo, m4);
+        a2 = dotQ4r(a2, v128.xor(v128.load(p2 + o), k88), xe, xo, m4);
+        a3 = dotQ4r(a3, v128.xor(v128.load(p3 + o), k88), xe, xo, m4);
+      }
+      const t = hsum4i(i32x4.dot_i16x8_s(a0, ones), i32x4.dot_i16x8_s(a1, ones), i32x4.dot_i16x8_s(a2, ones), i32x4.dot_i16x8_s(a3, ones));
+      const d = i32x4.sub(t, v128.load32_splat(corr + ci));
+      f = f32x4.add(f, f32x4.mul(f32x4.convert_i32x4_s(d), v128.load(prep)));
+      prep += 16;
+      ci += 16;
+    }
+    for (; g0 < cols; g0 += group) {
+      const g1 = min(cols, g0 + group);
+      let t = i32x4.splat(0);
+      let c = g0;
+      while (c + 16 <= g1) {
+        let a0 = i16x8.splat(0);
+        let a1 = a0;
+        let a2 = a0;
+        let a3 = a0;
+        const end = min(g1, c + 32 * I4_FLUSH);
+        for (; c + 32 <= end; c += 32) {
+          const xe = v128.load(xs + <usize>c);
+          const xo = v128.load(xs + <usize>c, 16);
+          const o = <usize>c >> 1;
+          a0 = dotQ4r(a0, v128.xor(v128.load(p0 + o), k88), xe, xo, m4);
+          a1 = dotQ4r(a1, v128.xor(v128.load(p1 + o), k88), xe, xo, m4);
+          a2 = dotQ4r(a2, v128.xor(v128.load(p2 + o), k88), xe, xo, m4);
+          a3 = dotQ4r(a3, v128.xor(v128.load(p3 + o), k88), xe, xo, m4);
+        }
+        if (c + 32 > g1 && c + 16 <= g1) {
+          // The group's last 16..31 columns join this flush: ≤ 3 steps of ≤ 7620 per i16 lane, < 2^15.
+          const xe = v128.load64_zero(xs + <usize>c);
+          const xo = v128.load64_zero(xs + <usize>c, 8);
+          const o = <usize>c >> 1;
+          a0 = dotQ4r(a0, v128.xor(v128.load64_zero(p0 + o), k88h), xe, xo, m4);
+          a1 = dotQ4r(a1, v128.xor(v128.load64_zero(p1 + o), k88h), xe, xo, m4);
+          a2 = dotQ4r(a2, v128.xor(v128.load64_zero(p2 + o), k88h), xe, xo, m4);
+          a3 = dotQ4r(a3, v128.xor(v128.load64_zero(p3 + o), k88h), xe, xo, m4);
+          c += 16;
+        }
+        t = i32x4.add(t, hsum4i(i32x4.dot_i16x8_s(a0, ones), i32x4.dot_i16x8_s(a1, ones), i32x4.dot_i16x8_s(a2, ones), i32x4.dot_i16x8_s(a3, ones)));
+      }
+      if (c + 8 <= g1) {
+        // 8 columns of the four rows in one vector (4 bytes each): i32 lane r of the product is row r's.
+        const o = <usize>c >> 1;
+        const wv = v128.load32_lane(p3 + o, v128.load32_lane(p2 + o, v128.load32_lane(p1 + o, v128.load32_zero(p0 + o), 1), 2), 3);
+        const e = dotQ4r(i16x8.splat(0), v128.xor(wv, k88), v128.load32_splat(xs + <usize>c), v128.load32_splat(xs + <usize>c, 4), m4);
+        t = i32x4.add(t, i32x4.dot_i16x8_s(e, ones));
+        c += 8;
+      }
+      if (c < g1) {
+        let t0 = 0;
+        let t1 = 0;
+        let t2 = 0;
+        let t3 = 0;
+        for (; c < g1; c++) {
+          const xv = <i32>load<i8>(xs + <usize>c);
+          t0 += nibble8(p0, c) * xv;
+          t1 += nibble8(p1, c) * xv;
+          t2 += nibble8(p2, c) * xv;
+          t3 += nibble8(p3, c) * xv;
+        }
+        t = i32x4.add(t, i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(t0), 1, t1), 2, t2), 3, t3));
+      }
+      const d = i32x4.sub(t, v128.load32_splat(corr + ci));
+      f = f32x4.add(f, f32x4.mul(f32x4.convert_i32x4_s(d), v128.load(prep)));
+      prep += 16;
+      ci += 16;
+    }
+    const dst = y + (<usize>r << 2);
+    if (k == 4) v128.store(dst, f32x4.add(v128.load(dst), f32x4.mul(f, sxv)));
+    else addLanes(dst, 4, f32x4.mul(f, sxv), k);
+  }
+  return 1;
+}
+
+/** acc (i16x8) + Σ lo·xe + hi·xo: one timestep of a 32/16/8-column int4 step whose codes are unpacked. */
+// @ts-ignore: decorator
+@inline function dotQ4rX(acc: v128, lo: v128, hi: v128, xe: v128, xo: v128): v128 {
+  return i16x8.add(acc, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xe, lo), i16x8.relaxed_dot_i8x16_i7x16_s(xo, hi)));
+}
+
+/** W as matvec_q4r; X: (n, cols); Y: (n, rows) += X·Wᵀ, four timesteps per pass over W. */
+export function matmat_q4r(
+  w: usize, prep: usize, rows: i32, cols: i32, group: i32, x: usize, n: i32, y: usize, scratch: usize,
+): i32 {
+  if (rows <= 0 || cols <= 0 || n <= 0) return 1;
+  if (!allFinite(x, n * cols)) return 0;
+  const S = xStride(cols);
+  const corr = scratch + 8 * S;
+  const gpr = (cols - 1) / group + 1;
+  const stride = <usize>((cols + 1) >> 1);
+  const xsF = <usize>cols << 2;
+  const ys = <usize>rows << 2;
+  const z = rows >>> 31; // 0 (masks built from an argument stay in registers)
+  const m4 = i8x16.splat(<i8>(0x0f | z));
+  const k88 = i8x16.splat(<i8>(0x88 | z));
+  const k88h = i64x2.replace_lane(k88, 1, 0);
+  const ones = i16x8.splat(<i16>(1 | z));
+  for (let t = 0; t < n; t += 4) {
+    const k = min(4, n - t);
+    const xt = x + <usize>t * xsF;
+    let sx0: f32 = 0;
+    let sx1: f32 = 0;
+    let sx2: f32 = 0;
+    let sx3: f32 = 0;
+    for (let u = 0; u < k; u++) {
+      const xu = xt + <usize>u * xsF;
+      const s = quantizeQ4(xu, cols, group, maxAbs(xu, cols), scratch + <usize>u * S, scratch + 4 * S, corr + (<usize>u << 2));
+      if (u == 0) sx0 = s;
+      else if (u == 1) sx1 = s;
+      else if (u == 2) sx2 = s;
+      else sx3 = s;
+    }
+    if (sx0 == 0 && sx1 == 0 && sx2 == 0 && sx3 == 0) continue;
+    // Lanes past k repeat timestep 0's codes (with stale sums) and are discarded by addLanes.
+    const x0 = scratch;
+    const x1 = k > 1 ? scratch + S : x0;
+    const x2 = k > 2 ? scratch + 2 * S : x0;
+    const x3 = k > 3 ? scratch + 3 * S : x0;
+    const sxv = pack4f(sx0, sx1, sx2, sx3);
+    const yt = y + <usize>t * ys;
+    for (let r = 0; r < rows; r++) {
+      const p = w + <usize>r * stride;
+      let f = f32x4.splat(0);
+      let ci: usize = 0;
+      let o = prep + prepOffset(r, 0, gpr);
+      for (let g0 = 0; g0 < cols; g0 += group) {
+        const g1 = min(cols, g0 + group);
+        let tv = i32x4.splat(0);
+        let c = g0;
+        while (c + 16 <= g1) {
+          let a0 = i16x8.splat(0);
+          let a1 = a0;
+          let a2 = a0;
+          let a3 = a0;
+          const end = min(g1, c + 32 * I4_FLUSH);
+          for (; c + 32 <= end; c += 32) {
+            const wb = v128.xor(v128.load(p + (<usize>c >> 1)), k88);
+            const lo = v128.and(wb, m4);
+            const hi = v128.and(i16x8.shr_u(wb, 4), m4);
+            const o = <usize>c;
+            a0 = dotQ4rX(a0, lo, hi, v128.load(x0 + o), v128.load(x0 + o, 16));
+            a1 = dotQ4rX(a1, lo, hi, v128.load(x1 + o), v128.load(x1 + o, 16));
+            a2 = dotQ4rX(a2, lo, hi, v128.load(x2 + o), v128.load(x2 + o, 16));
+            a3 = dotQ4rX(a3, lo, hi, v128.load(x3 + o), v128.load(x3 + o, 16));
+          }
+          if (c + 32 > g1 && c + 16 <= g1) {
+            const wb = v128.xor(v128.load64_zero(p + (<usize>c >> 1)), k88h);
+            const lo = v128.and(wb, m4);
+            const hi = v128.and(i16x8.shr_u(wb, 4), m4);
+            const o = <usize>c;
+            a0 = dotQ4rX(a0, lo, hi, v128.load64_zero(x0 + o), v128.load64_zero(x0 + o, 8));
+            a1 = dotQ4rX(a1, lo, hi, v128.load64_zero(x1 + o), v128.load64_zero(x1 + o, 8));
+            a2 = dotQ4rX(a2, lo, hi, v128.load64_zero(x2 + o), v128.load64_zero(x2 + o, 8));
+            a3 = dotQ4rX(a3, lo, hi, v128.load64_zero(x3 + o), v128.load64_zero(x3 + o, 8));
+            c += 16;
+          }
+          tv = i32x4.add(tv, hsum4i(i32x4.dot_i16x8_s(a0, ones), i32x4.dot_i16x8_s(a1, ones), i32x4.dot_i16x8_s(a2, ones), i32x4.dot_i16x8_s(a3, ones)));
+        }
+        if (c + 8 <= g1) {
+          // 8 columns (4 bytes of codes) against the four timesteps packed in one vector: lane t is x_t's.
+          const o = <usize>c;
+          const wb = v128.xor(v128.load32_splat(p + (<usize>c >> 1)), k88);
+          const xe = v128.load32_lane(x3 + o, v128.load32_lane(x2 + o, v128.load32_lane(x1 + o, v128.load32_zero(x0 + o), 1), 2), 3);
+          const xo = v128.load32_lane(x3 + o, v128.load32_lane(x2 + o, v128.load32_lane(x1 + o, v128.load32_zero(x0 + o, 4), 1, 4), 2, 4), 3, 4);
+          const e = dotQ4r(i16x8.splat(0), wb, xe, xo, m4);
+          tv = i32x4.add(tv, i32x4.dot_i16x8_s(e, ones));
+          c += 8;
+        }
+        if (c < g1) {
+          let t0 = 0;
+          let t1 = 0;
+          let t2 = 0;
+          let t3 = 0;
+          for (; c < g1; c++) {
+            const v = nibble8(p, c);
+            const o = <usize>c;
+            t0 += v * <i32>load<i8>(x0 + o);
+            t1 += v * <i32>load<i8>(x1 + o);
+            t2 += v * <i32>load<i8>(x2 + o);
+            t3 += v * <i32>load<i8>(x3 + o);
+          }
+          tv = i32x4.add(tv, i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(t0), 1, t1), 2, t2), 3, t3));
+        }
+        const d = i32x4.sub(tv, v128.load(corr + ci));
+        f = f32x4.add(f, f32x4.mul(f32x4.convert_i32x4_s(d), v128.load32_splat(o)));
+        o += 16;
+        ci += 16;
+      }
+      addLanes(yt + (<usize>r << 2), ys, f32x4.mul(f, sxv), k);
+    }
+  }
+  return 1;
+}

@@ -1,0 +1,270 @@
+import assert from "node:assert/strict";
+import { instantiateKernels } from "./kernels.ts";
+import {
+  matmatQuantized,
+  matvecQuantized,
+  type QuantBits,
+  quantCode,
+  quantizeActivations,
+  quantizedScratchBytes,
+  RELAXED_Q4_LEVELS,
+  RELAXED_Q8_LEVELS,
+  relaxedPrepBytes,
+} from "./quantized.ref.ts";
+import { Arena, assertAllClose, ATOL, randomF32, rng, RTOL, SIZES } from "./testing.ts";
+
+// The relaxed-SIMD products (as/relaxed.ts) against the reference with their activation levels.
+const k = await instantiateKernels(undefined, true);
+const rx = k.relaxed;
+const skip = rx === undefined;
+if (skip) console.log("relaxed.test.ts: this engine does not validate relaxed SIMD; skipped");
+
+function randomQuantized(bits: QuantBits, rows: number, cols: number, group: number, seed: number) {
+  const rand = rng(seed);
+  const stride = bits === 8 ? cols : Math.ceil(cols / 2);
+  const data = new Uint8Array(rows * stride).map(() => Math.floor(rand(0, 256)));
+  const gpr = Math.ceil(cols / Math.min(group, Math.max(cols, 1)));
+  const scales = randomF32(rows * gpr, rand, 0.001, 0.1);
+  if (scales.length > 2) scales[1] = 0;
+  return { data, scales, rand };
+}
+
+function put(arena: Arena, a: Uint8Array | Float32Array, name: string): number {
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const p = arena.alloc(bytes.length, name);
+  arena.bytes(p, bytes.length).set(bytes);
+  return p;
+}
+
+function groupsFor(bits: QuantBits, cols: number): number[] {
+  // int4 takes only even group sizes (or one group per row): odd ones run kernels.wasm's matvec_q4.
+  const list = bits === 8 ? [Math.max(cols, 1), 16, 5] : [32, 64, 6, 24, 48, 56, 104, Math.max(cols, 1)];
+  return [...new Set(list.map((g) => Math.min(g, Math.max(cols, 1))))];
+}
+
+const levels = (bits: QuantBits) => bits === 8 ? RELAXED_Q8_LEVELS : RELAXED_Q4_LEVELS;
+
+/**
+ * Y against the reference within ATOL + RTOL · (|Y| + Σ_g |term_g|), term_g = sx · scale_g · Σ_{c ∈ g} q·xq:
+ * the kernels add the per-group terms in f32 (the reference in f64), so with many small groups that
+ * cancel the rounding scales with the terms, not with their sum.
+ */
+function assertCloseToTerms(
+  bits: QuantBits,
+  q: { data: Uint8Array; scales: Float32Array },
+  rows: number,
+  cols: number,
+  group: number,
+  x: Float32Array,
+  n: number,
+  actual: Float32Array,
+  expected: Float32Array,
+  what: string,
+): void {
+  const gpr = Math.ceil(cols / group);
+  for (let t = 0; t < n; t++) {
+    const { xq, sx } = quantizeActivations(x.subarray(t * cols, (t + 1) * cols), levels(bits));
+    for (let r = 0; r < rows; r++) {
+      let terms = 0;
+      for (let g = 0; g < gpr; g++) {
+        let isum = 0;
+        for (let c = g * group; c < Math.min(cols, (g + 1) * group); c++) {
+          isum += quantCode(bits, q.data, cols, r, c) * xq[c];
+        }
+        terms += Math.abs(sx * q.scales[r * gpr + g] * isum);
+      }
+      const i = t * rows + r;
+      const bound = ATOL + RTOL * (Math.abs(expected[i]) + terms);
+      if (!(Math.abs(actual[i] - expected[i]) <= bound)) {
+        assert.fail(`${what}[${i}]: expected ${expected[i]}, found ${actual[i]} (bound ${bound})`);
+      }
+    }
+  }
+}
+
+/** Runs matvec (n undefined) or matmat through the relaxed module; returns Y and the kernel's result. */
+function run(
+  bits: QuantBits,
+  q: { data: Uint8Array; scales: Float32Array },
+  rows: number,
+  cols: number,
+  group: number,
+  x: Float32Array,
+  y0: Float32Array,
+  n?: number,
+  misalign = 0,
+): { y: Float32Array; ok: number } {
+  const arena = new Arena(k, misalign);
+  const pw = put(arena, q.data, "W");
+  const ps = put(arena, q.scales, "scales");
+  const px = put(arena, x, "x");
+  const py = put(arena, y0, "y");
+  const scratch = arena.alloc(quantizedScratchBytes(cols), "scratch");
+  const prep = arena.alloc(relaxedPrepBytes(bits, rows, cols, group), "prep");
+  let ok;
+  if (bits === 8) {
+    rx!.q8_prepare(pw, ps, rows, cols, group, prep);
+    ok = n === undefined
+      ? rx!.matvec_q8r(pw, prep, rows, cols, group, px, py, scratch)
+      : rx!.matmat_q8r(pw, prep, rows, cols, group, px, n, py, scratch);
+  } else {
+    rx!.q4_prepare(ps, rows, cols, group, prep);
+    ok = n === undefined
+      ? rx!.matvec_q4r(pw, prep, rows, cols, group, px, py, scratch)
+      : rx!.matmat_q4r(pw, prep, rows, cols, group, px, n, py, scratch);
+  }
+  arena.checkGuards();
+  assert.deepEqual(arena.f32(px, x.length), x, "x must not change");
+  return { y: arena.f32(py, y0.length), ok };
+}
+
+Deno.test({
+  name: "q8_prepare() and q4_prepare() write the offset sums and scales in four-row quads",
+  ignore: skip,
+  fn() {
+    for (const [rows, cols, group] of [[3, 37, 37], [5, 203, 16], [2, 5, 2], [8, 200, 64]]) {
+      for (const bits of [8, 4] as const) {
+        const q = randomQuantized(bits, rows, cols, group, rows + cols + group);
+        const arena = new Arena(k, 1);
+        const pw = put(arena, q.data, "W");
+        const ps = put(arena, q.scales, "scales");
+        const bytes = relaxedPrepBytes(bits, rows, cols, group);
+        const prep = arena.alloc(bytes, "prep");
+        if (bits === 8) rx!.q8_prepare(pw, ps, rows, cols, group, prep);
+        else rx!.q4_prepare(ps, rows, cols, group, prep);
+        arena.checkGuards();
+        const gpr = Math.ceil(cols / group);
+        const table = (r: number, g: number) => (Math.floor(r / 4) * gpr + g) * 4 + (r % 4);
+        const sums = new Int32Array(bytes / 4 / (bits === 8 ? 2 : 1));
+        const scales = new Float32Array(sums.length);
+        for (let r = 0; r < rows; r++) {
+          for (let g = 0; g < gpr; g++) scales[table(r, g)] = q.scales[r * gpr + g];
+          for (let c = 0; c < cols; c++) {
+            sums[table(r, Math.floor(c / group))] += 64 * quantCode(bits, q.data, cols, r, c);
+          }
+        }
+        const what = `int${bits} ${rows}×${cols}, group ${group}`;
+        if (bits === 8) {
+          assert.deepEqual(arena.i32(prep, sums.length), sums, `${what}: sums`);
+          assert.deepEqual(arena.f32(prep + 4 * sums.length, sums.length), scales, `${what}: scales`);
+        } else {
+          assert.deepEqual(arena.f32(prep, scales.length), scales, `${what}: scales`);
+        }
+      }
+    }
+  },
+});
+
+for (const bits of [8, 4] as const) {
+  Deno.test({
+    name: `matvec_q${bits}r equals the reference with ${levels(bits)}-level x for rows, cols in {${SIZES}}`,
+    ignore: skip,
+    fn() {
+      for (const rows of SIZES) {
+        for (const cols of SIZES) {
+          for (const group of groupsFor(bits, cols)) {
+            const q = randomQuantized(bits, rows, cols, group, rows * 1000 + cols + group * 7 + bits);
+            const x = randomF32(cols, q.rand);
+            const y0 = randomF32(rows, q.rand);
+            const expected = y0.slice();
+            matvecQuantized(bits, q.data, q.scales, rows, cols, group, x, expected, levels(bits));
+            const { y, ok } = run(bits, q, rows, cols, group, x, y0);
+            assert.equal(ok, 1);
+            assertCloseToTerms(
+              bits,
+              q,
+              rows,
+              cols,
+              group,
+              x,
+              1,
+              y,
+              expected,
+              `y (${rows}×${cols}, g ${group})`,
+            );
+          }
+        }
+      }
+    },
+  });
+
+  Deno.test({
+    name: `matmat_q${bits}r equals the reference for n in {${SIZES}} at several shapes`,
+    ignore: skip,
+    fn() {
+      for (const [rows, cols] of [[1, 1], [3, 5], [5, 37], [37, 64], [4, 203], [203, 200]]) {
+        for (const group of groupsFor(bits, cols)) {
+          const q = randomQuantized(bits, rows, cols, group, rows * 1000 + cols + group * 7 + bits + 3);
+          for (const n of SIZES) {
+            const x = randomF32(n * cols, q.rand);
+            if (n > 2) x.fill(0, cols, 2 * cols); // an all-zero timestep
+            const y0 = randomF32(n * rows, q.rand);
+            const expected = y0.slice();
+            matmatQuantized(bits, q.data, q.scales, rows, cols, group, x, n, expected, levels(bits));
+            const { y, ok } = run(bits, q, rows, cols, group, x, y0, n);
+            assert.equal(ok, 1);
+            const what = `Y (${rows}×${cols}, group ${group}, n ${n})`;
+            assertCloseToTerms(bits, q, rows, cols, group, x, n, y, expected, what);
+          }
+        }
+      }
+    },
+  });
+
+  Deno.test({
+    name: `matvec_q${bits}r works on unaligned pointers and with all-zero x; refuses Inf/NaN x untouched`,
+    ignore: skip,
+    fn() {
+      const [rows, cols, group] = [7, 203, bits === 8 ? 203 : 32];
+      const q = randomQuantized(bits, rows, cols, group, 99 + bits);
+      const y0 = randomF32(rows, q.rand);
+      const x = randomF32(cols, q.rand);
+      for (const misalign of [1, 2, 3, 4, 8]) {
+        const expected = y0.slice();
+        matvecQuantized(bits, q.data, q.scales, rows, cols, group, x, expected, levels(bits));
+        assertAllClose(
+          run(bits, q, rows, cols, group, x, y0, undefined, misalign).y,
+          expected,
+          `+${misalign}`,
+        );
+      }
+      assert.deepEqual(run(bits, q, rows, cols, group, new Float32Array(cols), y0).y, y0, "zero x");
+      for (const bad of [Infinity, -Infinity, NaN]) {
+        const xb = x.slice();
+        xb[100] = bad;
+        assert.deepEqual(run(bits, q, rows, cols, group, xb, y0), { y: y0, ok: 0 }, `x with ${bad}`);
+        const xs = new Float32Array(3 * cols).fill(0.5);
+        xs[2 * cols + 7] = bad; // only the last timestep
+        const ys = new Float32Array(3 * rows);
+        assert.deepEqual(run(bits, q, rows, cols, group, xs, ys, 3), { y: ys, ok: 0 }, `X with ${bad}`);
+      }
+    },
+  });
+
+  Deno.test({
+    name: `matvec_q${bits}r and matmat_q${bits}r keep exact integer sums at the extreme codes on long rows`,
+    ignore: skip,
+    fn() {
+      const [rows, cols] = [5, 9001];
+      const rand = rng(5);
+      // int8: −128 against +1 and −1; int4: +7 (offset code 15, the i16 partial sums' worst case) and −8.
+      for (const fill of bits === 8 ? [0x80, 0x7f] : [0x77, 0x88]) {
+        for (const xv of [1, -1]) {
+          for (const group of [cols, 3000, 120]) { // 120: int4's fullest i16 flush (2 · 32 + 16 + 8 columns)
+            const data = new Uint8Array(rows * (bits === 8 ? cols : Math.ceil(cols / 2))).fill(fill);
+            const scales = randomF32(rows * Math.ceil(cols / group), rand, 0.5, 1);
+            const x = new Float32Array(cols).fill(xv);
+            const expected = new Float32Array(rows);
+            matvecQuantized(bits, data, scales, rows, cols, group, x, expected, levels(bits));
+            const what = `codes 0x${fill.toString(16)}, x ${xv}, group ${group}`;
+            const { y } = run(bits, { data, scales }, rows, cols, group, x, new Float32Array(rows));
+            assertAllClose(y, expected, what);
+            const x2 = new Float32Array(2 * cols).fill(xv);
+            const y2 = run(bits, { data, scales }, rows, cols, group, x2, new Float32Array(2 * rows), 2).y;
+            assertAllClose(y2, [...expected, ...expected], `${what}, matmat`);
+          }
+        }
+      }
+    },
+  });
+}
