@@ -8,12 +8,16 @@ import { TextService } from "../app/service.ts";
 
 export { LstmModel, TextService };
 
-/** Loads a model with the given kernels (bytes or compiled module). */
+/**
+ * Loads a model with the given kernels (bytes or compiled module) and, optionally, the relaxed-SIMD
+ * kernels, used where this browser validates them.
+ */
 export function loadModelWith(
   bytes: Uint8Array,
   kernels: BufferSource | WebAssembly.Module,
+  relaxedKernels?: BufferSource | WebAssembly.Module,
 ): Promise<LstmModel> {
-  return LstmModel.load(bytes, { kernels });
+  return LstmModel.load(bytes, { kernels, relaxedKernels: relaxedKernels ?? false });
 }
 
 /** Prediction, scoring and generation on text, as the server's routes do them. */

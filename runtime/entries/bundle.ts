@@ -1,13 +1,16 @@
 /**
  * esbuild bundles of the runtime: for browsers (the demo's offline mode; kernels inlined) and for
  * Cloudflare Workers / workerd (kernels, model and the browser bundle as separate modules the platform
- * provides: a compiled WebAssembly.Module, an ArrayBuffer and a string).
+ * provides: compiled WebAssembly.Modules, an ArrayBuffer and a string). Both carry the relaxed-SIMD
+ * kernels (kernels_relaxed.wasm) beside the plain ones; browsers use them where `WebAssembly.validate`
+ * accepts them.
  * @module
  */
 import * as esbuild from "esbuild";
 
 const here = (path: string) => new URL(path, import.meta.url).pathname;
 const KERNELS = here("../kernels/build/kernels.wasm");
+const RELAXED = here("../kernels/build/kernels_relaxed.wasm");
 
 async function build(options: esbuild.BuildOptions): Promise<string> {
   const result = await esbuild.build({
@@ -32,9 +35,10 @@ export function bundleBrowserRuntime(): Promise<string> {
     stdin: {
       contents: [
         `import kernels from ${JSON.stringify(KERNELS)};`,
+        `import relaxed from ${JSON.stringify(RELAXED)};`,
         `import { loadModelWith } from ${JSON.stringify(here("./browser.ts"))};`,
         `export { textService, LstmModel } from ${JSON.stringify(here("./browser.ts"))};`,
-        `export const loadModel = (bytes) => loadModelWith(bytes, kernels);`,
+        `export const loadModel = (bytes) => loadModelWith(bytes, kernels, relaxed);`,
       ].join("\n"),
       loader: "js",
       resolveDir: here("."),
@@ -45,7 +49,12 @@ export function bundleBrowserRuntime(): Promise<string> {
 }
 
 /** Module names the worker bundle imports and the platform provides. */
-export const WORKER_MODULES = { kernels: "kernels.wasm", model: "model.lem", browser: "demo-runtime.txt" };
+export const WORKER_MODULES = {
+  kernels: "kernels.wasm",
+  relaxed: "kernels_relaxed.wasm",
+  model: "model.lem",
+  browser: "demo-runtime.txt",
+};
 
 /** The worker script (ES module, `export default {fetch}`), without kernels, model or browser bundle. */
 export function bundleWorker(limits: Record<string, number> = {}): Promise<string> {
@@ -54,10 +63,13 @@ export function bundleWorker(limits: Record<string, number> = {}): Promise<strin
     stdin: {
       contents: [
         `import kernels from "./${m.kernels}";`,
+        `import relaxedKernels from "./${m.relaxed}";`,
         `import model from "./${m.model}";`,
         `import browserRuntime from "./${m.browser}";`,
         `import { createWorker } from ${JSON.stringify(here("./worker.ts"))};`,
-        `export default createWorker({ kernels, model, browserRuntime, limits: ${JSON.stringify(limits)} });`,
+        `export default createWorker({ kernels, relaxedKernels, model, browserRuntime, limits: ${
+          JSON.stringify(limits)
+        } });`,
       ].join("\n"),
       loader: "js",
       resolveDir: here("."),

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { needs } from "../../tests/helpers.ts";
 import { checkEveryRoute } from "../app/http_suite.ts";
 import { writeTestModel } from "../app/test_model.ts";
-import { buildWorker, WORKER_BUDGET_BYTES } from "./build_worker.ts";
+import { buildWorker, runtimeBytes, WORKER_BUDGET_BYTES } from "./build_worker.ts";
 import { stopBundler, WORKER_MODULES } from "./bundle.ts";
 import { exists, freePort, healthy, startServer, workerdBinary } from "./testing.ts";
 
@@ -34,14 +34,18 @@ Deno.test("build:worker writes the bundle, modules, workerd.capnp and wrangler.t
   const js = await Deno.readTextFile(`${dir}/worker.js`);
   assert.match(js, /from"\.\/kernels\.wasm"/);
   assert.match(capnp, /\(name = "kernels\.wasm", wasm = embed "kernels\.wasm"\)/, "compiled by the platform");
+  assert.match(js, /from"\.\/kernels_relaxed\.wasm"/);
+  assert.match(capnp, /\(name = "kernels_relaxed\.wasm", wasm = embed "kernels_relaxed\.wasm"\)/);
   assert.equal(sizes[WORKER_MODULES.model], 12128);
 });
 
-Deno.test("the worker runtime (worker.js + kernels.wasm, without model) is within the size budget", async () => {
+Deno.test("the worker runtime (worker.js + both kernel modules, without model) is within the size budget", async () => {
   const { sizes } = await build();
-  const runtime = sizes["worker.js"] + sizes[WORKER_MODULES.kernels];
+  const runtime = runtimeBytes(sizes);
   console.log(
-    `worker.js ${sizes["worker.js"]} + kernels.wasm ${sizes[WORKER_MODULES.kernels]} = ${runtime} bytes`,
+    `worker.js ${sizes["worker.js"]} + kernels.wasm ${sizes[WORKER_MODULES.kernels]} + kernels_relaxed.wasm ${
+      sizes[WORKER_MODULES.relaxed]
+    } = ${runtime} bytes`,
   );
   assert.ok(runtime < WORKER_BUDGET_BYTES, `${runtime} bytes ≥ budget ${WORKER_BUDGET_BYTES}`);
   assert.ok(

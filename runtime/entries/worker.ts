@@ -12,6 +12,8 @@ import { sha256Hex } from "../app/state_codec.ts";
 /** What the worker bundle's generated entry passes in (see bundle.ts). */
 export interface WorkerInputs {
   kernels: WebAssembly.Module;
+  /** kernels_relaxed.wasm, compiled by the platform (relaxed SIMD: faster int8/int4 products). */
+  relaxedKernels?: WebAssembly.Module;
   model: ArrayBuffer | Uint8Array;
   browserRuntime?: string;
   limits?: Partial<Limits>;
@@ -22,7 +24,10 @@ export function createWorker(inputs: WorkerInputs): { fetch(request: Request): P
   let app: Promise<ReturnType<typeof createApp>> | undefined;
   const start = async () => {
     const bytes = inputs.model instanceof Uint8Array ? inputs.model : new Uint8Array(inputs.model);
-    const model = await LstmModel.load(bytes, { kernels: inputs.kernels });
+    const model = await LstmModel.load(bytes, {
+      kernels: inputs.kernels,
+      relaxedKernels: inputs.relaxedKernels ?? false,
+    });
     const runtime = inputs.browserRuntime;
     return createApp({
       model,

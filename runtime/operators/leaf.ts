@@ -4,18 +4,33 @@
  * kernel on the stored bytes: nothing is expanded to dense.
  *
  *   dense f32/f16   matvec_f32/f16, matmat_f32/f16, gather_f32/f16        no scratch
- *   int8 / int4     matvec_q8/q4, matmat_q8/q4, gather_q8/q4               scratch: int16 copies of x
- *                   (4 timesteps × ceil32(cols) × 2 bytes, see kernels/as/quantized.ts)
+ *   int8 / int4     matvec_q8/q4, matmat_q8/q4, gather_q8/q4               scratch: quantized copies of x
+ *                   (quantizedScratchBytes(cols), see kernels/as/quantized.ts), then the relaxed
+ *                   kernels' prepared table (relaxedPrepBytes: scales in row quads, int8's offset sums),
+ *                   written on first use
+ *
+ * Where the kernel instance has the relaxed-SIMD module (`k.relaxed`), products run matvec_q8r/q4r and
+ * matmat_q8r/q4r (x quantized to 7/8 bits instead of 16; kernels/as/relaxed.ts), and the plain kernels
+ * when those refuse (x with Inf/NaN) or do not apply (int4 with an odd group size below cols).
  * @module
  */
 import type { KernelInstance } from "../kernels/kernels.ts";
 import type { LeafInfo } from "../format/read.ts";
 import type { MatrixOperator } from "../matrix_operator.ts";
-import { quantizedScratchBytes } from "../kernels/quantized.ref.ts";
+import { quantizedScratchBytes, relaxedPrepBytes } from "../kernels/quantized.ref.ts";
 
-/** Scratch bytes the operator of leaf `m` needs (shapes only). */
+/** The group size the kernels take: a file's group_size ≥ cols means one scale per row. */
+function kernelGroup(groupSize: number, cols: number): number {
+  return Math.max(1, Math.min(groupSize, cols));
+}
+
+/**
+ * Scratch bytes the operator of leaf `m` needs (shapes only). Quantized leaves always reserve room for the
+ * relaxed kernels' table (16 bytes per quad of rows and group; twice for int8), used where they load.
+ */
 export function leafScratchBytes(m: LeafInfo): number {
-  return m.kind === "quantized" ? quantizedScratchBytes(m.cols) : 0;
+  if (m.kind !== "quantized") return 0;
+  return quantizedScratchBytes(m.cols) + relaxedPrepBytes(m.bits, m.rows, m.cols, m.groupSize);
 }
 
 /**
@@ -52,8 +67,53 @@ export function leafOperator(m: LeafInfo, k: KernelInstance, scratch: number): M
   }
   const w = m.dataOffset;
   const s = m.scalesOffset;
-  // A group_size ≥ cols means one scale per row; the kernels take it clamped to cols.
-  const g = Math.max(1, Math.min(m.groupSize, cols));
+  const g = kernelGroup(m.groupSize, cols);
+  const rx = k.relaxed;
+  if (rx && (m.bits === 8 || g % 2 === 0 || g >= cols)) {
+    // relaxed int4 needs every group to start on a byte: an even group size, or one group per row.
+    const prep = scratch + quantizedScratchBytes(cols); // 16-byte aligned: the x part is a multiple of 16
+    let prepared = false;
+    const ready = () => {
+      if (!prepared) {
+        if (m.bits === 8) rx.q8_prepare(w, s, rows, cols, g, prep);
+        else rx.q4_prepare(s, rows, cols, g, prep);
+        prepared = true;
+      }
+      return prep;
+    };
+    if (m.bits === 8) {
+      return {
+        rows,
+        cols,
+        matvec: (x, y) => {
+          if (!rx.matvec_q8r(w, ready(), rows, cols, g, x, y, scratch)) {
+            ex.matvec_q8(w, s, rows, cols, g, x, y, scratch);
+          }
+        },
+        matmat: (x, n, y) => {
+          if (!rx.matmat_q8r(w, ready(), rows, cols, g, x, n, y, scratch)) {
+            ex.matmat_q8(w, s, rows, cols, g, x, n, y, scratch);
+          }
+        },
+        gatherRow: (row, out) => ex.gather_q8(w, s, cols, g, row, out),
+      };
+    }
+    return {
+      rows,
+      cols,
+      matvec: (x, y) => {
+        if (!rx.matvec_q4r(w, ready(), rows, cols, g, x, y, scratch)) {
+          ex.matvec_q4(w, s, rows, cols, g, x, y, scratch);
+        }
+      },
+      matmat: (x, n, y) => {
+        if (!rx.matmat_q4r(w, ready(), rows, cols, g, x, n, y, scratch)) {
+          ex.matmat_q4(w, s, rows, cols, g, x, n, y, scratch);
+        }
+      },
+      gatherRow: (row, out) => ex.gather_q4(w, s, cols, g, row, out),
+    };
+  }
   if (m.bits === 8) {
     return {
       rows,
