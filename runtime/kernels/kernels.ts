@@ -342,7 +342,7 @@ export type RelaxedSource = WebAssembly.Module | BufferSource | boolean;
  * `relaxed` adds the relaxed-SIMD products (see {@link RelaxedSource}); by default they are added when
  * `source` is omitted too (build/kernels.wasm and build/kernels_relaxed.wasm, where supported) and not
  * otherwise. Products with them quantize x to 7 bits (int8) or 8 bits (int4) instead of 16: PTB test
- * perplexity +0.013 % (int8) and +0.005 % (int4 g32) on the trained model (kernels README).
+ * perplexity +0.015 % (int8) and +0.008 % (int4 g32) on the trained model (kernels README).
  */
 export async function instantiateKernels(
   source?: WebAssembly.Module | BufferSource,

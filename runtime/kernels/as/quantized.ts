@@ -234,7 +234,35 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
   let f2 = f0;
   let f3 = f0;
   let gi: usize = 0;
-  for (let g0 = 0; g0 < cols; g0 += group) {
+  let g0 = 0;
+  if (bits == 4 && (group == 32 || group == 64)) {
+    // Whole groups of 32 or 64 columns: one or two 32-column steps each, nothing partial.
+    const fastEnd = cols - cols % group;
+    for (; g0 < fastEnd; g0 += group) {
+      let a0 = i32x4.splat(0);
+      let a1 = a0;
+      let a2 = a0;
+      let a3 = a0;
+      for (let c = g0; c < g0 + group; c += 32) {
+        const xo = xq + (<usize>c << 1);
+        const x0 = v128.load(xo);
+        const x1 = v128.load(xo, 16);
+        const x2 = v128.load(xo, 32);
+        const x3 = v128.load(xo, 48);
+        const o = <usize>c >> 1;
+        a0 = dotQ4(a0, v128.load(p0 + o), x0, x1, x2, x3);
+        a1 = dotQ4(a1, v128.load(p1 + o), x0, x1, x2, x3);
+        a2 = dotQ4(a2, v128.load(p2 + o), x0, x1, x2, x3);
+        a3 = dotQ4(a3, v128.load(p3 + o), x0, x1, x2, x3);
+      }
+      f0 = fold(f0, a0, v128.load32_splat(s0 + gi));
+      f1 = fold(f1, a1, v128.load32_splat(s1 + gi));
+      f2 = fold(f2, a2, v128.load32_splat(s2 + gi));
+      f3 = fold(f3, a3, v128.load32_splat(s3 + gi));
+      gi += 4;
+    }
+  }
+  for (; g0 < cols; g0 += group) {
     const g1 = min(cols, g0 + group);
     let c = g0;
     while (c < g1) {

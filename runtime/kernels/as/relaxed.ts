@@ -20,7 +20,7 @@
 // Both then sum exactly in integers and scale as quantized.ts does:
 //   y[r] += sx · Σ_g scale[r, g] · Σ_{c ∈ g} q[r, c] · xq[c],   sx = max|x| / 63 (int8) or / 127 (int4).
 // The activation error is ≤ max|x| / 126 (int8) or / 254 (int4) per element instead of int16's / 65534:
-// on the trained PTB model, test perplexity 113.084 → 113.099 (int8) and 115.736 → 115.741 (int4 g32)
+// on the trained PTB model, test perplexity 113.084 → 113.100 (int8) and 115.736 → 115.745 (int4 g32)
 // (README.md in runtime/kernels). The integer sums cannot overflow i32 for any cols a file may hold
 // (int8: ≤ 4 · 127 · 128 per lane per 16 columns; int4 sums in i16 at most 2 steps of 32 columns and one
 // of 16, ≤ 7620 per lane each: ≤ 22860 < 2^15; a last 8 columns go alone, four rows in one vector).
