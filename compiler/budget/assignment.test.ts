@@ -9,7 +9,7 @@ Deno.test("assignmentRecipe() gives each tensor its method, and its JSON reads b
   const text = recipeJson(recipe);
   assert.match(
     text,
-    /^\{\n {2}"description": "a \\"quoted\\" note",\n {2}"rules": \[\n {4}\{"tensors":"embedding","method":"int4:g64"\},\n/,
+    /^\{\n {2}"description": "a \\"quoted\\" note",\n {2}"rules": \[\n {4}\{ "tensors": "embedding", "method": "int4:g64" \},\n/,
   );
   const back = parseRecipe(text, "x.json");
   assert.deepEqual(planRecipe(back, names).map((p) => back.rules[p.rule].method), methods);

@@ -28,15 +28,19 @@ export function assignmentRecipe(
 }
 
 /**
- * The recipe as JSON text, one rule per line (like compiler/recipes/example.json), ending in a newline.
+ * The recipe as JSON text, one rule per line (like compiler/recipes/example.json) and spaced as
+ * `deno fmt` spaces JSON, ending in a newline.
  */
 export function recipeJson(recipe: { description?: string; rules: readonly object[] }): string {
+  const value = (
+    v: unknown,
+  ): string => (Array.isArray(v) ? `[${v.map(value).join(", ")}]` : JSON.stringify(v));
+  const rule = (r: object) =>
+    `{ ${Object.entries(r).map(([k, v]) => `${JSON.stringify(k)}: ${value(v)}`).join(", ")} }`;
   const head = recipe.description === undefined
     ? ""
     : `  "description": ${JSON.stringify(recipe.description)},\n`;
-  return `{\n${head}  "rules": [\n${
-    recipe.rules.map((r) => `    ${JSON.stringify(r)}`).join(",\n")
-  }\n  ]\n}\n`;
+  return `{\n${head}  "rules": [\n${recipe.rules.map((r) => `    ${rule(r)}`).join(",\n")}\n  ]\n}\n`;
 }
 
 /** A short one-line form, e.g. `embedding=int4:g64 layers.0.w_ih=int8 … decoder=lowrank:128+int8`. */

@@ -46,6 +46,8 @@ const points: PlotPoint[] = [
   { bytes: 2_495_840, perplexity: 108.38, msPerToken: 1.43, kind: "frontier" },
   { bytes: 4_391_440, perplexity: 104.05, msPerToken: 1.26, kind: "frontier" },
   { bytes: 2_950_000, perplexity: 107.5, msPerToken: 1.5, kind: "candidate" },
+  // On the three-objective frontier (fastest) but not on the size/perplexity line.
+  { bytes: 2_900_000, perplexity: 109, msPerToken: 0.3, kind: "frontier" },
   { bytes: 16_000_000, perplexity: 665.0, kind: "single", label: "tt" },
   { bytes: 17_000_000, perplexity: 105.3, kind: "single" },
 ];
@@ -66,7 +68,14 @@ Deno.test("paretoSvg() is well-formed SVG with every point, the frontier, the st
   }
   const line = /<polyline class="frontier"[^>]*points="([^"]+)"/.exec(svg);
   assert.ok(line, "frontier line");
-  assert.equal(line[1].split(" ").length, 3, "frontier and chosen points joined");
+  const joined = line[1].split(" ").map((xy) => xy.split(",").map(Number));
+  assert.equal(joined.length, 3, "the size/perplexity staircase of the frontier and chosen points");
+  for (let i = 1; i < joined.length; i++) {
+    assert.ok(
+      joined[i][0] > joined[i - 1][0] && joined[i][1] > joined[i - 1][1],
+      "right and down (SVG y grows down)",
+    );
+  }
   assert.match(svg, /<line class="target"/);
   assert.match(svg, /target 3 MB/);
   assert.match(svg, /<line class="ppl-limit"/);

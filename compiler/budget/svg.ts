@@ -5,6 +5,7 @@
  * recipe (an SVG `<title>`).
  * @module
  */
+import { paretoFront } from "./pareto.ts";
 
 /** One point of the plot. */
 export interface PlotPoint {
@@ -67,6 +68,15 @@ function linearTicks(lo: number, hi: number, count = 6): number[] {
 }
 
 const f = (x: number) => x.toFixed(1);
+
+/** A five-pointed star of outer radius r around (cx, cy), as polygon points. */
+function starPoints(cx: number, cy: number, r: number): string {
+  return Array.from({ length: 10 }, (_, i) => {
+    const a = (Math.PI / 5) * i - Math.PI / 2;
+    const rr = i % 2 ? r * 0.45 : r;
+    return `${f(cx + rr * Math.cos(a))},${f(cy + rr * Math.sin(a))}`;
+  }).join(" ");
+}
 
 /**
  * The plot as an SVG document.
@@ -159,9 +169,11 @@ export function paretoSvg(points: readonly PlotPoint[], options: PlotOptions = {
       }" y2="${ty}" stroke="#c00" stroke-dasharray="5 4"/>`,
     );
   }
-  // Frontier line.
-  const frontier = usable.filter((p) => p.kind === "frontier" || p.kind === "chosen").sort((a, b) =>
-    a.bytes - b.bytes
+  // Frontier line: the size/perplexity staircase of the frontier points (which are a frontier in three
+  // objectives, speed too: a faster point may be worse in both size and perplexity than another).
+  const frontier = paretoFront(
+    usable.filter((p) => p.kind === "frontier" || p.kind === "chosen"),
+    [(p) => p.bytes, (p) => p.perplexity],
   );
   if (frontier.length > 1) {
     parts.push(
@@ -191,12 +203,7 @@ export function paretoSvg(points: readonly PlotPoint[], options: PlotOptions = {
       continue;
     }
     if (p.kind === "chosen") {
-      const r = 8;
-      const star = Array.from({ length: 10 }, (_, i) => {
-        const a = (Math.PI / 5) * i - Math.PI / 2;
-        const rr = i % 2 ? r * 0.45 : r;
-        return `${f(+px + rr * Math.cos(a))},${f(+py + rr * Math.sin(a))}`;
-      }).join(" ");
+      const star = starPoints(+px, +py, 8);
       parts.push(
         `<polygon class="${cls}" points="${star}" fill="#f9a825" stroke="#333" data-bytes="${p.bytes}" data-perplexity="${p.perplexity}">${tip}</polygon>`,
       );
@@ -229,23 +236,21 @@ export function paretoSvg(points: readonly PlotPoint[], options: PlotOptions = {
       } ms</text>`,
     );
   }
-  // Legend.
-  const lx = m.left + plotW - 210;
-  const ly = m.top + 12;
+  // Legend, on a white box over whatever lies beneath.
+  const lx = m.left + plotW - 200;
+  const ly = m.top + 14;
+  const legend: [string, string][] = [
+    [`<circle cx="${lx}" cy="${ly}" r="4" fill="#1565c0"/>`, "frontier (label: ms/token)"],
+    [`<polygon points="${starPoints(lx, ly + 14, 6)}" fill="#f9a825" stroke="#333"/>`, "chosen"],
+    [`<circle cx="${lx}" cy="${ly + 28}" r="3.5" fill="#90a4ae"/>`, "other combinations"],
+    [`<circle cx="${lx}" cy="${ly + 42}" r="2.5" fill="#bbb"/>`, "one tensor compressed"],
+    [`<circle cx="${lx}" cy="${ly + 56}" r="4" fill="none" stroke="#333"/>`, "f32"],
+  ];
   parts.push(
     `<g class="legend" font-size="10">`,
-    `<circle cx="${lx}" cy="${ly}" r="4" fill="#1565c0"/><text x="${lx + 8}" y="${
-      ly + 4
-    }">frontier (label: ms/token)</text>`,
-    `<circle cx="${lx}" cy="${ly + 14}" r="3.5" fill="#90a4ae"/><text x="${lx + 8}" y="${
-      ly + 18
-    }">other combinations</text>`,
-    `<circle cx="${lx}" cy="${ly + 28}" r="2.5" fill="#bbb"/><text x="${lx + 8}" y="${
-      ly + 32
-    }">one tensor compressed</text>`,
-    `<circle cx="${lx}" cy="${ly + 42}" r="4" fill="none" stroke="#333"/><text x="${lx + 8}" y="${
-      ly + 46
-    }">f32</text>`,
+    `<rect x="${lx - 10}" y="${ly - 10}" width="185" height="${legend.length * 14 + 6}" fill="white" ` +
+      `fill-opacity="0.9" stroke="#ccc"/>`,
+    ...legend.map(([mark, text], i) => `${mark}<text x="${lx + 10}" y="${ly + i * 14 + 4}">${text}</text>`),
     `</g>`,
   );
   parts.push(`</svg>`);

@@ -88,6 +88,32 @@ export function plotPoints(result: SearchResult): PlotPoint[] {
   return points;
 }
 
+/** Why choices were discarded, counted: `choices: 96 (tensor × method), 51 discarded — 14 no smaller than f32, …`. */
+export function discardSummary(result: SearchResult): string {
+  const reasons = new Map<string, number>();
+  for (const c of result.choices) {
+    if (!c.discarded) continue;
+    const reason = c.discarded.startsWith("dominated by")
+      ? "dominated on bytes and relative error"
+      : c.discarded.startsWith("dominated after")
+      ? "dominated after measuring"
+      : c.discarded.startsWith("alone it raises")
+      ? "too damaging alone"
+      : c.discarded.startsWith("not measured")
+      ? "skipped after a too damaging one"
+      : c.discarded.startsWith("cannot encode")
+      ? "cannot encode"
+      : c.discarded.startsWith("cannot fit")
+      ? "cannot fit the size target"
+      : c.discarded;
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  }
+  const total = [...reasons.values()].reduce((a, b) => a + b, 0);
+  return `choices: ${result.choices.length} (tensor × method), ${total} discarded${
+    total ? ` — ${[...reasons].map(([r, n]) => `${n} ${r}`).join(", ")}` : ""
+  } (docs/budget.md)`;
+}
+
 /** Runs the budgeted compile; returns the exit code (0, or 3 when no model meets the budget). */
 export async function runBudgetedCompile(o: BudgetedCompileOptions): Promise<number> {
   const decoder = new TextDecoder();
@@ -132,8 +158,7 @@ export async function runBudgetedCompile(o: BudgetedCompileOptions): Promise<num
       result.costs.map((c) => `${c.stage} ${c.evaluations} in ${c.seconds.toFixed(0)} s`).join(", ")
     }; ms/token is best of 3 over 200 tokens on a shared machine: noisy`,
   );
-  const discarded = result.choices.filter((c) => c.discarded).length;
-  console.log(`choices: ${result.choices.length} tried, ${discarded} discarded (see docs/budget.md)`);
+  console.log(discardSummary(result));
 
   const limitPpl = o.budget.maxPplIncrease === undefined
     ? undefined
@@ -183,7 +208,7 @@ export async function runBudgetedCompile(o: BudgetedCompileOptions): Promise<num
           `${pick.validPerplexity!.toFixed(2)} against f32's ${
             result.baseline.validPerplexity.toFixed(2)
           }. ` +
-          `Reproduce without searching: deno task compile ${o.input} --recipe THIS_FILE -o OUT.lem`,
+          `Reproduce without searching: deno task compile ${o.input} --recipe ${o.writeRecipe} -o OUT.lem`,
       );
       await writeFileAtomic(o.writeRecipe, new TextEncoder().encode(recipeJson(recipe)));
       console.log(`wrote ${o.writeRecipe}`);
