@@ -38,7 +38,9 @@ function putBytes(arena: Arena, a: Uint8Array | Float32Array, name: string): num
 function groupsFor(bits: QuantBits, cols: number): number[] {
   // per-row (group ≥ cols, as the file may say), the default, and sizes that are not multiples of 32
   // (int4: each combination of the 32-, 16- and 8-column steps and the scalar tail)
-  const list = bits === 8 ? [Math.max(cols, 1), 16, 5] : [32, 64, 7, 6, 24, 48, 56, Math.max(cols, 1) + 3];
+  const list = bits === 8
+    ? [Math.max(cols, 1), 16, 5]
+    : [32, 64, 128, 7, 6, 24, 48, 56, Math.max(cols, 1) + 3];
   return [...new Set(list)];
 }
 

@@ -38,7 +38,9 @@ function put(arena: Arena, a: Uint8Array | Float32Array, name: string): number {
 
 function groupsFor(bits: QuantBits, cols: number): number[] {
   // int4 takes only even group sizes (or one group per row): odd ones run kernels.wasm's matvec_q4.
-  const list = bits === 8 ? [Math.max(cols, 1), 16, 5] : [32, 64, 6, 24, 48, 56, 104, Math.max(cols, 1)];
+  const list = bits === 8
+    ? [Math.max(cols, 1), 16, 5]
+    : [32, 64, 96, 128, 6, 24, 48, 56, 104, Math.max(cols, 1)];
   return [...new Set(list.map((g) => Math.min(g, Math.max(cols, 1))))];
 }
 
@@ -250,7 +252,7 @@ for (const bits of [8, 4] as const) {
       // int8: −128 against +1 and −1; int4: +7 (offset code 15, the i16 partial sums' worst case) and −8.
       for (const fill of bits === 8 ? [0x80, 0x7f] : [0x77, 0x88]) {
         for (const xv of [1, -1]) {
-          for (const group of [cols, 3000, 120]) { // 120: int4's fullest i16 flush (2 · 32 + 16 + 8 columns)
+          for (const group of [cols, 3000, 120, 128]) { // int4's fullest i16 sums: 2·32 + 16 (+ 8), 4·32
             const data = new Uint8Array(rows * (bits === 8 ? cols : Math.ceil(cols / 2))).fill(fill);
             const scales = randomF32(rows * Math.ceil(cols / group), rand, 0.5, 1);
             const x = new Float32Array(cols).fill(xv);

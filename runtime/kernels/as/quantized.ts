@@ -235,8 +235,8 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
   let f3 = f0;
   let gi: usize = 0;
   let g0 = 0;
-  if (bits == 4 && (group == 32 || group == 64)) {
-    // Whole groups of 32 or 64 columns: one or two 32-column steps each, nothing partial.
+  if (bits == 4 && (group & 31) == 0 && group <= SEGMENT) {
+    // Whole groups of a multiple of 32 columns (≤ 512): 32-column steps only, nothing partial.
     const fastEnd = cols - cols % group;
     for (; g0 < fastEnd; g0 += group) {
       let a0 = i32x4.splat(0);

@@ -439,8 +439,9 @@ export function matvec_q4r(
   const k88h = i64x2.replace_lane(k88, 1, 0); // xor only the 8 loaded bytes of a 16-column step
   const ones = i16x8.splat(<i16>(1 | z));
   const xs = scratch;
-  // Where whole groups of 32 or 64 columns end (0: none take the fast loop).
-  const fastEnd = group == 32 || group == 64 ? cols - cols % group : 0;
+  // Where whole groups of 32, 64, 96 or 128 columns end (0: none take the fast loop). Their i16 sums hold
+  // ≤ 4 steps of ≤ 7620 per lane.
+  const fastEnd = (group & 31) == 0 && group <= 128 ? cols - cols % group : 0;
   for (let r = 0; r < rows; r += 4) {
     const k = min(4, rows - r);
     const p0 = w + <usize>r * stride;
@@ -449,7 +450,7 @@ export function matvec_q4r(
     const p3 = k > 3 ? p0 + 3 * stride : p0;
     let f = f32x4.splat(0);
     let ci: usize = 0;
-    // Groups of 32 or 64 columns, whole: one i16 pass each, no partial steps.
+    // Whole groups of 32..128 columns: one i16 pass each, no partial steps.
     let g0 = 0;
     for (; g0 + group <= fastEnd; g0 += group) {
       let a0 = i16x8.splat(0);
