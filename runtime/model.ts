@@ -86,7 +86,8 @@ export class LstmModel {
 
   private constructor(bytes: Uint8Array, k: KernelInstance) {
     this.#k = k;
-    // Lay out memory, then copy the file to a 16-byte aligned address and verify it there.
+    // Copy the file to a 16-byte aligned address and verify the copy — verified once, and what runs is
+    // what was verified — then lay out the working memory after it.
     const align = (n: number) => (n + 15) & ~15;
     const fileBase = align(k.heapBase);
     let end = align(fileBase + bytes.length);
@@ -95,11 +96,21 @@ export class LstmModel {
       end = align(end + floats * 4);
       return p;
     };
-    // Sizes come from the verified file, so verify the caller's bytes first (reading allocates nothing big).
-    const probe = readLem(bytes);
-    const vocabSize = probe.vocab.length;
-    const embeddingSize = probe.embedding.cols;
-    const shapes = probe.layers.map((l) => ({ inputSize: l.inputSize, hiddenSize: l.hiddenSize }));
+    const growTo = (bytesNeeded: number) => {
+      const pages = Math.ceil(bytesNeeded / PAGE) - k.memory.buffer.byteLength / PAGE;
+      if (pages > 0) k.memory.grow(pages);
+    };
+    growTo(end);
+    new Uint8Array(k.memory.buffer, fileBase, bytes.length).set(bytes);
+    // Its matrix offsets are WASM pointers. Its float vectors are views of memory that the second grow
+    // below detaches: take copies of the biases (and the summary) first.
+    const file = readLem(new Uint8Array(k.memory.buffer, fileBase, bytes.length));
+    const decoderBias = file.decoderBias.slice();
+    const biases = file.layers.map((l) => l.bias.slice());
+    const summary = summarize(file);
+    const vocabSize = file.vocab.length;
+    const embeddingSize = file.embedding.cols;
+    const shapes = file.layers.map((l) => ({ inputSize: l.inputSize, hiddenSize: l.hiddenSize }));
     const maxWidth = Math.max(embeddingSize, ...shapes.map((l) => l.hiddenSize));
     const maxHidden = Math.max(...shapes.map((l) => l.hiddenSize));
     const stateFloats = shapes.reduce((s, l) => s + 2 * l.hiddenSize, 0);
@@ -119,24 +130,20 @@ export class LstmModel {
     const scratchFor = (m: Parameters<typeof operatorScratchBytes>[0]) =>
       alloc(Math.ceil(operatorScratchBytes(m) / 4));
     const scratch = {
-      embedding: scratchFor(probe.embedding),
-      decoder: scratchFor(probe.decoder),
-      layers: probe.layers.map((l) => ({ wIh: scratchFor(l.wIh), wHh: scratchFor(l.wHh) })),
+      embedding: scratchFor(file.embedding),
+      decoder: scratchFor(file.decoder),
+      layers: file.layers.map((l) => ({ wIh: scratchFor(l.wIh), wHh: scratchFor(l.wHh) })),
     };
-    const pages = Math.ceil(end / PAGE) - k.memory.buffer.byteLength / PAGE;
-    if (pages > 0) k.memory.grow(pages);
-    new Uint8Array(k.memory.buffer, fileBase, bytes.length).set(bytes);
-    // Read the copy: its matrix offsets are now WASM pointers. (Verified again: the copy is what runs.)
-    const file = readLem(new Uint8Array(k.memory.buffer, fileBase, bytes.length));
+    growTo(end);
     const f32 = this.#f32 = new Float32Array(k.memory.buffer);
-    f32.set(file.decoderBias, this.#decoderBias >> 2);
+    f32.set(decoderBias, this.#decoderBias >> 2);
 
     this.tokenizer = new Tokenizer(file.vocab, file.unkId, file.eosId, file.tokenizer);
     this.#embedding = matrixOperator(file.embedding, k, scratch.embedding);
     this.#decoder = matrixOperator(file.decoder, k, scratch.decoder);
     let stateOffset = 0;
     this.#layers = file.layers.map((l, i) => {
-      f32.set(l.bias, layerBias[i] >> 2);
+      f32.set(biases[i], layerBias[i] >> 2);
       const layer = {
         inputSize: l.inputSize,
         hiddenSize: l.hiddenSize,
@@ -156,7 +163,7 @@ export class LstmModel {
       embeddingSize,
       layers: shapes,
       fileBytes: bytes.length,
-      tensors: summarize(file).tensors.map((t) => ({
+      tensors: summary.tensors.map((t) => ({
         name: t.name,
         rows: t.shape[0],
         cols: t.shape[1],
