@@ -1,11 +1,12 @@
 /**
  * Decoder-shaped 10000 × 200 products on compressed encodings against dense f32: int8 per row, int4 per
- * group of 32, and CSR at several densities (f32 and int8 values). Run:
- * deno bench -A runtime/kernels/quantized.bench.ts. Benchmarks are not tests; compare ratios within a run.
+ * group of 32 (plain SIMD, and relaxed SIMD where this engine has it), and CSR at several densities (f32
+ * and int8 values). Run: deno bench -A runtime/kernels/quantized.bench.ts. Benchmarks are not tests;
+ * compare ratios within a run (quantized_ratios.ts interleaves the kernels, which this machine needs).
  */
 
 import { ensureMemory, instantiateKernels } from "./kernels.ts";
-import { quantizedScratchBytes } from "./quantized.ref.ts";
+import { quantizedScratchBytes, relaxedPrepBytes } from "./quantized.ref.ts";
 import { randomF32, rng } from "./testing.ts";
 
 const ROWS = 10000;
@@ -32,6 +33,11 @@ const s4 = put(randomF32(ROWS * COLS / 32, rand, 0.001, 0.01));
 const x = put(randomF32(COLS * N, rand));
 const y = put(new Float32Array(ROWS * N));
 const scratch = put(new Uint8Array(quantizedScratchBytes(COLS)));
+const rx = k.relaxed;
+const p8 = put(new Uint8Array(relaxedPrepBytes(8, ROWS, COLS, COLS)));
+const p4 = put(new Uint8Array(relaxedPrepBytes(4, ROWS, COLS, 32)));
+rx?.q8_prepare(q8, s8, ROWS, COLS, COLS, p8);
+rx?.q4_prepare(s4, ROWS, COLS, 32, p4);
 
 function csr(density: number) {
   const rowPtr = new Uint32Array(ROWS + 1);
@@ -59,6 +65,14 @@ Deno.bench("matvec_q8 10000×200 (int8 per row)", { group: "matvec" }, () => {
 Deno.bench("matvec_q4 10000×200 (int4 g32)", { group: "matvec" }, () => {
   k.exports.matvec_q4(q4, s4, ROWS, COLS, 32, x, y, scratch);
 });
+if (rx) {
+  Deno.bench("matvec_q8r 10000×200 (int8 per row, relaxed SIMD)", { group: "matvec" }, () => {
+    rx.matvec_q8r(q8, p8, ROWS, COLS, COLS, x, y, scratch);
+  });
+  Deno.bench("matvec_q4r 10000×200 (int4 g32, relaxed SIMD)", { group: "matvec" }, () => {
+    rx.matvec_q4r(q4, p4, ROWS, COLS, 32, x, y, scratch);
+  });
+}
 for (const density of [0.5, 0.2, 0.1]) {
   const m = csr(density);
   Deno.bench(`csr_matvec 10000×200 density ${density} (f32 values)`, { group: "matvec" }, () => {
@@ -82,3 +96,11 @@ Deno.bench(`matmat_q8 10000×200 × ${N} timesteps`, { group: "matmat" }, () => 
 Deno.bench(`matmat_q4 10000×200 × ${N} timesteps`, { group: "matmat" }, () => {
   k.exports.matmat_q4(q4, s4, ROWS, COLS, 32, x, N, y, scratch);
 });
+if (rx) {
+  Deno.bench(`matmat_q8r 10000×200 × ${N} timesteps (relaxed SIMD)`, { group: "matmat" }, () => {
+    rx.matmat_q8r(q8, p8, ROWS, COLS, COLS, x, N, y, scratch);
+  });
+  Deno.bench(`matmat_q4r 10000×200 × ${N} timesteps (relaxed SIMD)`, { group: "matmat" }, () => {
+    rx.matmat_q4r(q4, p4, ROWS, COLS, 32, x, N, y, scratch);
+  });
+}
