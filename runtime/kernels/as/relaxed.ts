@@ -28,9 +28,11 @@
 // A kernel returns 0 and writes nothing when x (any timestep, for matmat) holds an Inf or NaN: the caller
 // then runs kernels.wasm's product, whose exact f32 path handles it. Otherwise it returns 1.
 // `scratch` is the same quantizedScratchBytes(cols) = 16 · S bytes (S = ceil32(cols + 8)) as quantized.ts:
-// x codes at t · S (t = 0..3), a staging copy at 4 · S, int4's per-group sums at 8 · S (16 bytes per group:
-// one i32 per timestep). int4's x is stored per group in blocks like quantized.ts: 32 columns as
-// [16 even | 16 odd] bytes, a last 16 as [8 | 8], a last 8 as [4 | 4], the last < 8 in column order.
+// x codes at t · S (int8's matmat: t = 0..3; else t = 0), int4's staging copy at 4 · S and its per-group
+// sums of x at 8 · S (one i32 per 16 bytes). int4's x is stored per group in blocks like quantized.ts: 32
+// columns as [16 even | 16 odd] bytes, a last 16 as [8 | 8], a last 8 as [4 | 4], the last < 8 in column
+// order. matmat_q4r runs matvec_q4r's product once per timestep (see there); matmat_q8r passes W once per
+// four timesteps.
 
 // @ts-ignore: decorator
 @inline const I4_FLUSH: i32 = 2; // int4: 32-column blocks summed in i16 before widening (see dotQ4r)
@@ -400,25 +402,102 @@ export function matmat_q8r(
 }
 
 /**
- * Quantizes x (cols f32, finite, max|x| = m) for int4 into codes at xs (even/odd blocks) and per-group sums
- * at corr (stride 16 bytes); returns sx (0 for an all-zero x, codes and sums then all 0).
+ * Quantizes x (cols f32, finite, max|x| = m > 0) for int4 into codes at xs (even/odd blocks) and per-group
+ * sums at corr (one i32 per 16 bytes); returns sx.
  */
 function quantizeQ4(x: usize, cols: i32, group: i32, m: f32, xs: usize, stage: usize, corr: usize): f32 {
-  if (m == 0) {
-    memory.fill(xs, 0, <usize>cols);
-    const gpr = (cols - 1) / group + 1;
-    for (let g = 0; g < gpr; g++) store<i32>(corr + (<usize>g << 4), 0);
-    return 0;
-  }
   const sx = quantize8(x, cols, m, 127, 0, stage);
   toEvenOdd(stage, xs, cols, group, corr);
   return sx;
 }
 
 /**
+ * Four int4 rows (p0..p3) · xq over the groups from column g0 to the end (any even group size, partial
+ * steps included): adds Σ_g scale · (Σ v·xq − 8·Σ xq) per row to f and returns it. `prep` and `ci` point at
+ * group ⌊g0/group⌋'s scales and x sums.
+ */
+function q4Groups(
+  f: v128, p0: usize, p1: usize, p2: usize, p3: usize, g0: i32, cols: i32, group: i32,
+  xs: usize, corr: usize, ci: usize, prep: usize,
+): v128 {
+  const z = cols >>> 31; // 0
+  const m4 = i8x16.splat(<i8>(0x0f | z));
+  const k88 = i8x16.splat(<i8>(0x88 | z));
+  const k88h = i64x2.replace_lane(k88, 1, 0); // xor only the 8 loaded bytes of a 16-column step
+  const ones = i16x8.splat(<i16>(1 | z));
+  for (; g0 < cols; g0 += group) {
+    const g1 = min(cols, g0 + group);
+    let t = i32x4.splat(0);
+    let c = g0;
+    while (c + 16 <= g1) {
+      let a0 = i16x8.splat(0);
+      let a1 = a0;
+      let a2 = a0;
+      let a3 = a0;
+      const end = min(g1, c + 32 * I4_FLUSH);
+      for (; c + 32 <= end; c += 32) {
+        const xe = v128.load(xs + <usize>c);
+        const xo = v128.load(xs + <usize>c, 16);
+        const o = <usize>c >> 1;
+        a0 = dotQ4r(a0, v128.xor(v128.load(p0 + o), k88), xe, xo, m4);
+        a1 = dotQ4r(a1, v128.xor(v128.load(p1 + o), k88), xe, xo, m4);
+        a2 = dotQ4r(a2, v128.xor(v128.load(p2 + o), k88), xe, xo, m4);
+        a3 = dotQ4r(a3, v128.xor(v128.load(p3 + o), k88), xe, xo, m4);
+      }
+      if (c + 32 > g1 && c + 16 <= g1) {
+        // The group's last 16..31 columns join this flush: ≤ 3 steps of ≤ 7620 per i16 lane, < 2^15.
+        const xe = v128.load64_zero(xs + <usize>c);
+        const xo = v128.load64_zero(xs + <usize>c, 8);
+        const o = <usize>c >> 1;
+        a0 = dotQ4r(a0, v128.xor(v128.load64_zero(p0 + o), k88h), xe, xo, m4);
+        a1 = dotQ4r(a1, v128.xor(v128.load64_zero(p1 + o), k88h), xe, xo, m4);
+        a2 = dotQ4r(a2, v128.xor(v128.load64_zero(p2 + o), k88h), xe, xo, m4);
+        a3 = dotQ4r(a3, v128.xor(v128.load64_zero(p3 + o), k88h), xe, xo, m4);
+        c += 16;
+      }
+      t = i32x4.add(t, hsum4i(i32x4.dot_i16x8_s(a0, ones), i32x4.dot_i16x8_s(a1, ones), i32x4.dot_i16x8_s(a2, ones), i32x4.dot_i16x8_s(a3, ones)));
+    }
+    if (c + 8 <= g1) {
+      // 8 columns of the four rows in one vector (4 bytes each): i32 lane r of the product is row r's.
+      const o = <usize>c >> 1;
+      const wv = v128.load32_lane(p3 + o, v128.load32_lane(p2 + o, v128.load32_lane(p1 + o, v128.load32_zero(p0 + o), 1), 2), 3);
+      const e = dotQ4r(i16x8.splat(0), v128.xor(wv, k88), v128.load32_splat(xs + <usize>c), v128.load32_splat(xs + <usize>c, 4), m4);
+      t = i32x4.add(t, i32x4.dot_i16x8_s(e, ones));
+      c += 8;
+    }
+    if (c < g1) {
+      let t0 = 0;
+      let t1 = 0;
+      let t2 = 0;
+      let t3 = 0;
+      for (; c < g1; c++) {
+        const xv = <i32>load<i8>(xs + <usize>c);
+        t0 += nibble8(p0, c) * xv;
+        t1 += nibble8(p1, c) * xv;
+        t2 += nibble8(p2, c) * xv;
+        t3 += nibble8(p3, c) * xv;
+      }
+      t = i32x4.add(t, i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(t0), 1, t1), 2, t2), 3, t3));
+    }
+    const d = i32x4.sub(t, v128.load32_splat(corr + ci));
+    f = f32x4.add(f, f32x4.mul(f32x4.convert_i32x4_s(d), v128.load(prep)));
+    prep += 16;
+    ci += 16;
+  }
+  return f;
+}
+
+/** a + one 32-column step of the row at p (codes at byte o) against xq's even/odd bytes xe, xo. */
+// @ts-ignore: decorator
+@inline function q4Whole(a: v128, p: usize, o: usize, xe: v128, xo: v128, k88: v128, m4: v128): v128 {
+  return dotQ4r(a, v128.xor(v128.load(p + o), k88), xe, xo, m4);
+}
+
+/**
  * W: (rows, cols) int4 codes (row stride ⌈cols/2⌉), group even or ≥ cols, scales prepared by q4_prepare
  * into `prep`; x: (cols) f32; y: (rows) += W·x with x quantized to 8 bits. Returns 0 (nothing written) if
- * x is not finite.
+ * x is not finite. Whole groups of 32..128 columns run eight rows per pass (sharing each load of x), the
+ * rest four rows per pass.
  */
 export function matvec_q4r(
   w: usize, prep: usize, rows: i32, cols: i32, group: i32, x: usize, y: usize, scratch: usize,
@@ -426,7 +505,14 @@ export function matvec_q4r(
   if (rows <= 0 || cols <= 0) return 1;
   const m = maxAbs(x, cols);
   if (!(m <= F32.MAX_VALUE)) return 0;
-  if (m == 0) return 1;
+  if (m > 0) q4Product(w, prep, rows, cols, group, x, m, y, scratch);
+  return 1;
+}
+
+/** y (rows) += W·x for matvec_q4r, x finite with max|x| = m > 0. */
+function q4Product(
+  w: usize, prep: usize, rows: i32, cols: i32, group: i32, x: usize, m: f32, y: usize, scratch: usize,
+): void {
   const S = xStride(cols);
   const corr = scratch + 8 * S;
   const sx = quantizeQ4(x, cols, group, m, scratch, scratch + 4 * S, corr);
@@ -436,23 +522,89 @@ export function matvec_q4r(
   const z = rows >>> 31; // 0
   const m4 = i8x16.splat(<i8>(0x0f | z));
   const k88 = i8x16.splat(<i8>(0x88 | z));
-  const k88h = i64x2.replace_lane(k88, 1, 0); // xor only the 8 loaded bytes of a 16-column step
   const ones = i16x8.splat(<i16>(1 | z));
   const xs = scratch;
-  // Where whole groups of 32, 64, 96 or 128 columns end (0: none take the fast loop). Their i16 sums hold
+  const gpr = (cols - 1) / group + 1;
+  const quad = <usize>gpr << 4; // bytes of prep per quad of rows
+  // Where whole groups of 32, 64, 96 or 128 columns end (0: none take the fast loops). Their i16 sums hold
   // ≤ 4 steps of ≤ 7620 per lane.
   const fastEnd = (group & 31) == 0 && group <= 128 ? cols - cols % group : 0;
-  for (let r = 0; r < rows; r += 4) {
+  const fastGroups = fastEnd / group;
+  let r = 0;
+  for (; r + 8 <= rows && fastGroups > 0; r += 8) {
+    const p0 = w + <usize>r * stride;
+    const p1 = p0 + stride;
+    const p2 = p1 + stride;
+    const p3 = p2 + stride;
+    const p4 = p3 + stride;
+    const p5 = p4 + stride;
+    const p6 = p5 + stride;
+    const p7 = p6 + stride;
+    let fa = f32x4.splat(0);
+    let fb = fa;
+    let pa = prep + <usize>(r >> 2) * quad;
+    let ci: usize = 0;
+    for (let g0 = 0; g0 < fastEnd; g0 += group) {
+      let a0 = i16x8.splat(0);
+      let a1 = a0;
+      let a2 = a0;
+      let a3 = a0;
+      let a4 = a0;
+      let a5 = a0;
+      let a6 = a0;
+      let a7 = a0;
+      for (let c = g0; c < g0 + group; c += 32) {
+        const xe = v128.load(xs + <usize>c);
+        const xo = v128.load(xs + <usize>c, 16);
+        const o = <usize>c >> 1;
+        a0 = q4Whole(a0, p0, o, xe, xo, k88, m4);
+        a1 = q4Whole(a1, p1, o, xe, xo, k88, m4);
+        a2 = q4Whole(a2, p2, o, xe, xo, k88, m4);
+        a3 = q4Whole(a3, p3, o, xe, xo, k88, m4);
+        a4 = q4Whole(a4, p4, o, xe, xo, k88, m4);
+        a5 = q4Whole(a5, p5, o, xe, xo, k88, m4);
+        a6 = q4Whole(a6, p6, o, xe, xo, k88, m4);
+        a7 = q4Whole(a7, p7, o, xe, xo, k88, m4);
+      }
+      const cv = v128.load32_splat(corr + ci);
+      const ta = hsum4i(i32x4.dot_i16x8_s(a0, ones), i32x4.dot_i16x8_s(a1, ones), i32x4.dot_i16x8_s(a2, ones), i32x4.dot_i16x8_s(a3, ones));
+      const tb = hsum4i(i32x4.dot_i16x8_s(a4, ones), i32x4.dot_i16x8_s(a5, ones), i32x4.dot_i16x8_s(a6, ones), i32x4.dot_i16x8_s(a7, ones));
+      fa = f32x4.add(fa, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(ta, cv)), v128.load(pa)));
+      fb = f32x4.add(fb, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(tb, cv)), v128.load(pa + quad)));
+      pa += 16;
+      ci += 16;
+    }
+    if (fastEnd + 8 == cols) {
+      // A last group of 8 columns (hidden sizes ≡ 8 mod 32, such as 200): four rows per vector.
+      const o = <usize>fastEnd >> 1;
+      const xe = v128.load32_splat(xs + <usize>fastEnd);
+      const xo = v128.load32_splat(xs + <usize>fastEnd, 4);
+      const cv = v128.load32_splat(corr + ci);
+      const wa = v128.load32_lane(p3 + o, v128.load32_lane(p2 + o, v128.load32_lane(p1 + o, v128.load32_zero(p0 + o), 1), 2), 3);
+      const wb = v128.load32_lane(p7 + o, v128.load32_lane(p6 + o, v128.load32_lane(p5 + o, v128.load32_zero(p4 + o), 1), 2), 3);
+      const ta = i32x4.dot_i16x8_s(dotQ4r(i16x8.splat(0), v128.xor(wa, k88), xe, xo, m4), ones);
+      const tb = i32x4.dot_i16x8_s(dotQ4r(i16x8.splat(0), v128.xor(wb, k88), xe, xo, m4), ones);
+      fa = f32x4.add(fa, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(ta, cv)), v128.load(pa)));
+      fb = f32x4.add(fb, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(tb, cv)), v128.load(pa + quad)));
+    } else if (fastEnd < cols) {
+      fa = q4Groups(fa, p0, p1, p2, p3, fastEnd, cols, group, xs, corr, ci, pa);
+      fb = q4Groups(fb, p4, p5, p6, p7, fastEnd, cols, group, xs, corr, ci, pa + quad);
+    }
+    const dst = y + (<usize>r << 2);
+    v128.store(dst, f32x4.add(v128.load(dst), f32x4.mul(fa, sxv)));
+    v128.store(dst, f32x4.add(v128.load(dst, 16), f32x4.mul(fb, sxv)), 16);
+  }
+  for (; r < rows; r += 4) {
     const k = min(4, rows - r);
     const p0 = w + <usize>r * stride;
     const p1 = k > 1 ? p0 + stride : p0;
     const p2 = k > 2 ? p0 + 2 * stride : p0;
     const p3 = k > 3 ? p0 + 3 * stride : p0;
     let f = f32x4.splat(0);
+    let pa = prep + <usize>(r >> 2) * quad;
     let ci: usize = 0;
-    // Whole groups of 32..128 columns: one i16 pass each, no partial steps.
     let g0 = 0;
-    for (; g0 + group <= fastEnd; g0 += group) {
+    for (; g0 < fastEnd; g0 += group) {
       let a0 = i16x8.splat(0);
       let a1 = a0;
       let a2 = a0;
@@ -461,199 +613,39 @@ export function matvec_q4r(
         const xe = v128.load(xs + <usize>c);
         const xo = v128.load(xs + <usize>c, 16);
         const o = <usize>c >> 1;
-        a0 = dotQ4r(a0, v128.xor(v128.load(p0 + o), k88), xe, xo, m4);
-        a1 = dotQ4r(a1, v128.xor(v128.load(p1 + o), k88), xe, xo, m4);
-        a2 = dotQ4r(a2, v128.xor(v128.load(p2 + o), k88), xe, xo, m4);
-        a3 = dotQ4r(a3, v128.xor(v128.load(p3 + o), k88), xe, xo, m4);
+        a0 = q4Whole(a0, p0, o, xe, xo, k88, m4);
+        a1 = q4Whole(a1, p1, o, xe, xo, k88, m4);
+        a2 = q4Whole(a2, p2, o, xe, xo, k88, m4);
+        a3 = q4Whole(a3, p3, o, xe, xo, k88, m4);
       }
       const t = hsum4i(i32x4.dot_i16x8_s(a0, ones), i32x4.dot_i16x8_s(a1, ones), i32x4.dot_i16x8_s(a2, ones), i32x4.dot_i16x8_s(a3, ones));
-      const d = i32x4.sub(t, v128.load32_splat(corr + ci));
-      f = f32x4.add(f, f32x4.mul(f32x4.convert_i32x4_s(d), v128.load(prep)));
-      prep += 16;
+      f = f32x4.add(f, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(t, v128.load32_splat(corr + ci))), v128.load(pa)));
+      pa += 16;
       ci += 16;
     }
-    for (; g0 < cols; g0 += group) {
-      const g1 = min(cols, g0 + group);
-      let t = i32x4.splat(0);
-      let c = g0;
-      while (c + 16 <= g1) {
-        let a0 = i16x8.splat(0);
-        let a1 = a0;
-        let a2 = a0;
-        let a3 = a0;
-        const end = min(g1, c + 32 * I4_FLUSH);
-        for (; c + 32 <= end; c += 32) {
-          const xe = v128.load(xs + <usize>c);
-          const xo = v128.load(xs + <usize>c, 16);
-          const o = <usize>c >> 1;
-          a0 = dotQ4r(a0, v128.xor(v128.load(p0 + o), k88), xe, xo, m4);
-          a1 = dotQ4r(a1, v128.xor(v128.load(p1 + o), k88), xe, xo, m4);
-          a2 = dotQ4r(a2, v128.xor(v128.load(p2 + o), k88), xe, xo, m4);
-          a3 = dotQ4r(a3, v128.xor(v128.load(p3 + o), k88), xe, xo, m4);
-        }
-        if (c + 32 > g1 && c + 16 <= g1) {
-          // The group's last 16..31 columns join this flush: ≤ 3 steps of ≤ 7620 per i16 lane, < 2^15.
-          const xe = v128.load64_zero(xs + <usize>c);
-          const xo = v128.load64_zero(xs + <usize>c, 8);
-          const o = <usize>c >> 1;
-          a0 = dotQ4r(a0, v128.xor(v128.load64_zero(p0 + o), k88h), xe, xo, m4);
-          a1 = dotQ4r(a1, v128.xor(v128.load64_zero(p1 + o), k88h), xe, xo, m4);
-          a2 = dotQ4r(a2, v128.xor(v128.load64_zero(p2 + o), k88h), xe, xo, m4);
-          a3 = dotQ4r(a3, v128.xor(v128.load64_zero(p3 + o), k88h), xe, xo, m4);
-          c += 16;
-        }
-        t = i32x4.add(t, hsum4i(i32x4.dot_i16x8_s(a0, ones), i32x4.dot_i16x8_s(a1, ones), i32x4.dot_i16x8_s(a2, ones), i32x4.dot_i16x8_s(a3, ones)));
-      }
-      if (c + 8 <= g1) {
-        // 8 columns of the four rows in one vector (4 bytes each): i32 lane r of the product is row r's.
-        const o = <usize>c >> 1;
-        const wv = v128.load32_lane(p3 + o, v128.load32_lane(p2 + o, v128.load32_lane(p1 + o, v128.load32_zero(p0 + o), 1), 2), 3);
-        const e = dotQ4r(i16x8.splat(0), v128.xor(wv, k88), v128.load32_splat(xs + <usize>c), v128.load32_splat(xs + <usize>c, 4), m4);
-        t = i32x4.add(t, i32x4.dot_i16x8_s(e, ones));
-        c += 8;
-      }
-      if (c < g1) {
-        let t0 = 0;
-        let t1 = 0;
-        let t2 = 0;
-        let t3 = 0;
-        for (; c < g1; c++) {
-          const xv = <i32>load<i8>(xs + <usize>c);
-          t0 += nibble8(p0, c) * xv;
-          t1 += nibble8(p1, c) * xv;
-          t2 += nibble8(p2, c) * xv;
-          t3 += nibble8(p3, c) * xv;
-        }
-        t = i32x4.add(t, i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(t0), 1, t1), 2, t2), 3, t3));
-      }
-      const d = i32x4.sub(t, v128.load32_splat(corr + ci));
-      f = f32x4.add(f, f32x4.mul(f32x4.convert_i32x4_s(d), v128.load(prep)));
-      prep += 16;
-      ci += 16;
-    }
+    if (g0 < cols) f = q4Groups(f, p0, p1, p2, p3, g0, cols, group, xs, corr, ci, pa);
     const dst = y + (<usize>r << 2);
     if (k == 4) v128.store(dst, f32x4.add(v128.load(dst), f32x4.mul(f, sxv)));
     else addLanes(dst, 4, f32x4.mul(f, sxv), k);
   }
-  return 1;
 }
 
-/** acc (i16x8) + Σ lo·xe + hi·xo: one timestep of a 32/16/8-column int4 step whose codes are unpacked. */
-// @ts-ignore: decorator
-@inline function dotQ4rX(acc: v128, lo: v128, hi: v128, xe: v128, xo: v128): v128 {
-  return i16x8.add(acc, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xe, lo), i16x8.relaxed_dot_i8x16_i7x16_s(xo, hi)));
-}
-
-/** W as matvec_q4r; X: (n, cols); Y: (n, rows) += X·Wᵀ, four timesteps per pass over W. */
+/**
+ * W as matvec_q4r; X: (n, cols); Y: (n, rows) += X·Wᵀ: matvec_q4r's product per timestep (it reads W once
+ * per timestep, but int4 W is small and one row × four timesteps would load each x four times per row:
+ * measured ≈ 1.4× slower).
+ */
 export function matmat_q4r(
   w: usize, prep: usize, rows: i32, cols: i32, group: i32, x: usize, n: i32, y: usize, scratch: usize,
 ): i32 {
   if (rows <= 0 || cols <= 0 || n <= 0) return 1;
   if (!allFinite(x, n * cols)) return 0;
-  const S = xStride(cols);
-  const corr = scratch + 8 * S;
-  const gpr = (cols - 1) / group + 1;
-  const stride = <usize>((cols + 1) >> 1);
-  const xsF = <usize>cols << 2;
+  const xs = <usize>cols << 2;
   const ys = <usize>rows << 2;
-  const z = rows >>> 31; // 0 (masks built from an argument stay in registers)
-  const m4 = i8x16.splat(<i8>(0x0f | z));
-  const k88 = i8x16.splat(<i8>(0x88 | z));
-  const k88h = i64x2.replace_lane(k88, 1, 0);
-  const ones = i16x8.splat(<i16>(1 | z));
-  for (let t = 0; t < n; t += 4) {
-    const k = min(4, n - t);
-    const xt = x + <usize>t * xsF;
-    let sx0: f32 = 0;
-    let sx1: f32 = 0;
-    let sx2: f32 = 0;
-    let sx3: f32 = 0;
-    for (let u = 0; u < k; u++) {
-      const xu = xt + <usize>u * xsF;
-      const s = quantizeQ4(xu, cols, group, maxAbs(xu, cols), scratch + <usize>u * S, scratch + 4 * S, corr + (<usize>u << 2));
-      if (u == 0) sx0 = s;
-      else if (u == 1) sx1 = s;
-      else if (u == 2) sx2 = s;
-      else sx3 = s;
-    }
-    if (sx0 == 0 && sx1 == 0 && sx2 == 0 && sx3 == 0) continue;
-    // Lanes past k repeat timestep 0's codes (with stale sums) and are discarded by addLanes.
-    const x0 = scratch;
-    const x1 = k > 1 ? scratch + S : x0;
-    const x2 = k > 2 ? scratch + 2 * S : x0;
-    const x3 = k > 3 ? scratch + 3 * S : x0;
-    const sxv = pack4f(sx0, sx1, sx2, sx3);
-    const yt = y + <usize>t * ys;
-    for (let r = 0; r < rows; r++) {
-      const p = w + <usize>r * stride;
-      let f = f32x4.splat(0);
-      let ci: usize = 0;
-      let o = prep + prepOffset(r, 0, gpr);
-      for (let g0 = 0; g0 < cols; g0 += group) {
-        const g1 = min(cols, g0 + group);
-        let tv = i32x4.splat(0);
-        let c = g0;
-        while (c + 16 <= g1) {
-          let a0 = i16x8.splat(0);
-          let a1 = a0;
-          let a2 = a0;
-          let a3 = a0;
-          const end = min(g1, c + 32 * I4_FLUSH);
-          for (; c + 32 <= end; c += 32) {
-            const wb = v128.xor(v128.load(p + (<usize>c >> 1)), k88);
-            const lo = v128.and(wb, m4);
-            const hi = v128.and(i16x8.shr_u(wb, 4), m4);
-            const o = <usize>c;
-            a0 = dotQ4rX(a0, lo, hi, v128.load(x0 + o), v128.load(x0 + o, 16));
-            a1 = dotQ4rX(a1, lo, hi, v128.load(x1 + o), v128.load(x1 + o, 16));
-            a2 = dotQ4rX(a2, lo, hi, v128.load(x2 + o), v128.load(x2 + o, 16));
-            a3 = dotQ4rX(a3, lo, hi, v128.load(x3 + o), v128.load(x3 + o, 16));
-          }
-          if (c + 32 > g1 && c + 16 <= g1) {
-            const wb = v128.xor(v128.load64_zero(p + (<usize>c >> 1)), k88h);
-            const lo = v128.and(wb, m4);
-            const hi = v128.and(i16x8.shr_u(wb, 4), m4);
-            const o = <usize>c;
-            a0 = dotQ4rX(a0, lo, hi, v128.load64_zero(x0 + o), v128.load64_zero(x0 + o, 8));
-            a1 = dotQ4rX(a1, lo, hi, v128.load64_zero(x1 + o), v128.load64_zero(x1 + o, 8));
-            a2 = dotQ4rX(a2, lo, hi, v128.load64_zero(x2 + o), v128.load64_zero(x2 + o, 8));
-            a3 = dotQ4rX(a3, lo, hi, v128.load64_zero(x3 + o), v128.load64_zero(x3 + o, 8));
-            c += 16;
-          }
-          tv = i32x4.add(tv, hsum4i(i32x4.dot_i16x8_s(a0, ones), i32x4.dot_i16x8_s(a1, ones), i32x4.dot_i16x8_s(a2, ones), i32x4.dot_i16x8_s(a3, ones)));
-        }
-        if (c + 8 <= g1) {
-          // 8 columns (4 bytes of codes) against the four timesteps packed in one vector: lane t is x_t's.
-          const o = <usize>c;
-          const wb = v128.xor(v128.load32_splat(p + (<usize>c >> 1)), k88);
-          const xe = v128.load32_lane(x3 + o, v128.load32_lane(x2 + o, v128.load32_lane(x1 + o, v128.load32_zero(x0 + o), 1), 2), 3);
-          const xo = v128.load32_lane(x3 + o, v128.load32_lane(x2 + o, v128.load32_lane(x1 + o, v128.load32_zero(x0 + o, 4), 1, 4), 2, 4), 3, 4);
-          const e = dotQ4r(i16x8.splat(0), wb, xe, xo, m4);
-          tv = i32x4.add(tv, i32x4.dot_i16x8_s(e, ones));
-          c += 8;
-        }
-        if (c < g1) {
-          let t0 = 0;
-          let t1 = 0;
-          let t2 = 0;
-          let t3 = 0;
-          for (; c < g1; c++) {
-            const v = nibble8(p, c);
-            const o = <usize>c;
-            t0 += v * <i32>load<i8>(x0 + o);
-            t1 += v * <i32>load<i8>(x1 + o);
-            t2 += v * <i32>load<i8>(x2 + o);
-            t3 += v * <i32>load<i8>(x3 + o);
-          }
-          tv = i32x4.add(tv, i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(t0), 1, t1), 2, t2), 3, t3));
-        }
-        const d = i32x4.sub(tv, v128.load(corr + ci));
-        f = f32x4.add(f, f32x4.mul(f32x4.convert_i32x4_s(d), v128.load32_splat(o)));
-        o += 16;
-        ci += 16;
-      }
-      addLanes(yt + (<usize>r << 2), ys, f32x4.mul(f, sxv), k);
-    }
+  for (let t = 0; t < n; t++) {
+    const xt = x + <usize>t * xs;
+    const m = maxAbs(xt, cols);
+    if (m > 0) q4Product(w, prep, rows, cols, group, xt, m, y + <usize>t * ys, scratch);
   }
   return 1;
 }
