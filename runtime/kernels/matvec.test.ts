@@ -63,6 +63,20 @@ for (const rows of SIZES) {
   }
 }
 
+// Matrices of ≥ 2^18 elements take the one-row-at-a-time path (matvec.ts): odd column counts for its
+// 16/4/1-element tails, and misaligned rows.
+for (const [rows, cols, misalign] of [[1292, 203, 0], [2048, 128, 0], [262147, 1, 0], [5001, 53, 4]]) {
+  Deno.test(`matvec_f32 equals the reference on a large ${rows} × ${cols} matrix (row-streaming path)`, () => {
+    const rand = rng(rows + cols);
+    const w = randomF32(rows * cols, rand);
+    const x = randomF32(cols, rand);
+    const y0 = randomF32(rows, rand);
+    const expected = y0.slice();
+    matvecF32(w, rows, cols, x, expected);
+    assertAllClose(runMatvec("f32", w, rows, cols, x, y0, misalign), expected, "y");
+  });
+}
+
 Deno.test("matvec_f32 and matvec_f16 accumulate into y rather than overwrite it", () => {
   const rand = rng(1);
   const [rows, cols] = [37, 203];

@@ -55,6 +55,35 @@ export function dot4_f32(p0: usize, p1: usize, p2: usize, p3: usize, q: usize, n
   return s;
 }
 
+/**
+ * p: one f32 vector (n), q: one f32 vector (n) → p·q. Four independent f32x4 accumulators over 16 elements a
+ * step, so one row is read as one sequential stream: for matvec over short rows (PTB's 200 columns) the
+ * hardware prefetcher keeps up with one stream where four interleaved row streams (dot4_f32) stall on memory.
+ */
+export function dot1_f32(p: usize, q: usize, n: i32): f32 {
+  let a0 = f32x4.splat(0);
+  let a1 = a0;
+  let a2 = a0;
+  let a3 = a0;
+  let c = 0;
+  for (; c + 16 <= n; c += 16) {
+    const off = <usize>c << 2;
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(p + off), v128.load(q + off)));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load(p + off, 16), v128.load(q + off, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(v128.load(p + off, 32), v128.load(q + off, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(v128.load(p + off, 48), v128.load(q + off, 48)));
+  }
+  for (; c + 4 <= n; c += 4) {
+    const off = <usize>c << 2;
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(p + off), v128.load(q + off)));
+  }
+  const a = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
+  let s = f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + f32x4.extract_lane(a, 2) +
+    f32x4.extract_lane(a, 3);
+  for (; c < n; c++) s += load<f32>(p + (<usize>c << 2)) * load<f32>(q + (<usize>c << 2));
+  return s;
+}
+
 // Set by the non-exact passes below: whether an Inf/NaN half was met (then the caller redoes it exactly).
 let special: bool = false;
 
