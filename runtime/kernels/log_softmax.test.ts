@@ -41,6 +41,29 @@ Deno.test("log_softmax output exponentiates to a distribution summing to 1 at n 
   assert.ok(Math.abs(sum - 1) <= 1e-5, `Σ exp = ${sum}`);
 });
 
+Deno.test("log_softmax's exp is within a few ulp: lse of [0, t] is log1p(e^t) within 3e-7 relative", () => {
+  // t in [−16, 0] every 2^-6 (further down the f64 sum 1 + e^t itself blurs e^t; the polynomial only ever
+  // sees t − n·ln 2 in [−ln2/2, ln2/2], covered here many times). Five lanes, so that both the four-lane
+  // loop and the scalar tail meet t. Further down, and below −87.3 where exp is clamped to ≈ 1.2e-38, lse
+  // stays within the f64 sum's rounding, 2^-52.
+  let worst = 0;
+  for (let t = -100; t <= 0; t += 1 / 64) {
+    for (const at of [1, 4]) {
+      const x = new Float32Array(5).fill(-Infinity);
+      x[0] = 0;
+      x[at] = t;
+      const [, lse] = run(x);
+      const exact = Math.log1p(Math.exp(Math.fround(t)));
+      if (t >= -16) worst = Math.max(worst, Math.abs(lse - exact) / exact);
+      else {assert.ok(
+          Math.abs(lse - exact) <= 2 ** -52 + 3e-7 * exact,
+          `t = ${t}: lse ${lse}, exact ${exact}`,
+        );}
+    }
+  }
+  assert.ok(worst <= 3e-7, `worst relative error of lse ${worst}`);
+});
+
 Deno.test("log_softmax is stable for logits of ±1e30 (subtracts the max before exp)", () => {
   const [x, lse] = run(new Float32Array([1e30, 0, -1e30, 1e30]));
   // lse = 1e30 + ln 2, which is 1e30 in f32 and f64 alike: the two maxima come out as log(1) = 0.

@@ -1,28 +1,119 @@
 // In-place log-softmax over x: (n) f32.  x[i] ← x[i] − lse,  lse = log Σ_j exp(x[j]) = m + log Σ_j exp(x[j] − m)
 // with m = max x (so no exp overflows). Returns lse (the log of the softmax normalizer).
-// The sum is accumulated in f64 (10 000 terms in f32 would lose ~3 digits); exp is Mathf.exp (< 1 ulp).
+// Four lanes at a time: exp is Cephes' expf polynomial (below, ≤ 2 ulp), the sum is accumulated in f64
+// (10 000 terms in f32 would lose ~3 digits) and x − lse is computed in f64 and rounded once, so lse is
+// within ≈ 3e-7 relative of the exact value and each output within that of x[i] − lse.
 // n ≤ 0 returns −∞ and touches nothing. A NaN anywhere, or all −∞, makes every output NaN (as in PyTorch).
+
+// @ts-ignore: decorator
+@inline const LOG2E: f32 = 1.44269504088896341;
+// ln 2 split in two (Cody–Waite): n · LN2_HI is exact for |n| < 2^9.
+// @ts-ignore: decorator
+@inline const LN2_HI: f32 = 0.693359375;
+// @ts-ignore: decorator
+@inline const LN2_LO: f32 = -2.12194440e-4;
+// Below this exp underflows f32's normal range; arguments are clamped to it (exp ≈ 1.2e-38, not 0: against
+// the max's term, exp(0) = 1, no sum of n ≤ 2^31 such terms shows in f64's 53 bits).
+// @ts-ignore: decorator
+@inline const EXP_MIN: f32 = -87.33654;
+
+/**
+ * exp of four f32 lanes, each ≤ 0 (or −∞, NaN): Cephes expf, ≤ 2 ulp; NaN stays NaN. The constants come in
+ * as values built from a run-time zero: as wasm constants V8 would rebuild each at every use inside the
+ * loop (≈ 3 instructions each, a dozen per call); as values they stay in registers.
+ */
+// @ts-ignore: decorator
+@inline function exp4(
+  v: v128, min: v128, log2e: v128, round: v128, ln2Hi: v128, ln2Lo: v128,
+  c0: v128, c1: v128, c2: v128, c3: v128, c4: v128, c5: v128, one: v128, bias: v128,
+): v128 {
+  const x = f32x4.pmax(v, min); // v < min ? min : v — one instruction (max's NaN rules take eight); keeps NaN
+  // n = round(x · log2 e) by adding 1.5 · 2^23: t's low mantissa bits are then n (|n| ≤ 126).
+  const t = f32x4.add(f32x4.mul(x, log2e), round);
+  const fn = f32x4.sub(t, round);
+  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(fn, ln2Hi)), f32x4.mul(fn, ln2Lo));
+  let p = f32x4.add(f32x4.mul(c0, r), c1);
+  p = f32x4.add(f32x4.mul(p, r), c2);
+  p = f32x4.add(f32x4.mul(p, r), c3);
+  p = f32x4.add(f32x4.mul(p, r), c4);
+  p = f32x4.add(f32x4.mul(p, r), c5);
+  const e = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), one);
+  // 2^n as f32 bits: n ∈ [−126, 0] here (x ≥ EXP_MIN), so (n + 127) << 23 is a normal power of two;
+  // bits(t) = 0x4B400000 + n, bias = 127 − 0x4B400000. (A NaN lane gives a power of two times NaN: NaN.)
+  return f32x4.mul(e, i32x4.shl(i32x4.add(t, bias), 23));
+}
 
 export function log_softmax(x: usize, n: i32): f32 {
   if (n <= 0) return -Infinity;
-  // m = max over x; f32x4.max / f32.max propagate NaN.
+  // m = max over x, NaN if any x is (pmax is one instruction but drops NaN: the lanes where x ≠ x are
+  // collected apart; f32.max propagates NaN).
   let mv = f32x4.splat(-Infinity);
+  let nan = i32x4.splat(0);
   let i = 0;
-  for (; i + 4 <= n; i += 4) mv = f32x4.max(mv, v128.load(x + (<usize>i << 2)));
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    mv = f32x4.pmax(mv, v);
+    nan = v128.or(nan, f32x4.ne(v, v));
+  }
   let m = max(
     max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)),
     max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)),
   );
+  if (v128.any_true(nan)) m = NaN;
   for (; i < n; i++) m = max(m, load<f32>(x + (<usize>i << 2)));
 
-  let sum: f64 = 0;
-  for (i = 0; i < n; i++) sum += <f64>Mathf.exp(load<f32>(x + (<usize>i << 2)) - m);
+  // Σ exp(x − m) in two f64x2 accumulators (x − m is NaN where m = ±∞ meets ±∞: the sum becomes NaN).
+  const mm = f32x4.splat(m);
+  const z = f32x4.splat(<f32>(n >>> 31)); // 0 (n > 0), unknown to the compiler
+  const min = f32x4.add(f32x4.splat(EXP_MIN), z);
+  const log2e = f32x4.add(f32x4.splat(LOG2E), z);
+  const round = f32x4.add(f32x4.splat(12582912), z);
+  const ln2Hi = f32x4.add(f32x4.splat(LN2_HI), z);
+  const ln2Lo = f32x4.add(f32x4.splat(LN2_LO), z);
+  const c0 = f32x4.add(f32x4.splat(1.9875691500e-4), z);
+  const c1 = f32x4.add(f32x4.splat(1.3981999507e-3), z);
+  const c2 = f32x4.add(f32x4.splat(8.3334519073e-3), z);
+  const c3 = f32x4.add(f32x4.splat(4.1665795894e-2), z);
+  const c4 = f32x4.add(f32x4.splat(1.6666665459e-1), z);
+  const c5 = f32x4.add(f32x4.splat(5.0000001201e-1), z);
+  const one = f32x4.add(f32x4.splat(1), z);
+  const bias = i32x4.add(i32x4.splat(127 - 0x4b400000), z); // z's bits are 0 too
+  let s0 = f64x2.splat(0);
+  let s1 = s0;
+  i = 0;
+  for (; i + 8 <= n; i += 8) {
+    // Two vectors per iteration: their exp polynomials overlap.
+    const p = x + (<usize>i << 2);
+    const e = exp4(f32x4.sub(v128.load(p), mm), min, log2e, round, ln2Hi, ln2Lo, c0, c1, c2, c3, c4, c5, one, bias);
+    const f = exp4(f32x4.sub(v128.load(p, 16), mm), min, log2e, round, ln2Hi, ln2Lo, c0, c1, c2, c3, c4, c5, one, bias);
+    s0 = f64x2.add(s0, f64x2.add(f64x2.promote_low_f32x4(e), f64x2.promote_low_f32x4(f)));
+    s1 = f64x2.add(s1, f64x2.add(f64x2.promote_low_f32x4(i64x2.shuffle(e, e, 1, 1)), f64x2.promote_low_f32x4(i64x2.shuffle(f, f, 1, 1))));
+  }
+  for (; i + 4 <= n; i += 4) {
+    const e = exp4(f32x4.sub(v128.load(x + (<usize>i << 2)), mm), min, log2e, round, ln2Hi, ln2Lo, c0, c1, c2, c3, c4, c5, one, bias);
+    s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
+    s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i64x2.shuffle(e, e, 1, 1)));
+  }
+  s0 = f64x2.add(s0, s1);
+  let sum = f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1);
+  for (; i < n; i++) {
+    const e = exp4(f32x4.splat(load<f32>(x + (<usize>i << 2)) - m), min, log2e, round, ln2Hi, ln2Lo, c0, c1, c2, c3, c4, c5, one, bias);
+    sum += <f64>f32x4.extract_lane(e, 0);
+  }
   // log in f64 without pulling in Math.log's 4 KB table: log(s) = log(f32(s)) + log(s / f32(s)) and the
   // second term is (s − f32(s)) / f32(s) to within 2^-48.
   const sf = <f32>sum;
   const lse = <f64>m + (<f64>Mathf.log(sf) + (sum - <f64>sf) / <f64>sf);
 
-  for (i = 0; i < n; i++) {
+  const lv = f64x2.splat(lse);
+  for (i = 0; i + 4 <= n; i += 4) {
+    const p = x + (<usize>i << 2);
+    const v = v128.load(p);
+    const lo = f32x4.demote_f64x2_zero(f64x2.sub(f64x2.promote_low_f32x4(v), lv));
+    const hi = f32x4.demote_f64x2_zero(f64x2.sub(f64x2.promote_low_f32x4(i64x2.shuffle(v, v, 1, 1)), lv));
+    v128.store(p, i64x2.shuffle(lo, hi, 0, 2));
+  }
+  for (; i < n; i++) {
     const p = x + (<usize>i << 2);
     store<f32>(p, <f32>(<f64>load<f32>(p) - lse));
   }
