@@ -90,3 +90,18 @@ Deno.test("lstm_cell stays finite and saturates cleanly for preactivations of ±
   assert.deepEqual([...c], [2, 0, 2, 0]);
   assertAllClose(h, [Math.tanh(2), 0, Math.tanh(2), 0], "h");
 });
+
+Deno.test("lstm_cell turns a NaN preactivation into NaN for that unit only, in SIMD lanes and the tail", () => {
+  const hidden = 7; // units 0..3 take the four-lane path, 4..6 the scalar tail
+  for (const unit of [1, 5]) {
+    for (const gate of [0, 1, 2, 3]) {
+      const gates = new Float32Array(4 * hidden).fill(0.5);
+      gates[gate * hidden + unit] = NaN;
+      const [c, h] = runCell(gates, new Float32Array(hidden).fill(1), hidden);
+      for (let j = 0; j < hidden; j++) {
+        assert.equal(Number.isNaN(h[j]), j === unit, `gate ${gate}, unit ${j}: h = ${h[j]}`);
+        if (gate !== 3) assert.equal(Number.isNaN(c[j]), j === unit, `gate ${gate}, unit ${j}: c = ${c[j]}`);
+      }
+    }
+  }
+});
