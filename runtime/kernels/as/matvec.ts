@@ -1,16 +1,18 @@
 // Matrix × vector, accumulating: y[r] += Σ_c W[r·cols + c] · x[c]. The caller pre-fills y (bias or zeros).
 // Four rows of W per pass share each load of x (see dot.ts); the last rows % 4 rows take one more pass with
 // the unused lanes discarded. Sizes ≤ 0 do nothing.
-// f32 matrices larger than L2 (≥ 1 MiB, e.g. PTB's 8 MB decoder) are read one row at a time instead: they
-// come from L3 or DRAM, where four interleaved row streams of 800 bytes stall the prefetcher. Measured here
-// on 10000 × 200, medians of interleaved runs: 0.36 vs 0.41 ms with a quiet L3, 0.66 vs 1.53 ms when other
-// tenants evict it; on 800 × 200 (L2-resident) four rows per pass stay faster, 0.031 vs 0.039 ms.
+// f32 matrices of ≥ 256 KiB (PTB's 8 MB decoder, and its 640 kB LSTM matrices) are read one row at a time
+// instead: within a step that touches 10 MB they come from L3 or DRAM, where four interleaved row streams of
+// 800 bytes stall the prefetcher. Measured here, medians of interleaved runs: 10000 × 200 alone 0.36 vs
+// 0.41 ms with a quiet L3 and 0.66 vs 1.53 ms when other tenants evict it; a whole f32 PTB step (feed +
+// logProbs) 0.79 vs 0.83 and 1.04 vs 1.54 ms with this threshold against 1 MiB (800 × 200 kept hot in L2
+// alone is the exception: four rows per pass 0.031 vs 0.039 ms).
 
 import { addLanes, dot1_f32, dot4_f32, dot4RowsF16 } from "./dot";
 
-/** Elements (4 bytes each) from which an f32 matrix is streamed one row at a time: 1 MiB. */
+/** Elements (4 bytes each) from which an f32 matrix is streamed one row at a time: 256 KiB. */
 // @ts-ignore: decorator
-@inline const STREAM_ELEMENTS: i32 = 1 << 18;
+@inline const STREAM_ELEMENTS: i32 = 1 << 16;
 
 /** W: (rows, cols) row-major f32 at w; x: (cols) f32; y: (rows) f32, accumulated. */
 export function matvec_f32(w: usize, rows: i32, cols: i32, x: usize, y: usize): void {
