@@ -138,7 +138,7 @@ export class LstmModel {
     const f32 = this.#f32 = new Float32Array(k.memory.buffer);
     f32.set(decoderBias, this.#decoderBias >> 2);
 
-    this.tokenizer = new Tokenizer(file.vocab, file.unkId, file.eosId, file.tokenizer);
+    this.tokenizer = new Tokenizer(file.vocab, file.unkId, file.eosId, file.tokenizer, file.vocabIndex);
     this.#embedding = matrixOperator(file.embedding, k, scratch.embedding);
     this.#decoder = matrixOperator(file.decoder, k, scratch.decoder);
     let stateOffset = 0;

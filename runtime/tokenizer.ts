@@ -33,15 +33,17 @@ const NUMBER = /^[+-]?\d[\d,.]*$/;
 
 /** Maps text to token ids for one vocabulary. */
 export class Tokenizer {
-  readonly #index = new Map<string, number>();
+  readonly #index: ReadonlyMap<string, number>;
 
+  /** `index` (token → id for exactly `vocab`, e.g. a verified file's `vocabIndex`) saves building it. */
   constructor(
     readonly vocab: readonly string[],
     readonly unkId: number,
     readonly eosId: number,
     readonly rules: TokenizerRules,
+    index?: ReadonlyMap<string, number>,
   ) {
-    vocab.forEach((token, id) => this.#index.set(token, id));
+    this.#index = index ?? new Map(vocab.map((token, id) => [token, id]));
   }
 
   /** Normalizes one whitespace-separated word the way the model's vocabulary expects. */

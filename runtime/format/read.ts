@@ -133,6 +133,8 @@ export interface LemFile {
   formatMajor: number;
   formatMinor: number;
   vocab: string[];
+  /** Token → id, as verification built it. */
+  vocabIndex: Map<string, number>;
   /** Id of the out-of-vocabulary token or -1. */
   unkId: number;
   /** Id of the end-of-sentence token or -1. */
@@ -331,7 +333,7 @@ function layerInfo(l: LstmLayer, buffer: ArrayBufferLike): LayerInfo {
  * ```
  */
 export function readLem(bytes: Uint8Array): LemFile {
-  const { vocab } = verifyLem(bytes);
+  const { vocab, vocabIndex } = verifyLem(bytes);
   const model = Model.getRootAsModel(new flatbuffers.ByteBuffer(bytes));
   const buffer = bytes.buffer;
   const vocabulary = model.vocabulary()!;
@@ -356,6 +358,7 @@ export function readLem(bytes: Uint8Array): LemFile {
     formatMajor: model.formatMajor(),
     formatMinor: model.formatMinor(),
     vocab,
+    vocabIndex,
     unkId: vocabulary.unkId(),
     eosId: vocabulary.eosId(),
     tokenizer: {

@@ -484,7 +484,7 @@ function verifySparseCsr(w: Walker, e: Table, rows: number, cols: number): void 
 }
 
 /** Checks the vocabulary table and returns its tokens (decoded once; readLem reuses them). */
-function verifyVocabulary(w: Walker, t: Table): string[] {
+function verifyVocabulary(w: Walker, t: Table): { list: string[]; seen: Map<string, number> } {
   const tokensPath = join(t.path, "tokens");
   const tokens = required(w, w.vectorField(t, 0, "tokens", 4), tokensPath);
   if (tokens.length < 1) w.fail(tokensPath, `is empty; a vocabulary has at least one token`);
@@ -530,7 +530,7 @@ function verifyVocabulary(w: Walker, t: Table): string[] {
     w.stringField(tok, 2, "number_token");
     w.u8Field(tok, 3, "eos_per_line", 1);
   }
-  return list;
+  return { list, seen };
 }
 
 function verifyMetadata(w: Walker, t: Table): void {
@@ -579,6 +579,8 @@ function verifyLayer(w: Walker, t: Table, expectedInput: number, inputWhat: stri
 export interface VerifiedLem {
   /** The vocabulary's tokens, id order. */
   vocab: string[];
+  /** Token → id (built to find duplicates; the tokenizer reuses it). */
+  vocabIndex: Map<string, number>;
 }
 
 /**
@@ -634,7 +636,7 @@ export function verifyLem(bytes: Uint8Array): VerifiedLem {
   if (metadata !== null) verifyMetadata(w, metadata);
 
   const tokens = verifyVocabulary(w, required(w, w.tableField(root, 3, "vocabulary"), "vocabulary"));
-  const vocab = tokens.length;
+  const vocab = tokens.list.length;
 
   const embeddingTable = required(w, w.tableField(root, 4, "embedding"), "embedding");
   const embedding = verifyMatrix(w, embeddingTable, false);
@@ -663,5 +665,5 @@ export function verifyLem(bytes: Uint8Array): VerifiedLem {
   if (bias !== null && bias.length !== vocab) {
     w.fail("decoder_bias", `holds ${bias.length} floats, expected ${vocab} (the vocabulary's token count)`);
   }
-  return { vocab: tokens };
+  return { vocab: tokens.list, vocabIndex: tokens.seen };
 }
