@@ -3,31 +3,13 @@
  * fixture model (seconds, not minutes).
  */
 import assert from "node:assert/strict";
+import { fixtureText, LSTM2_FIXTURE, runTask } from "./helpers.ts";
 import { LstmModel } from "../runtime/model.ts";
 
-const ROOT = new URL("../", import.meta.url);
-const FIXTURE = new URL("fixtures/lstm2.onnx", import.meta.url).pathname;
+const FIXTURE = LSTM2_FIXTURE;
 const MENU = "int8,int4:g32,lowrank:4+int8,prune:0.7+int8";
-const decoder = new TextDecoder();
 
-async function task(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
-
-/** A PTB-format text over the fixture's vocabulary, about 1,600 tokens. */
-function text(): string {
-  const words = "the big cat sat on the red mat and it was N year old".split(" ");
-  return Array.from({ length: 200 }, (_, i) => " " + words.slice(i % 5, 6 + (i % 7)).join(" ") + " ").join(
-    "\n",
-  ) + "\n";
-}
+const TEXT_LINES = 200;
 
 Deno.test("compile --target-size rejects bad flags before reading anything (exit 2, one line)", async () => {
   const missing = "/nonexistent/model.onnx"; // never read: the flags are checked first
@@ -61,7 +43,7 @@ Deno.test("compile --target-size rejects bad flags before reading anything (exit
       /--finalists must be a whole number ≥ 1/,
     ],
   ];
-  const results = await Promise.all(cases.map(([args]) => task("compile", missing, ...args)));
+  const results = await Promise.all(cases.map(([args]) => runTask("compile", missing, ...args)));
   results.forEach((r, i) => {
     const what = cases[i][0].join(" ");
     assert.equal(r.code, 2, `${what}: ${r.stderr}`);
@@ -75,10 +57,10 @@ Deno.test("compile --target-size searches, writes a model within the size, the p
   const dir = await Deno.makeTempDir();
   try {
     const txt = `${dir}/valid.txt`;
-    await Deno.writeTextFile(txt, text());
+    await Deno.writeTextFile(txt, fixtureText(TEXT_LINES));
     const out = `${dir}/m.lem`;
     const recipe = `${dir}/chosen.json`;
-    const r = await task(
+    const r = await runTask(
       "compile",
       FIXTURE,
       "--target-size",
@@ -119,7 +101,7 @@ Deno.test("compile --target-size searches, writes a model within the size, the p
     const chosen = JSON.parse(await Deno.readTextFile(recipe));
     assert.equal(chosen.rules.length, 6);
     assert.match(chosen.description, /Chosen by `deno task compile .*--target-size 9000/);
-    const again = await task("compile", FIXTURE, "--recipe", recipe, "-o", `${dir}/again.lem`);
+    const again = await runTask("compile", FIXTURE, "--recipe", recipe, "-o", `${dir}/again.lem`);
     assert.equal(again.code, 0, again.stderr);
     const lm2 = await LstmModel.load(await Deno.readFile(`${dir}/again.lem`));
     assert.deepEqual(lm2.info.tensors, lm.info.tensors);
@@ -133,7 +115,7 @@ Deno.test("compile --target-size that cannot be met exits 3, says why and what c
   const dir = await Deno.makeTempDir();
   try {
     const txt = `${dir}/valid.txt`;
-    await Deno.writeTextFile(txt, text());
+    await Deno.writeTextFile(txt, fixtureText(TEXT_LINES));
     const args = [
       FIXTURE,
       "--target-size",
@@ -146,8 +128,8 @@ Deno.test("compile --target-size that cannot be met exits 3, says why and what c
       "200",
     ];
     const [r, closest] = await Promise.all([
-      task("compile", ...args, "-o", `${dir}/none.lem`),
-      task("compile", ...args, "-o", `${dir}/closest.lem`, "--write-closest"),
+      runTask("compile", ...args, "-o", `${dir}/none.lem`),
+      runTask("compile", ...args, "-o", `${dir}/closest.lem`, "--write-closest"),
     ]);
     assert.equal(r.code, 3, r.stderr);
     assert.match(
@@ -170,7 +152,7 @@ Deno.test("compile --target-size that cannot be met exits 3, says why and what c
 });
 
 Deno.test("compile --help describes the budgeted compile", async () => {
-  const help = await task("compile", "--help");
+  const help = await runTask("compile", "--help");
   assert.equal(help.code, 0);
   for (
     const flag of [

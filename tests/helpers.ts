@@ -10,6 +10,29 @@ import { decodeModel, type Tensor } from "../compiler/onnx/proto.ts";
 export const CI = Deno.env.get("CI") === "true";
 export const NODE_TESTS = new URL("../../shared/data/onnx-node-tests/", import.meta.url);
 export const PTB = new URL("../../shared/data/ptb/", import.meta.url);
+/** The small two-layer LM exported by PyTorch (tests/fixtures/make_fixtures.py) that CLI tests compile. */
+export const LSTM2_FIXTURE = new URL("fixtures/lstm2.onnx", import.meta.url).pathname;
+
+/** Runs `deno task -q ARGS` in the repository root without colour; the exit code and the output. */
+export async function runTask(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", ...args],
+    cwd: new URL("../", import.meta.url),
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** A PTB-format text of `lines` lines over the lstm2 fixture's vocabulary (≈ 8 tokens a line). */
+export function fixtureText(lines: number): string {
+  const words = "the big cat sat on the red mat and it was N year old".split(" ");
+  return Array.from({ length: lines }, (_, i) => " " + words.slice(i % 5, 6 + (i % 7)).join(" ") + " ").join(
+    "\n",
+  ) + "\n";
+}
 
 /** Asserts |a − b| ≤ tol + tol·|b| elementwise (NaN fails); the message names the worst element. */
 export function assertClose(
