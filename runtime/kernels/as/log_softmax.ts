@@ -1,47 +1,14 @@
 // In-place log-softmax over x: (n) f32.  x[i] ← x[i] − lse,  lse = log Σ_j exp(x[j]) = m + log Σ_j exp(x[j] − m)
 // with m = max x (so no exp overflows). Returns lse (the log of the softmax normalizer).
-// Four lanes at a time: exp is Cephes' expf polynomial (below, ≤ 2 ulp), the sum is accumulated in f64
+// Four lanes at a time: exp is Cephes' expf polynomial (exp4.ts, ≤ 2 ulp), the sum is accumulated in f64
 // (10 000 terms in f32 would lose ~3 digits) and x − lse is computed in f64 and rounded once, so lse is
 // within ≈ 3e-7 relative of the exact value and each output within that of x[i] − lse.
 // n ≤ 0 returns −∞ and touches nothing. A NaN anywhere, or all −∞, makes every output NaN (as in PyTorch).
 
-// @ts-ignore: decorator
-@inline const LOG2E: f32 = 1.44269504088896341;
-// ln 2 split in two (Cody–Waite): n · LN2_HI is exact for |n| < 2^9.
-// @ts-ignore: decorator
-@inline const LN2_HI: f32 = 0.693359375;
-// @ts-ignore: decorator
-@inline const LN2_LO: f32 = -2.12194440e-4;
-// Below this exp underflows f32's normal range; arguments are clamped to it (exp ≈ 1.2e-38, not 0: against
-// the max's term, exp(0) = 1, no sum of n ≤ 2^31 such terms shows in f64's 53 bits).
-// @ts-ignore: decorator
-@inline const EXP_MIN: f32 = -87.33654;
+import { C0, C1, C2, C3, C4, C5, EXP_BIAS, EXP_MIN, exp4, LN2_HI, LN2_LO, LOG2E, ROUND } from "./exp4";
 
-/**
- * exp of four f32 lanes, each ≤ 0 (or −∞, NaN): Cephes expf, ≤ 2 ulp; NaN stays NaN. The constants come in
- * as values built from a run-time zero: as wasm constants V8 would rebuild each at every use inside the
- * loop (≈ 3 instructions each, a dozen per call); as values they stay in registers.
- */
-// @ts-ignore: decorator
-@inline function exp4(
-  v: v128, min: v128, log2e: v128, round: v128, ln2Hi: v128, ln2Lo: v128,
-  c0: v128, c1: v128, c2: v128, c3: v128, c4: v128, c5: v128, one: v128, bias: v128,
-): v128 {
-  const x = f32x4.pmax(v, min); // v < min ? min : v — one instruction (max's NaN rules take eight); keeps NaN
-  // n = round(x · log2 e) by adding 1.5 · 2^23: t's low mantissa bits are then n (|n| ≤ 126).
-  const t = f32x4.add(f32x4.mul(x, log2e), round);
-  const fn = f32x4.sub(t, round);
-  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(fn, ln2Hi)), f32x4.mul(fn, ln2Lo));
-  let p = f32x4.add(f32x4.mul(c0, r), c1);
-  p = f32x4.add(f32x4.mul(p, r), c2);
-  p = f32x4.add(f32x4.mul(p, r), c3);
-  p = f32x4.add(f32x4.mul(p, r), c4);
-  p = f32x4.add(f32x4.mul(p, r), c5);
-  const e = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), one);
-  // 2^n as f32 bits: n ∈ [−126, 0] here (x ≥ EXP_MIN), so (n + 127) << 23 is a normal power of two;
-  // bits(t) = 0x4B400000 + n, bias = 127 − 0x4B400000. (A NaN lane gives a power of two times NaN: NaN.)
-  return f32x4.mul(e, i32x4.shl(i32x4.add(t, bias), 23));
-}
+// Arguments x − m ≤ 0 are clamped at EXP_MIN (exp ≈ 1.2e-38, not 0: against the max's term, exp(0) = 1,
+// no sum of n ≤ 2^31 such terms shows in f64's 53 bits).
 
 export function log_softmax(x: usize, n: i32): f32 {
   if (n <= 0) return -Infinity;
@@ -67,17 +34,17 @@ export function log_softmax(x: usize, n: i32): f32 {
   const z = f32x4.splat(<f32>(n >>> 31)); // 0 (n > 0), unknown to the compiler
   const min = f32x4.add(f32x4.splat(EXP_MIN), z);
   const log2e = f32x4.add(f32x4.splat(LOG2E), z);
-  const round = f32x4.add(f32x4.splat(12582912), z);
+  const round = f32x4.add(f32x4.splat(ROUND), z);
   const ln2Hi = f32x4.add(f32x4.splat(LN2_HI), z);
   const ln2Lo = f32x4.add(f32x4.splat(LN2_LO), z);
-  const c0 = f32x4.add(f32x4.splat(1.9875691500e-4), z);
-  const c1 = f32x4.add(f32x4.splat(1.3981999507e-3), z);
-  const c2 = f32x4.add(f32x4.splat(8.3334519073e-3), z);
-  const c3 = f32x4.add(f32x4.splat(4.1665795894e-2), z);
-  const c4 = f32x4.add(f32x4.splat(1.6666665459e-1), z);
-  const c5 = f32x4.add(f32x4.splat(5.0000001201e-1), z);
+  const c0 = f32x4.add(f32x4.splat(C0), z);
+  const c1 = f32x4.add(f32x4.splat(C1), z);
+  const c2 = f32x4.add(f32x4.splat(C2), z);
+  const c3 = f32x4.add(f32x4.splat(C3), z);
+  const c4 = f32x4.add(f32x4.splat(C4), z);
+  const c5 = f32x4.add(f32x4.splat(C5), z);
   const one = f32x4.add(f32x4.splat(1), z);
-  const bias = i32x4.add(i32x4.splat(127 - 0x4b400000), z); // z's bits are 0 too
+  const bias = i32x4.add(i32x4.splat(EXP_BIAS), z); // z's bits are 0 too
   let s0 = f64x2.splat(0);
   let s1 = s0;
   i = 0;

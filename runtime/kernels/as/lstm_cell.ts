@@ -2,12 +2,14 @@
 // gates: (4·hidden) f32, blocks in the order i, f, g, o, each `hidden` long (read only);
 // c: (hidden) f32 cell state, updated in place; h: (hidden) f32 hidden state, overwritten.
 //   i = σ(gi), f = σ(gf), g = tanh(gg), o = σ(go);  c ← f·c + i·g;  h ← o·tanh(c)
-// Four units at a time: σ and tanh are built on a SIMD exp (Cephes expf, as in log_softmax.ts, ≤ 2 ulp)
+// Four units at a time: σ and tanh are built on a SIMD exp (Cephes expf, exp4.ts, ≤ 2 ulp)
 // and are within 2e-7 relative of the exact values (tested over ±20, every 2^-12). Scalar for the last
 // hidden % 4 units: the standard library's Mathf.exp (< 1 ulp). Why SIMD: the cell is O(hidden) next to the O(hidden²)
 // matvecs, but with compressed weights those got fast — scalar, the two cells of a PTB-small step took
 // 33 µs, an eighth of the whole int4 step; SIMD takes ≈ 5. Why not Mathf.tanh: its branches on |x|
 // mispredict on real (spread) gate values and made the cell 4× slower (hidden = 650).
+
+import { C0, C1, C2, C3, C4, C5, EXP_BIAS, EXP_MIN, exp4, LN2_HI, LN2_LO, LOG2E, ROUND } from "./exp4";
 
 // @ts-ignore: decorator
 @inline function sigmoid(v: f32): f32 {
@@ -27,30 +29,28 @@
   return copysign<f32>(<f32>select<f64>(series, viaExp, a < 0.55), v);
 }
 
-// exp's range here: arguments are clamped to [EXP_LO, EXP_HI] so that 2^n stays a normal f32 (n ∈
+// exp's range here: arguments are clamped to [EXP_MIN, EXP_HI] so that 2^n stays a normal f32 (n ∈
 // [−126, 127]); e^88 ≈ 1.7e38 stands in for ∞ (σ(−88) ≈ 6e-39 instead of 0, tanh(44+) = 1 exactly).
-// @ts-ignore: decorator
-@inline const EXP_LO: f32 = -87.33654;
 // @ts-ignore: decorator
 @inline const EXP_HI: f32 = 88.0;
 
 // The constants of exp4/tanh4 as mutable globals: as v128.const operands V8 rebuilds each one at every use
 // (a few instructions each); a global is one load.
-let kLo = f32x4.splat(EXP_LO);
+let kLo = f32x4.splat(EXP_MIN);
 let kHi = f32x4.splat(EXP_HI);
-let kLog2e = f32x4.splat(1.44269504088896341);
-let kRound = f32x4.splat(12582912); // 1.5 · 2^23
-let kLn2Hi = f32x4.splat(0.693359375); // ln 2 split in two (Cody–Waite)
-let kLn2Lo = f32x4.splat(-2.12194440e-4);
-let kC0 = f32x4.splat(1.9875691500e-4);
-let kC1 = f32x4.splat(1.3981999507e-3);
-let kC2 = f32x4.splat(8.3334519073e-3);
-let kC3 = f32x4.splat(4.1665795894e-2);
-let kC4 = f32x4.splat(1.6666665459e-1);
-let kC5 = f32x4.splat(5.0000001201e-1);
+let kLog2e = f32x4.splat(LOG2E);
+let kRound = f32x4.splat(ROUND);
+let kLn2Hi = f32x4.splat(LN2_HI);
+let kLn2Lo = f32x4.splat(LN2_LO);
+let kC0 = f32x4.splat(C0);
+let kC1 = f32x4.splat(C1);
+let kC2 = f32x4.splat(C2);
+let kC3 = f32x4.splat(C3);
+let kC4 = f32x4.splat(C4);
+let kC5 = f32x4.splat(C5);
 let kOne = f32x4.splat(1);
 let kTwo = f32x4.splat(2);
-let kBias = i32x4.splat(127 - 0x4b400000);
+let kBias = i32x4.splat(EXP_BIAS);
 let kT1 = f32x4.splat(<f32>(-1.0 / 3));
 let kT2 = f32x4.splat(<f32>(2.0 / 15));
 let kT3 = f32x4.splat(<f32>(-17.0 / 315));
@@ -61,25 +61,15 @@ let kT7 = f32x4.splat(<f32>(-929569.0 / 638512875));
 let kSmall = f32x4.splat(0.55);
 let kAbs = i32x4.splat(0x7fffffff);
 
-/** e^v of four lanes (v clamped to [EXP_LO, EXP_HI]; NaN stays NaN): Cephes expf, ≤ 2 ulp. */
+/** e^v of four lanes, v clamped to [EXP_MIN, EXP_HI]; NaN stays NaN (pmin keeps a NaN first operand). */
 // @ts-ignore: decorator
-@inline function exp4(v: v128): v128 {
-  const x = f32x4.pmin(f32x4.pmax(v, kLo), kHi); // pmax/pmin keep a NaN first operand
-  const t = f32x4.add(f32x4.mul(x, kLog2e), kRound); // n = round(x·log2 e) in t's low mantissa bits
-  const fn = f32x4.sub(t, kRound);
-  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(fn, kLn2Hi)), f32x4.mul(fn, kLn2Lo));
-  let p = f32x4.add(f32x4.mul(kC0, r), kC1);
-  p = f32x4.add(f32x4.mul(p, r), kC2);
-  p = f32x4.add(f32x4.mul(p, r), kC3);
-  p = f32x4.add(f32x4.mul(p, r), kC4);
-  p = f32x4.add(f32x4.mul(p, r), kC5);
-  const e = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), kOne);
-  return f32x4.mul(e, i32x4.shl(i32x4.add(t, kBias), 23)); // × 2^n: bits (n + 127) << 23
+@inline function expClamped4(v: v128): v128 {
+  return exp4(f32x4.pmin(v, kHi), kLo, kLog2e, kRound, kLn2Hi, kLn2Lo, kC0, kC1, kC2, kC3, kC4, kC5, kOne, kBias);
 }
 
 // @ts-ignore: decorator
 @inline function sigmoid4(v: v128): v128 {
-  return f32x4.div(kOne, f32x4.add(kOne, exp4(f32x4.neg(v))));
+  return f32x4.div(kOne, f32x4.add(kOne, expClamped4(f32x4.neg(v))));
 }
 
 /** tanh of four lanes, the scalar tanh's method: series below 0.55 (in f32 here), else 1 − 2/(e^{2|v|} + 1). */
@@ -94,7 +84,7 @@ let kAbs = i32x4.splat(0x7fffffff);
   s = f32x4.add(f32x4.mul(s, z), kT2);
   s = f32x4.add(f32x4.mul(s, z), kT1);
   const series = f32x4.add(a, f32x4.mul(f32x4.mul(a, z), s));
-  const viaExp = f32x4.sub(kOne, f32x4.div(kTwo, f32x4.add(exp4(f32x4.add(a, a)), kOne)));
+  const viaExp = f32x4.sub(kOne, f32x4.div(kTwo, f32x4.add(expClamped4(f32x4.add(a, a)), kOne)));
   const m = f32x4.lt(a, kSmall); // NaN: false → viaExp, which is NaN
   const t = v128.bitselect(series, viaExp, m);
   return v128.or(t, v128.andnot(v, kAbs)); // the sign of v
