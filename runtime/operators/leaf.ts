@@ -68,66 +68,42 @@ export function leafOperator(m: LeafInfo, k: KernelInstance, scratch: number): M
   const w = m.dataOffset;
   const s = m.scalesOffset;
   const g = kernelGroup(m.groupSize, cols);
+  const q8 = m.bits === 8;
+  const matvec = q8 ? ex.matvec_q8 : ex.matvec_q4;
+  const matmat = q8 ? ex.matmat_q8 : ex.matmat_q4;
+  const gather = q8 ? ex.gather_q8 : ex.gather_q4;
+  const plain: MatrixOperator = {
+    rows,
+    cols,
+    matvec: (x, y) => matvec(w, s, rows, cols, g, x, y, scratch),
+    matmat: (x, n, y) => matmat(w, s, rows, cols, g, x, n, y, scratch),
+    gatherRow: (row, out) => gather(w, s, cols, g, row, out),
+  };
   const rx = k.relaxed;
-  if (rx && (m.bits === 8 || g % 2 === 0 || g >= cols)) {
-    // relaxed int4 needs every group to start on a byte: an even group size, or one group per row.
-    const prep = scratch + quantizedScratchBytes(cols); // 16-byte aligned: the x part is a multiple of 16
-    let prepared = false;
-    const ready = () => {
-      if (!prepared) {
-        if (m.bits === 8) rx.q8_prepare(w, s, rows, cols, g, prep);
-        else rx.q4_prepare(s, rows, cols, g, prep);
-        prepared = true;
-      }
-      return prep;
-    };
-    if (m.bits === 8) {
-      return {
-        rows,
-        cols,
-        matvec: (x, y) => {
-          if (!rx.matvec_q8r(w, ready(), rows, cols, g, x, y, scratch)) {
-            ex.matvec_q8(w, s, rows, cols, g, x, y, scratch);
-          }
-        },
-        matmat: (x, n, y) => {
-          if (!rx.matmat_q8r(w, ready(), rows, cols, g, x, n, y, scratch)) {
-            ex.matmat_q8(w, s, rows, cols, g, x, n, y, scratch);
-          }
-        },
-        gatherRow: (row, out) => ex.gather_q8(w, s, cols, g, row, out),
-      };
+  // relaxed int4 needs every group to start on a byte: an even group size, or one group per row.
+  if (!rx || !(q8 || g % 2 === 0 || g >= cols)) return plain;
+  const matvecR = q8 ? rx.matvec_q8r : rx.matvec_q4r;
+  const matmatR = q8 ? rx.matmat_q8r : rx.matmat_q4r;
+  const prep = scratch + quantizedScratchBytes(cols); // 16-byte aligned: the x part is a multiple of 16
+  let prepared = false;
+  const ready = () => {
+    if (!prepared) {
+      if (q8) rx.q8_prepare(w, s, rows, cols, g, prep);
+      else rx.q4_prepare(s, rows, cols, g, prep);
+      prepared = true;
     }
-    return {
-      rows,
-      cols,
-      matvec: (x, y) => {
-        if (!rx.matvec_q4r(w, ready(), rows, cols, g, x, y, scratch)) {
-          ex.matvec_q4(w, s, rows, cols, g, x, y, scratch);
-        }
-      },
-      matmat: (x, n, y) => {
-        if (!rx.matmat_q4r(w, ready(), rows, cols, g, x, n, y, scratch)) {
-          ex.matmat_q4(w, s, rows, cols, g, x, n, y, scratch);
-        }
-      },
-      gatherRow: (row, out) => ex.gather_q4(w, s, cols, g, row, out),
-    };
-  }
-  if (m.bits === 8) {
-    return {
-      rows,
-      cols,
-      matvec: (x, y) => ex.matvec_q8(w, s, rows, cols, g, x, y, scratch),
-      matmat: (x, n, y) => ex.matmat_q8(w, s, rows, cols, g, x, n, y, scratch),
-      gatherRow: (row, out) => ex.gather_q8(w, s, cols, g, row, out),
-    };
-  }
+    return prep;
+  };
+  // A relaxed product returns 0, having written nothing, when x holds Inf/NaN: the plain kernel then runs.
   return {
     rows,
     cols,
-    matvec: (x, y) => ex.matvec_q4(w, s, rows, cols, g, x, y, scratch),
-    matmat: (x, n, y) => ex.matmat_q4(w, s, rows, cols, g, x, n, y, scratch),
-    gatherRow: (row, out) => ex.gather_q4(w, s, cols, g, row, out),
+    matvec: (x, y) => {
+      if (!matvecR(w, ready(), rows, cols, g, x, y, scratch)) plain.matvec(x, y);
+    },
+    matmat: (x, n, y) => {
+      if (!matmatR(w, ready(), rows, cols, g, x, n, y, scratch)) plain.matmat(x, n, y);
+    },
+    gatherRow: plain.gatherRow,
   };
 }
