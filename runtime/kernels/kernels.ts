@@ -155,6 +155,30 @@ export interface KernelExports {
   ): void;
 }
 
+/** A relaxed matrix × vector product: 1, or 0 having written nothing (x holds Inf/NaN). */
+type RelaxedMatvec = (
+  w: number,
+  prep: number,
+  rows: number,
+  cols: number,
+  group: number,
+  x: number,
+  y: number,
+  scratch: number,
+) => number;
+/** A relaxed matrix × matrix product over n timesteps: 1, or 0 having written nothing. */
+type RelaxedMatmat = (
+  w: number,
+  prep: number,
+  rows: number,
+  cols: number,
+  group: number,
+  x: number,
+  n: number,
+  y: number,
+  scratch: number,
+) => number;
+
 /**
  * The exports of build/kernels_relaxed.wasm (as/relaxed.ts): int8/int4 products with relaxed SIMD's
  * i8 × i7 dot product, on the same memory. Arguments as the plain `matvec_q8` … of {@link KernelExports};
@@ -169,51 +193,13 @@ export interface RelaxedKernelExports {
   /** Once per int4 matrix: writes relaxedPrepBytes(4, …) bytes at `prep` (the scales, in four-row quads). */
   q4_prepare(scales: number, rows: number, cols: number, group: number, prep: number): void;
   /** y (rows) += W·x, W int8 prepared at `prep`; x quantized to 7 bits. */
-  matvec_q8r(
-    w: number,
-    prep: number,
-    rows: number,
-    cols: number,
-    group: number,
-    x: number,
-    y: number,
-    scratch: number,
-  ): number;
+  matvec_q8r: RelaxedMatvec;
   /** Y (n, rows) += X·Wᵀ, W int8 prepared at `prep`; each timestep quantized to 7 bits. */
-  matmat_q8r(
-    w: number,
-    prep: number,
-    rows: number,
-    cols: number,
-    group: number,
-    x: number,
-    n: number,
-    y: number,
-    scratch: number,
-  ): number;
+  matmat_q8r: RelaxedMatmat;
   /** y (rows) += W·x, W int4 (group even or ≥ cols) prepared at `prep`; x quantized to 8 bits. */
-  matvec_q4r(
-    w: number,
-    prep: number,
-    rows: number,
-    cols: number,
-    group: number,
-    x: number,
-    y: number,
-    scratch: number,
-  ): number;
+  matvec_q4r: RelaxedMatvec;
   /** Y (n, rows) += X·Wᵀ, W int4 (group even or ≥ cols) prepared at `prep`; each timestep to 8 bits. */
-  matmat_q4r(
-    w: number,
-    prep: number,
-    rows: number,
-    cols: number,
-    group: number,
-    x: number,
-    n: number,
-    y: number,
-    scratch: number,
-  ): number;
+  matmat_q4r: RelaxedMatmat;
 }
 
 /** A ready kernel instance. `heapBase` is `exports.heap_base()`, read once. */
