@@ -8,7 +8,7 @@ import { importOnnx, readVocabFile } from "./onnx/import.ts";
 import { OnnxReferenceModel } from "./onnxruntime_reference.ts";
 import { LstmModel } from "../runtime/model.ts";
 import { Tokenizer } from "../runtime/tokenizer.ts";
-import { readInput } from "./cli/args.ts";
+import { readInput } from "../runtime/cli/args.ts";
 
 /** What `deno task eval --json` prints (plus the file names). */
 export interface EvaluationResult {

@@ -6,7 +6,7 @@
  * --target-size it searches per-tensor methods for the budget (compiler/budget/, docs/budget.md).
  * @module
  */
-import { parseCli, readInput, runCli, UsageError } from "./args.ts";
+import { parseCli, readInput, runCli, UsageError } from "../../runtime/cli/args.ts";
 import { compileOnnx } from "../compile.ts";
 import { writeFileAtomic } from "../writer.ts";
 import { readVocabFile } from "../onnx/import.ts";

@@ -5,7 +5,7 @@
  * compiler/cli/compile.ts before this runs.
  * @module
  */
-import { readInput } from "./args.ts";
+import { readInput } from "../../runtime/cli/args.ts";
 import { formatBytes, tensorTable } from "./tensor_table.ts";
 import { COMPILER } from "../compile.ts";
 import { importOnnx, readVocabFile } from "../onnx/import.ts";

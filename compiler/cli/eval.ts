@@ -4,7 +4,7 @@
  * MODEL is a `.lem` (run by lstm-edge's runtime) or an `.onnx` (run by onnxruntime-web, the reference).
  * @module
  */
-import { parseCli, progressReporter, readInput, runCli, UsageError } from "./args.ts";
+import { parseCli, progressReporter, readInput, runCli, UsageError } from "../../runtime/cli/args.ts";
 import { evaluateModelFile } from "../evaluate.ts";
 
 const USAGE = "deno task eval MODEL TEXT [--json] [--vocab FILE] [--limit N]";

@@ -3,7 +3,7 @@
  * An `.onnx` is shown as the compiler imports it.
  * @module
  */
-import { parseCli, readInput, runCli, UsageError } from "./args.ts";
+import { parseCli, readInput, runCli, UsageError } from "../../runtime/cli/args.ts";
 import { formatSummary, readLem, summarize } from "../../runtime/format/read.ts";
 import { importOnnx } from "../onnx/import.ts";
 

@@ -3,7 +3,7 @@
  * speed table of every compression method (compiler/tradeoff.ts) on PTB's validation and test texts.
  * @module
  */
-import { parseCli, readInput, runCli, UsageError } from "./args.ts";
+import { parseCli, readInput, runCli, UsageError } from "../../runtime/cli/args.ts";
 import { importOnnx } from "../onnx/import.ts";
 import { DEFAULT_METHODS, measureTradeoff, tradeoffMarkdown } from "../tradeoff.ts";
 import { METHOD_GRAMMAR, parseMethod, RecipeError } from "../recipe.ts";
@@ -18,7 +18,7 @@ usage: ${USAGE}
 
 Compiles MODEL with every compression method (each applied to all weight matrices), loads each result
 in lstm-edge's runtime, and prints a markdown table: file bytes, ratio to f32, validation and test
-perplexity (DESIGN.md's convention), ms/token stepwise (feed + logProbs) and over a 256-token sequence.
+perplexity (deno task eval's convention), ms/token stepwise (feed + logProbs) and over a 256-token sequence.
 Speed is best of 3 runs on this machine: compare rows of one table, not tables of different runs.
 
   MODEL.onnx       the model (default: ${SHIPPED})

@@ -11,11 +11,11 @@
  *   wrangler.toml     `npx wrangler deploy` from DIR (uploads the same modules, no rebundling)
  * @module
  */
-import { parseCli, readInput, runCli, UsageError } from "../../compiler/cli/args.ts";
+import { parseCli, readInput, runCli, UsageError } from "../cli/args.ts";
 import { resolveLimits } from "../app/limits.ts";
 import { bundleBrowserRuntime, bundleWorker, stopBundler, WORKER_MODULES } from "./bundle.ts";
 
-/** The runtime's size budget (DESIGN.md): worker.js + kernels.wasm + kernels_relaxed.wasm, without the model. */
+/** The runtime's size budget: worker.js + kernels.wasm + kernels_relaxed.wasm, without the model, under 150 kB. */
 export const WORKER_BUDGET_BYTES = 150_000;
 /** Compatibility date for workerd and wrangler (must not be later than the workerd release). */
 export const COMPATIBILITY_DATE = "2025-09-01";

@@ -3,7 +3,7 @@
  * Prints `listening on http://HOST:PORT/` once it accepts connections; stops on SIGINT/SIGTERM.
  * @module
  */
-import { parseCli, readInput, runCli, UsageError } from "../../compiler/cli/args.ts";
+import { parseCli, readInput, runCli, UsageError } from "../cli/args.ts";
 import { LstmModel } from "../model.ts";
 import { createApp } from "../app.ts";
 import { resolveLimits } from "../app/limits.ts";

@@ -9,7 +9,7 @@
  * each ratio compares measurements taken seconds apart.
  * @module
  */
-import { parseCli, readInput, runCli, UsageError } from "../../compiler/cli/args.ts";
+import { parseCli, readInput, runCli, UsageError } from "../../runtime/cli/args.ts";
 import { importOnnx } from "../../compiler/onnx/import.ts";
 import { compressModel } from "../../compiler/compress.ts";
 import { writeLem } from "../../compiler/writer.ts";
@@ -42,7 +42,7 @@ onnxruntime-web is the median of the per-round ratios (this machine's memory ban
 
 Columns (per row):
   model bytes     size of the model file (.onnx for onnxruntime-web, .lem for ours)
-  PPL             perplexity on the first --ppl-tokens tokens of --text (DESIGN.md's convention)
+  PPL             perplexity on the first --ppl-tokens tokens of --text (deno task eval's convention)
   step ms         ms per token, one token at a time, state carried, next-token output included.
                   ORT: session.run(tokens [1,1], h0, c0) → logits, h, c (raw logits).
                   ours: feed(state, id) + logProbs(state) (also computes the log-softmax over the

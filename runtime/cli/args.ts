@@ -1,5 +1,5 @@
 /**
- * Command-line plumbing shared by the CLI entry points: option parsing with `--help`, and errors that end
+ * Command-line plumbing shared by every CLI entry point (the compiler's and the runtime's: it lives in the runtime so that the runtime never imports the compiler): option parsing with `--help`, and errors that end
  * the process with a message instead of a stack trace.
  * @module
  */
