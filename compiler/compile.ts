@@ -4,7 +4,7 @@
  * @module
  */
 import { importOnnx } from "./onnx/import.ts";
-import type { FloatTypeName } from "./encoded.ts";
+import type { IrModel } from "./ir.ts";
 import { compressModel, type TensorReport } from "./compress.ts";
 import { methodRecipe, type Recipe } from "./recipe.ts";
 import { writeLem } from "./writer.ts";
@@ -25,8 +25,6 @@ export interface CompileOptions {
   tokenizer?: string;
   /** Which method each weight matrix gets (`--method`, `--recipe`; default: f32 everywhere). */
   recipe?: Recipe;
-  /** Shorthand for `recipe: methodRecipe(floatType)` (ignored when `recipe` is given). */
-  floatType?: FloatTypeName;
   /** Model name recorded in the metadata (default: the file name without folder and extension). */
   name?: string;
   /** PTB-format text: when given, perplexity before and after is measured on it and recorded. */
@@ -63,6 +61,18 @@ function checkSequence(vocabSize: number, length: number): number[] {
 }
 
 /**
+ * The metrics every compiled file carries, in this order (those that could not be measured are left
+ * out). The budget search writes its candidates with the same names (placeholder values) so that a
+ * candidate measured during the search has exactly the size of the file finally compiled.
+ */
+export const COMPILE_METRICS = [
+  "check_max_abs_logit_diff",
+  "perplexity_source",
+  "perplexity_compiled",
+  "eval_tokens",
+] as const;
+
+/**
  * Compiles ONNX bytes to `.lem` bytes and checks the result against onnxruntime-web.
  *
  * @example
@@ -72,12 +82,32 @@ function checkSequence(vocabSize: number, length: number): number[] {
  * ```
  */
 export async function compileOnnx(onnxBytes: Uint8Array, options: CompileOptions): Promise<CompileResult> {
-  const ir = importOnnx(onnxBytes, {
+  return await compileImported(importModel(onnxBytes, options), onnxBytes, options);
+}
+
+/** The import step of {@link compileOnnx}: the IR of `onnxBytes`, with `options`' vocabulary and tokenizer. */
+export function importModel(
+  onnxBytes: Uint8Array,
+  options: Pick<CompileOptions, "fileName" | "vocab" | "tokenizer">,
+): IrModel {
+  return importOnnx(onnxBytes, {
     fileName: options.fileName,
     vocab: options.vocab,
     tokenizer: options.tokenizer,
   });
-  const recipe = options.recipe ?? methodRecipe(options.floatType ?? "f32");
+}
+
+/**
+ * {@link compileOnnx} after the import: compress `ir` by the recipe, write, check against onnxruntime-web
+ * running `onnxBytes` (the original of `ir`), measure, and write again with the metrics. Every compile —
+ * plain, recipe or budgeted — ends here.
+ */
+export async function compileImported(
+  ir: IrModel,
+  onnxBytes: Uint8Array,
+  options: CompileOptions,
+): Promise<CompileResult> {
+  const recipe = options.recipe ?? methodRecipe("f32");
   const name = options.name ?? options.fileName.replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "");
   const { model: encoded, tensors } = compressModel(
     ir,
@@ -93,7 +123,7 @@ export async function compileOnnx(onnxBytes: Uint8Array, options: CompileOptions
   const evalIds = options.evalText === undefined ? undefined : tokenizer.encode(options.evalText).ids;
   const checkIds = evalIds && evalIds.length >= 2 ? evalIds.slice(0, 32) : checkSequence(ir.vocab.length, 32);
   const result: CompileResult = { bytes: draft, tensors, maxLogitDiff: NaN, checkTokens: checkIds.length };
-  const metrics: { name: string; value: number }[] = [];
+  const metrics: { name: (typeof COMPILE_METRICS)[number]; value: number }[] = [];
   let reference: OnnxReferenceModel | undefined;
   try {
     reference = await OnnxReferenceModel.create(onnxBytes);

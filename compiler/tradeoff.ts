@@ -6,6 +6,7 @@
  * `deno task tradeoff` (compiler/cli/tradeoff.ts) prints it as a markdown table.
  * @module
  */
+import { formatPercent } from "../runtime/cli/format.ts";
 import type { IrModel } from "./ir.ts";
 import { writeLem } from "./writer.ts";
 import { compressModel } from "./compress.ts";
@@ -136,10 +137,7 @@ export async function measureTradeoff(ir: IrModel, options: TradeoffOptions): Pr
 /** The rows as a markdown table (perplexity change relative to the f32 row when there is one). */
 export function tradeoffMarkdown(rows: readonly TradeoffRow[]): string {
   const base = rows.find((r) => r.method === "f32");
-  const pct = (
-    v: number,
-    b?: number,
-  ) => (b ? ` (${v >= b ? "+" : ""}${((v / b - 1) * 100).toFixed(1)} %)` : "");
+  const pct = (v: number, b?: number) => (b ? ` (${formatPercent(v / b - 1, 1)})` : "");
   const header = [
     "method",
     "largest tensor",

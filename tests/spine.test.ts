@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { compileOnnx } from "../compiler/compile.ts";
+import { methodRecipe } from "../compiler/recipe.ts";
 import { OnnxReferenceModel } from "../compiler/onnxruntime_reference.ts";
 import { LstmModel } from "../runtime/model.ts";
 import { compileKernelModule } from "../runtime/kernels/kernels.ts";
@@ -86,7 +87,7 @@ Deno.test("f16 storage halves the weights and keeps logits within f16 precision"
   const fx = fixtures.find((f) => f.name === "lstm2")!;
   const onnxBytes = await Deno.readFile(new URL("lstm2.onnx", FIXTURES));
   const f32 = await compileOnnx(onnxBytes, { fileName: "lstm2.onnx" });
-  const f16 = await compileOnnx(onnxBytes, { fileName: "lstm2.onnx", floatType: "f16" });
+  const f16 = await compileOnnx(onnxBytes, { fileName: "lstm2.onnx", recipe: methodRecipe("f16") });
   for (let i = 0; i < f32.tensors.length; i++) {
     assert.equal(f16.tensors[i].bytes * 2, f32.tensors[i].bytes);
     assert.ok(f16.tensors[i].relativeError > 0 && f16.tensors[i].relativeError < 1e-3);

@@ -16,20 +16,10 @@ import {
 } from "../compress.ts";
 import { parseMethod } from "../recipe.ts";
 import { writeLem } from "../writer.ts";
+import { COMPILE_METRICS } from "../compile.ts";
 import { LstmModel } from "../../runtime/model.ts";
 import { assignmentRecipe } from "./assignment.ts";
 import type { Evaluator, Measurement, OptionInfo } from "./search.ts";
-
-/**
- * Metrics every file the search writes carries (-1 until known: a 0 would be left out, FlatBuffers omits
- * defaults), so that a model measured during the search has exactly the size of the file finally written.
- */
-export const BUDGET_METRICS = [
-  "perplexity_compiled",
-  "perplexity_f32",
-  "eval_tokens",
-  "budget_target_bytes",
-] as const;
 
 /** Options of {@link RuntimeEvaluator}. */
 export interface RuntimeEvaluatorOptions {
@@ -109,12 +99,13 @@ export class RuntimeEvaluator implements Evaluator {
     return { bytes: report.bytes, relativeError: report.relativeError, detail: report.detail };
   }
 
-  /** The `.lem` bytes of an assignment, with the {@link BUDGET_METRICS} (-1 where not given) in its metadata. */
-  write(
-    methods: readonly string[],
-    values: Partial<Record<(typeof BUDGET_METRICS)[number], number>> = {},
-  ): Uint8Array {
-    const metrics = BUDGET_METRICS.map((name) => ({ name, value: values[name] ?? -1 }));
+  /**
+   * The `.lem` bytes of an assignment. Its metadata carries the metrics a compile writes
+   * ({@link COMPILE_METRICS}) with the value -1 (a 0 would be left out: FlatBuffers omits defaults), so that
+   * a model measured here has the size of the file the compile of its recipe writes.
+   */
+  write(methods: readonly string[]): Uint8Array {
+    const metrics = COMPILE_METRICS.map((name) => ({ name, value: -1 }));
     const names = this.tensors.map((t) => t.name);
     const matrices = methods.map((m, t) => this.encoded(t, m).encoded);
     const model = assembleModel(this.#ir, matrices, assignmentRecipe(names, methods), {

@@ -20,6 +20,7 @@
  * The measuring is behind {@link Evaluator} so that tests can drive the search with a fake.
  * @module
  */
+import { formatPercent } from "../../runtime/cli/format.ts";
 import { type Budget, type Violation, violations, violationScore } from "./budget.ts";
 import { combineOptions, type TensorOption } from "./combine.ts";
 import { DEFAULT_MENU } from "./menu.ts";
@@ -156,73 +157,147 @@ export interface SearchResult {
 
 const key = (methods: readonly string[]) => methods.join("\u0000");
 
+type Full = MeasuredModel & { validPerplexity: number };
+
+/** One search in progress: the evaluator, the options, stage costs and progress reporting. */
+class SearchRun {
+  readonly names: string[];
+  readonly f32: string[];
+  readonly withSpeed: boolean;
+  readonly costs: StageCost[] = [];
+  #cost?: StageCost;
+  readonly #started = performance.now();
+
+  constructor(readonly evaluator: Evaluator, readonly options: SearchOptions) {
+    this.names = evaluator.tensors.map((t) => t.name);
+    this.f32 = this.names.map(() => "f32");
+    this.withSpeed = options.budget.maxMsPerToken !== undefined;
+  }
+
+  get budget(): Budget {
+    return this.options.budget;
+  }
+
+  seconds(): number {
+    return (performance.now() - this.#started) / 1000;
+  }
+
+  /** Starts accounting for `stage` (and closes the previous stage's wall time). */
+  begin(stage: SearchStage): void {
+    if (this.#cost) this.#cost.seconds = this.seconds() - this.#cost.seconds;
+    this.#cost = { stage, evaluations: 0, tokens: 0, timings: 0, seconds: this.seconds() };
+    this.costs.push(this.#cost);
+  }
+
+  /** Closes the last stage's wall time. */
+  end(): void {
+    this.#cost!.seconds = this.seconds() - this.#cost!.seconds;
+  }
+
+  progress(stage: SearchStage, done: number, total: number, message: string): void {
+    this.options.onProgress?.({ stage, done, total, seconds: this.seconds(), message });
+  }
+
+  async measure(methods: readonly string[], tokens: "subset" | "full", timing: boolean) {
+    const m = await this.evaluator.measure(methods, { tokens, timing });
+    this.#cost!.evaluations++;
+    this.#cost!.tokens += m.tokens;
+    if (timing) this.#cost!.timings++;
+    return m;
+  }
+
+  async retime(methods: readonly string[]): Promise<number> {
+    this.#cost!.timings++;
+    return await this.evaluator.time(methods);
+  }
+}
+
 /**
- * Searches per-tensor methods for the model `evaluator` measures.
+ * Searches per-tensor methods for the model `evaluator` measures, stage by stage (see the module doc):
+ * {@link measureBaseline}, {@link encodeChoices}, {@link measureSensitivity}, {@link measureCombinations},
+ * {@link scoreFinalists}, then {@link decide}.
  *
  * @example
  * ```ts
  * const evaluator = new RuntimeEvaluator(ir, validIds, { metadata: { name: "ptb-small", compiler: COMPILER } });
  * const result = await budgetSearch(evaluator, { budget: { targetBytes: 3_000_000 } });
- * if (result.chosen) await writeFileAtomic("x.lem", evaluator.write(result.chosen.methods));
+ * if (result.chosen) console.log(assignmentRecipe(result.tensors, result.chosen.methods));
  * ```
  */
 export async function budgetSearch(evaluator: Evaluator, options: SearchOptions): Promise<SearchResult> {
-  const { budget } = options;
-  const menu = options.menu ?? DEFAULT_MENU;
-  const started = performance.now();
-  const seconds = () => (performance.now() - started) / 1000;
-  const names = evaluator.tensors.map((t) => t.name);
-  const T = names.length;
-  const withSpeed = budget.maxMsPerToken !== undefined;
-  const costs: StageCost[] = [];
-  let cost: StageCost | undefined;
-  const begin = (stage: SearchStage) => {
-    if (cost) cost.seconds = seconds() - cost.seconds;
-    cost = { stage, evaluations: 0, tokens: 0, timings: 0, seconds: seconds() };
-    costs.push(cost);
-  };
-  const progress = (stage: SearchStage, done: number, total: number, message: string) =>
-    options.onProgress?.({ stage, done, total, seconds: seconds(), message });
-  const measure = async (methods: readonly string[], tokens: "subset" | "full", timing: boolean) => {
-    const m = await evaluator.measure(methods, { tokens, timing });
-    cost!.evaluations++;
-    cost!.tokens += m.tokens;
-    if (timing) cost!.timings++;
-    return m;
-  };
+  const run = new SearchRun(evaluator, options);
+  const baseline = await measureBaseline(run);
+  const { choices, perTensor, fixedBytes } = encodeChoices(run, baseline);
+  const singles = await measureSensitivity(run, baseline, perTensor);
+  const minimumBytes = fixedBytes +
+    perTensor.reduce((sum, opts) => sum + Math.min(...opts.map((o) => o.bytes)), 0);
+  const combined = await measureCombinations(run, baseline, perTensor, fixedBytes);
+  const pool: MeasuredModel[] = [baseline, ...combined];
+  const finalists = await scoreFinalists(run, baseline, pool);
+  run.end();
+  return decide(run, {
+    budget: run.budget,
+    tensors: run.names,
+    baseline,
+    choices,
+    singles,
+    combined,
+    frontier: paretoFront(pool, [
+      (m) => m.bytes,
+      (m) => m.subsetPerplexity,
+      (m) => m.msPerToken ?? Infinity,
+    ]),
+    finalists,
+    minimumBytes,
+    costs: run.costs,
+    seconds: 0,
+  }, pool);
+}
 
-  // 1. Baseline.
-  begin("baseline");
-  const f32 = names.map(() => "f32");
-  progress("baseline", 0, 2, "f32 on the subset");
-  const bs = await measure(f32, "subset", true);
-  progress(
+/** Stage 1: the f32 model on the subset (with ms/token) and on the full validation text. */
+async function measureBaseline(run: SearchRun): Promise<Full> {
+  run.begin("baseline");
+  run.progress("baseline", 0, 2, "f32 on the subset");
+  const bs = await run.measure(run.f32, "subset", true);
+  run.progress(
     "baseline",
     1,
     2,
     `f32: subset perplexity ${bs.perplexity.toFixed(2)}; now the full validation text`,
   );
-  const bf = await measure(f32, "full", false);
-  const baseline = {
-    methods: f32,
+  const bf = await run.measure(run.f32, "full", false);
+  run.progress("baseline", 2, 2, `f32: ${bs.bytes} bytes, valid perplexity ${bf.perplexity.toFixed(2)}`);
+  return {
+    methods: run.f32,
     stage: "baseline" as const,
     bytes: bs.bytes,
     subsetPerplexity: bs.perplexity,
     validPerplexity: bf.perplexity,
     msPerToken: bs.msPerToken,
   };
-  progress("baseline", 2, 2, `f32: ${bs.bytes} bytes, valid perplexity ${bf.perplexity.toFixed(2)}`);
+}
 
-  // 2. Encode every choice; discard the hopeless ones without measuring.
-  begin("encode");
+/**
+ * Stage 2: every (tensor, menu method) choice encoded; the hopeless ones discarded without measuring.
+ * `perTensor[t]` holds tensor t's usable choices, f32 first; `fixedBytes` is what the file holds besides
+ * the weight matrices.
+ */
+function encodeChoices(
+  run: SearchRun,
+  baseline: MeasuredModel,
+): { choices: ChoiceRecord[]; perTensor: ChoiceRecord[][]; fixedBytes: number } {
+  run.begin("encode");
+  const { names, evaluator, budget } = run;
+  const menu = run.options.menu ?? DEFAULT_MENU;
+  const T = names.length;
   const choices: ChoiceRecord[] = [];
-  const perTensor: ChoiceRecord[][] = names.map(() => []);
+  let perTensor: ChoiceRecord[][] = names.map(() => []);
   let encoded = 0;
   for (let t = 0; t < T; t++) {
     const base = { tensor: names[t], method: "f32", ...evaluator.option(t, "f32"), delta: 0, dms: 0 };
     perTensor[t].push(base);
     for (const method of menu) {
-      progress("encode", ++encoded, T * menu.length, `${names[t]} ${method}`);
+      run.progress("encode", ++encoded, T * menu.length, `${names[t]} ${method}`);
       let info: OptionInfo;
       try {
         info = evaluator.option(t, method);
@@ -246,15 +321,15 @@ export async function budgetSearch(evaluator: Evaluator, options: SearchOptions)
   const fixedBytes = baseline.bytes - perTensor.reduce((s, opts) => s + opts[0].bytes, 0);
   const minBytes = perTensor.map((opts) => Math.min(...opts.map((o) => o.bytes)));
   const minTotal = fixedBytes + minBytes.reduce((a, b) => a + b, 0);
-  for (let t = 0; t < T; t++) {
-    perTensor[t] = perTensor[t].filter((c) => {
+  perTensor = perTensor.map((opts, t) =>
+    opts.filter((c) => {
       if (c.method === "f32") return true;
       // (Only when the target is reachable at all: otherwise every choice is measured, to find the closest.)
       if (minTotal <= budget.targetBytes && minTotal - minBytes[t] + c.bytes > budget.targetBytes) {
         c.discarded = "cannot fit the size target even with the smallest choice for every other tensor";
         return false;
       }
-      const better = perTensor[t].find((o) =>
+      const better = opts.find((o) =>
         o !== c && dominates(o, c, [(x: ChoiceRecord) => x.bytes, (x: ChoiceRecord) => x.relativeError])
       );
       if (better) {
@@ -262,13 +337,26 @@ export async function budgetSearch(evaluator: Evaluator, options: SearchOptions)
         return false;
       }
       return true;
-    });
-  }
+    })
+  );
+  return { choices, perTensor, fixedBytes };
+}
 
-  // 3. Sensitivity: each remaining choice alone, least relative error first within each tensor; once a
-  // choice alone raises perplexity past the cap, the tensor's choices with more error are not measured.
-  begin("sensitivity");
-  const cap = Math.log(1 + (options.maxSingleIncrease ?? 0.5));
+/**
+ * Stage 3: each remaining choice measured alone (that tensor compressed, the others f32), least relative
+ * error first within each tensor; once a choice alone raises perplexity past the cap, the tensor's choices
+ * with more error are not measured. Then choices dominated on (bytes, Δ[, Δms]) are dropped: `perTensor`
+ * is filtered in place. Returns the one-tensor models measured.
+ */
+async function measureSensitivity(
+  run: SearchRun,
+  baseline: MeasuredModel,
+  perTensor: ChoiceRecord[][],
+): Promise<MeasuredModel[]> {
+  run.begin("sensitivity");
+  const { withSpeed } = run;
+  const T = perTensor.length;
+  const cap = Math.log(1 + (run.options.maxSingleIncrease ?? 0.5));
   const singles: MeasuredModel[] = [];
   const toMeasure = perTensor.flatMap((opts, t) =>
     opts.filter((c) => c.method !== "f32").sort((a, b) => a.relativeError - b.relativeError).map((c) => ({
@@ -281,15 +369,20 @@ export async function budgetSearch(evaluator: Evaluator, options: SearchOptions)
     const worse = tooDamaging.get(t);
     if (worse && c.relativeError >= worse.relativeError) {
       c.discarded = `not measured: more relative error than ${worse.method}, which alone already raised ` +
-        `the subset perplexity by ${pct(Math.exp(worse.delta!) - 1)}`;
-      progress("sensitivity", i + 1, toMeasure.length, `${c.tensor} ${c.method}: skipped (${c.discarded})`);
+        `the subset perplexity by ${formatPercent(Math.exp(worse.delta!) - 1)}`;
+      run.progress(
+        "sensitivity",
+        i + 1,
+        toMeasure.length,
+        `${c.tensor} ${c.method}: skipped (${c.discarded})`,
+      );
       continue;
     }
-    const methods = f32.slice();
+    const methods = run.f32.slice();
     methods[t] = c.method;
-    const m = await measure(methods, "subset", withSpeed);
-    c.delta = Math.log(m.perplexity) - Math.log(bs.perplexity);
-    if (withSpeed) c.dms = m.msPerToken! - bs.msPerToken!;
+    const m = await run.measure(methods, "subset", withSpeed);
+    c.delta = Math.log(m.perplexity) - Math.log(baseline.subsetPerplexity);
+    if (withSpeed) c.dms = m.msPerToken! - baseline.msPerToken!;
     singles.push({
       methods,
       stage: "sensitivity",
@@ -299,16 +392,16 @@ export async function budgetSearch(evaluator: Evaluator, options: SearchOptions)
     });
     if (c.delta > cap) {
       c.discarded = `alone it raises the subset perplexity by ${
-        pct(m.perplexity / bs.perplexity - 1)
-      } (more than ${pct(Math.exp(cap) - 1)})`;
+        formatPercent(m.perplexity / baseline.subsetPerplexity - 1)
+      } (more than ${formatPercent(Math.exp(cap) - 1)})`;
       if (!worse || c.relativeError < worse.relativeError) tooDamaging.set(t, c);
     }
-    progress(
+    run.progress(
       "sensitivity",
       i + 1,
       toMeasure.length,
       `${c.tensor} ${c.method}: ${c.bytes} bytes, subset perplexity ${m.perplexity.toFixed(2)} (${
-        pct(m.perplexity / bs.perplexity - 1)
+        formatPercent(m.perplexity / baseline.subsetPerplexity - 1)
       })${c.discarded ? ": too damaging" : ""}`,
     );
   }
@@ -325,14 +418,26 @@ export async function budgetSearch(evaluator: Evaluator, options: SearchOptions)
     }
     perTensor[t] = perTensor[t].filter((c) => kept.has(c));
   }
+  return singles;
+}
 
-  const minUsable = fixedBytes +
-    perTensor.reduce((sum, opts) => sum + Math.min(...opts.map((o) => o.bytes)), 0);
-
-  // 4. Combine under additivity; measure the best predicted combinations and a spread along the frontier.
-  begin("combine");
+/**
+ * Stage 4: assuming Δs and bytes add up, the predicted Pareto frontier of whole models
+ * (compiler/budget/combine.ts); the best predicted combinations within the budget, and a few along the
+ * frontier at other sizes (for the plot), built and measured on the subset with ms/token.
+ */
+async function measureCombinations(
+  run: SearchRun,
+  baseline: MeasuredModel,
+  perTensor: ChoiceRecord[][],
+  fixedBytes: number,
+): Promise<MeasuredModel[]> {
+  run.begin("combine");
+  const { budget, withSpeed, options } = run;
+  const bsPerplexity = baseline.subsetPerplexity;
   const front = combineOptions(perTensor as TensorOption[][], fixedBytes, withSpeed);
-  const predictedMs = (dms: number) => (bs.msPerToken === undefined ? undefined : bs.msPerToken + dms);
+  const predictedMs = (dms: number) =>
+    baseline.msPerToken === undefined ? undefined : baseline.msPerToken + dms;
   const fits = (c: { bytes: number; dms: number }) =>
     c.bytes <= budget.targetBytes && (!withSpeed || predictedMs(c.dms)! <= budget.maxMsPerToken!);
   const nFeasible = options.feasibleCandidates ?? 8;
@@ -344,15 +449,15 @@ export async function budgetSearch(evaluator: Evaluator, options: SearchOptions)
       violationScore(
         {
           bytes: c.bytes,
-          perplexity: bs.perplexity * Math.exp(c.delta),
+          perplexity: bsPerplexity * Math.exp(c.delta),
           msPerToken: predictedMs(c.dms),
         },
         budget,
-        bs.perplexity,
+        bsPerplexity,
       );
     picked = [...front].sort((a, b) => score(a) - score(b)).slice(0, nFeasible);
   }
-  const seen = new Set([key(f32), ...picked.map((c) => key(c.methods))]);
+  const seen = new Set([key(run.f32), ...picked.map((c) => key(c.methods))]);
   if (nSpread > 0 && front.length > 0) {
     const lo = Math.log(front[0].bytes);
     const hi = Math.log(baseline.bytes);
@@ -368,7 +473,7 @@ export async function budgetSearch(evaluator: Evaluator, options: SearchOptions)
   }
   const combined: MeasuredModel[] = [];
   for (const [i, c] of picked.entries()) {
-    const m = await measure(c.methods, "subset", true);
+    const m = await run.measure(c.methods, "subset", true);
     combined.push({
       methods: c.methods,
       stage: "combined",
@@ -377,25 +482,31 @@ export async function budgetSearch(evaluator: Evaluator, options: SearchOptions)
       msPerToken: m.msPerToken,
       predicted: {
         bytes: c.bytes,
-        subsetPerplexity: bs.perplexity * Math.exp(c.delta),
+        subsetPerplexity: bsPerplexity * Math.exp(c.delta),
         msPerToken: predictedMs(c.dms),
       },
     });
-    progress(
+    run.progress(
       "combine",
       i + 1,
       picked.length,
       `${m.bytes} bytes, subset perplexity ${m.perplexity.toFixed(2)} (${
-        pct(m.perplexity / bs.perplexity - 1)
+        formatPercent(m.perplexity / bsPerplexity - 1)
       }; ` +
-        `predicted ${pct(Math.exp(c.delta) - 1)}), ${m.msPerToken!.toFixed(3)} ms/token`,
+        `predicted ${formatPercent(Math.exp(c.delta) - 1)}), ${m.msPerToken!.toFixed(3)} ms/token`,
     );
   }
+  return combined;
+}
 
-  // 5. Final: the best few within size (and speed) on the full validation text.
-  begin("final");
-  const nFinal = options.finalists ?? 3;
-  const pool: MeasuredModel[] = [baseline, ...combined];
+/**
+ * Stage 5: the best few measured models within the size (and speed) budget scored on the full validation
+ * text (when none is within it, the closest few, for the report).
+ */
+async function scoreFinalists(run: SearchRun, baseline: Full, pool: MeasuredModel[]): Promise<Full[]> {
+  run.begin("final");
+  const { budget, withSpeed } = run;
+  const nFinal = run.options.finalists ?? 3;
   const subsetPoint = (m: MeasuredModel) => ({
     bytes: m.bytes,
     perplexity: m.subsetPerplexity,
@@ -408,55 +519,44 @@ export async function budgetSearch(evaluator: Evaluator, options: SearchOptions)
     nFinal,
   );
   if (finalists.length === 0) {
-    const score = (m: MeasuredModel) => violationScore(subsetPoint(m), budget, bs.perplexity);
+    const score = (m: MeasuredModel) => violationScore(subsetPoint(m), budget, baseline.subsetPerplexity);
     finalists = [...pool].sort((a, b) => score(a) - score(b)).slice(0, nFinal);
   }
   for (const [i, m] of finalists.entries()) {
     if (m.validPerplexity === undefined) {
-      progress("final", i + 1, finalists.length, `scoring the full validation text: ${m.bytes} bytes`);
-      m.validPerplexity = (await measure(m.methods, "full", false)).perplexity;
+      run.progress("final", i + 1, finalists.length, `scoring the full validation text: ${m.bytes} bytes`);
+      m.validPerplexity = (await run.measure(m.methods, "full", false)).perplexity;
     }
     if (withSpeed && m.msPerToken! > budget.maxMsPerToken!) {
       // A noisy machine: one more timing before calling it too slow.
-      m.msPerToken = Math.min(m.msPerToken!, await evaluator.time(m.methods));
-      cost!.timings++;
+      m.msPerToken = Math.min(m.msPerToken!, await run.retime(m.methods));
     }
-    progress(
+    run.progress(
       "final",
       i + 1,
       finalists.length,
       `${m.bytes} bytes, valid perplexity ${m.validPerplexity.toFixed(2)} (${
-        pct(m.validPerplexity / baseline.validPerplexity - 1)
+        formatPercent(m.validPerplexity / baseline.validPerplexity - 1)
       })`,
     );
   }
-  cost!.seconds = seconds() - cost!.seconds;
+  return finalists as Full[];
+}
 
-  type Full = MeasuredModel & { validPerplexity: number };
-  const full = finalists as Full[];
+/**
+ * The decision: the finalist with the lowest full validation perplexity that meets every budget; when
+ * none does, the closest (smallest summed relative excess) with the budgets nobody met.
+ */
+function decide(run: SearchRun, result: SearchResult, pool: MeasuredModel[]): SearchResult {
+  const { budget, baseline } = result;
+  const full = result.finalists as Full[];
   const fullPoint = (m: Full) => ({
     bytes: m.bytes,
     perplexity: m.validPerplexity,
     msPerToken: m.msPerToken,
   });
   const meeting = full.filter((m) => violations(fullPoint(m), budget, baseline.validPerplexity).length === 0);
-  const result: SearchResult = {
-    budget,
-    tensors: names,
-    baseline,
-    choices,
-    singles,
-    combined,
-    frontier: paretoFront(pool, [
-      (m) => m.bytes,
-      (m) => m.subsetPerplexity,
-      (m) => m.msPerToken ?? Infinity,
-    ]),
-    finalists,
-    minimumBytes: minUsable,
-    costs,
-    seconds: seconds(),
-  };
+  result.seconds = run.seconds();
   if (meeting.length) {
     result.chosen = meeting.reduce((a, b) => (b.validPerplexity < a.validPerplexity ? b : a));
   } else {
@@ -469,10 +569,6 @@ export async function budgetSearch(evaluator: Evaluator, options: SearchOptions)
     result.unmet = unmetMessage(result, [...pool], full);
   }
   return result;
-}
-
-function pct(x: number): string {
-  return `${x >= 0 ? "+" : ""}${(x * 100).toFixed(2)} %`;
 }
 
 /** Which budgets no measured model met, with the best value seen for each. */
@@ -501,7 +597,7 @@ function unmetMessage(
         }): ${
           Number.isFinite(best)
             ? `the best within the size target has ${best.toFixed(2)} (${
-              pct(best / baseline.validPerplexity - 1)
+              formatPercent(best / baseline.validPerplexity - 1)
             })`
             : "nothing within the size target was scored"
         }`,

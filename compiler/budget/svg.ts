@@ -5,6 +5,7 @@
  * recipe (an SVG `<title>`).
  * @module
  */
+import { formatBytes } from "../../runtime/cli/format.ts";
 import { paretoFront } from "./pareto.ts";
 
 /** One point of the plot. */
@@ -37,12 +38,6 @@ export function escapeXml(text: string): string {
     /[&<>"']/g,
     (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!,
   );
-}
-
-function formatBytes(n: number): string {
-  if (n >= 1e6) return `${+(n / 1e6).toPrecision(3)} MB`;
-  if (n >= 1e3) return `${+(n / 1e3).toPrecision(3)} kB`;
-  return `${n} B`;
 }
 
 /** Ticks at 1, 2, 5 × 10^k within [lo, hi] (log axis). */
@@ -137,7 +132,9 @@ export function paretoSvg(points: readonly PlotPoint[], options: PlotOptions = {
   );
   for (const t of xt) {
     parts.push(
-      `<text x="${f(x(t))}" y="${m.top + plotH + 15}" text-anchor="middle">${formatBytes(t)}</text>`,
+      `<text x="${f(x(t))}" y="${m.top + plotH + 15}" text-anchor="middle">${
+        formatBytes(t, { trim: true })
+      }</text>`,
     );
   }
   for (const t of yt) {
@@ -157,7 +154,7 @@ export function paretoSvg(points: readonly PlotPoint[], options: PlotOptions = {
         m.top + plotH
       }" stroke="#c00" stroke-dasharray="5 4"/>`,
       `<text x="${tx}" y="${m.top - 4}" text-anchor="middle" fill="#c00">target ${
-        formatBytes(options.targetBytes)
+        formatBytes(options.targetBytes, { trim: true })
       }</text>`,
     );
   }

@@ -2,6 +2,7 @@
  * The budget search's frontier as a plain-text table (what `deno task compile --target-size` prints).
  * @module
  */
+import { formatPercent } from "../../runtime/cli/format.ts";
 import type { MeasuredModel, SearchResult } from "./search.ts";
 import { violations } from "./budget.ts";
 
@@ -11,10 +12,6 @@ export function shortTensorName(name: string): string {
     /^layers\.(\d+)\.w_(ih|hh)$/,
     "l$1.$2",
   );
-}
-
-function pct(x: number): string {
-  return `${x >= 0 ? "+" : ""}${(x * 100).toFixed(2)} %`;
 }
 
 /**
@@ -43,10 +40,12 @@ export function frontierTable(result: SearchResult): string {
   const body = rows.map((m) => [
     m === result.chosen ? "*" : m === baseline ? "f32" : "",
     m.bytes.toLocaleString("en-US"),
-    `${m.subsetPerplexity.toFixed(2)} (${pct(m.subsetPerplexity / baseline.subsetPerplexity - 1)})`,
+    `${m.subsetPerplexity.toFixed(2)} (${formatPercent(m.subsetPerplexity / baseline.subsetPerplexity - 1)})`,
     m.validPerplexity === undefined
       ? "-"
-      : `${m.validPerplexity.toFixed(2)} (${pct(m.validPerplexity / baseline.validPerplexity - 1)})`,
+      : `${m.validPerplexity.toFixed(2)} (${
+        formatPercent(m.validPerplexity / baseline.validPerplexity - 1)
+      })`,
     m.msPerToken === undefined ? "-" : m.msPerToken.toFixed(3),
     meets(m),
     m.methods.join(" "),

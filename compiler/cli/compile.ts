@@ -9,10 +9,9 @@
 import { parseCli, readInput, runCli, UsageError } from "../../runtime/cli/args.ts";
 import { compileOnnx } from "../compile.ts";
 import { writeFileAtomic } from "../writer.ts";
-import { readVocabFile } from "../onnx/import.ts";
 import { METHOD_GRAMMAR, methodRecipe, parseRecipe, type Recipe, RecipeError } from "../recipe.ts";
 import { runBudgetedCompile } from "./compile_budget.ts";
-import { formatBytes, tensorTable } from "./tensor_table.ts";
+import { compileReport, readCompileInputs, stageProgress } from "./compile_report.ts";
 import { checkMenu, DEFAULT_MENU } from "../budget/menu.ts";
 import type { Budget } from "../budget/budget.ts";
 
@@ -45,7 +44,6 @@ onnxruntime-web: logits on 32 tokens always, perplexity with --eval. The numbers
   --recipe FILE       JSON rules choosing the method per tensor by name, first match wins, e.g.
                       {"rules": [{"tensors": "layers.*.w_hh", "method": "int8"},
                                  {"tensors": "*", "method": "f16"}]}  (compiler/recipes/example.json)
-  --float f32|f16     the same as --method f32|f16 (older spelling)
   --eval TEXT         PTB-format text: measure perplexity before and after compiling (with
                       --target-size: the validation text the search measures on)
   --eval-limit N      score only the first N tokens of the --eval text
@@ -53,7 +51,7 @@ onnxruntime-web: logits on 32 tokens always, perplexity with --eval. The numbers
   --write-recipe FILE save the per-tensor recipe used (or chosen by the search) as JSON that
                       --recipe accepts
 
-Budgeted compile (searches a method per tensor; needs --eval; not with --method/--recipe/--float):
+Budgeted compile (searches a method per tensor; needs --eval; not with --method/--recipe):
   --target-size BYTES       the .lem must be at most BYTES bytes (a whole number, e.g. 3000000)
   --max-ppl-increase PCT    and its --eval perplexity at most PCT % above the f32 model's
   --max-ms-per-token MS     and stepwise decoding (feed + next-token log-probs) at most MS ms/token
@@ -101,102 +99,112 @@ function parseNumberFlag(
   return value;
 }
 
-await runCli(async () => {
-  const { values, positionals } = parseCli(Deno.args, {
-    out: { type: "string", short: "o" },
-    vocab: { type: "string" },
-    tokenizer: { type: "string" },
-    float: { type: "string" },
-    method: { type: "string" },
-    "prune-scope": { type: "string" },
-    recipe: { type: "string" },
-    eval: { type: "string" },
-    "eval-limit": { type: "string" },
-    name: { type: "string" },
-    "write-recipe": { type: "string" },
-    "target-size": { type: "string" },
-    "max-ppl-increase": { type: "string" },
-    "max-ms-per-token": { type: "string" },
-    plot: { type: "string" },
-    "subset-tokens": { type: "string" },
-    finalists: { type: "string" },
-    menu: { type: "string" },
-    "write-closest": { type: "boolean" },
-  }, HELP);
-  if (positionals.length > 1) {
-    throw new UsageError(`expected at most one input file, got ${positionals.length}`);
+const FLAGS = {
+  out: { type: "string", short: "o" },
+  vocab: { type: "string" },
+  tokenizer: { type: "string" },
+  method: { type: "string" },
+  "prune-scope": { type: "string" },
+  recipe: { type: "string" },
+  eval: { type: "string" },
+  "eval-limit": { type: "string" },
+  name: { type: "string" },
+  "write-recipe": { type: "string" },
+  "target-size": { type: "string" },
+  "max-ppl-increase": { type: "string" },
+  "max-ms-per-token": { type: "string" },
+  plot: { type: "string" },
+  "subset-tokens": { type: "string" },
+  finalists: { type: "string" },
+  menu: { type: "string" },
+  "write-closest": { type: "boolean" },
+} as const;
+
+type Flags = ReturnType<typeof parseCli<typeof FLAGS>>["values"];
+
+/** What every compile reads and writes, checked from the flags before any file is read. */
+export interface CompileCommand {
+  input: string;
+  out: string;
+  vocab?: string;
+  tokenizer?: string;
+  evalPath?: string;
+  evalLimit?: number;
+  name?: string;
+  writeRecipe?: string;
+}
+
+/** The budgeted compile's settings, from --target-size and the flags that go with it. */
+export interface BudgetFlags {
+  budget: Budget;
+  menu: readonly string[];
+  plot: string;
+  subsetTokens?: number;
+  finalists?: number;
+  writeClosest: boolean;
+}
+
+const BUDGET_ONLY = [
+  "max-ppl-increase",
+  "max-ms-per-token",
+  "plot",
+  "subset-tokens",
+  "finalists",
+  "menu",
+  "write-closest",
+] as const;
+
+/** The flags of a budgeted compile, or a UsageError naming the flag that is wrong. */
+function parseBudgetFlags(values: Flags, out: string): BudgetFlags {
+  for (const flag of ["method", "recipe", "prune-scope"] as const) {
+    if (values[flag] !== undefined) {
+      throw new UsageError(`--target-size searches the methods itself: it cannot be combined with --${flag}`);
+    }
   }
-  const input = positionals[0] ?? SHIPPED;
-  const out = values.out ?? input.replace(/\.onnx$/i, "") + ".lem";
-  const budgeted = values["target-size"] !== undefined;
-  for (
-    const flag of [
-      "max-ppl-increase",
-      "max-ms-per-token",
-      "plot",
-      "subset-tokens",
-      "finalists",
-      "menu",
-    ] as const
-  ) {
-    if (!budgeted && values[flag] !== undefined) throw new UsageError(`--${flag} goes with --target-size`);
+  if (values.eval === undefined) {
+    throw new UsageError("--target-size needs --eval VALID_TEXT: the search measures perplexity on it");
   }
-  if (!budgeted && values["write-closest"]) throw new UsageError("--write-closest goes with --target-size");
-  let budget: Budget | undefined;
+  const budget: Budget = {
+    targetBytes: parseNumberFlag("target-size", values["target-size"]!, { whole: true, min: 1 }),
+  };
+  if (values["max-ppl-increase"] !== undefined) {
+    budget.maxPplIncrease = parseNumberFlag("max-ppl-increase", values["max-ppl-increase"], { min: 0 }) / 100;
+  }
+  if (values["max-ms-per-token"] !== undefined) {
+    budget.maxMsPerToken = parseNumberFlag("max-ms-per-token", values["max-ms-per-token"], {
+      min: 0,
+      exclusive: true,
+    });
+  }
   let menu: readonly string[] = DEFAULT_MENU;
-  if (budgeted) {
-    for (const flag of ["method", "recipe", "float", "prune-scope"] as const) {
-      if (values[flag] !== undefined) {
-        throw new UsageError(
-          `--target-size searches the methods itself: it cannot be combined with --${flag}`,
-        );
-      }
-    }
-    if (values.eval === undefined) {
-      throw new UsageError("--target-size needs --eval VALID_TEXT: the search measures perplexity on it");
-    }
-    budget = {
-      targetBytes: parseNumberFlag("target-size", values["target-size"]!, { whole: true, min: 1 }),
-    };
-    if (values["max-ppl-increase"] !== undefined) {
-      budget.maxPplIncrease = parseNumberFlag("max-ppl-increase", values["max-ppl-increase"], { min: 0 }) /
-        100;
-    }
-    if (values["max-ms-per-token"] !== undefined) {
-      budget.maxMsPerToken = parseNumberFlag("max-ms-per-token", values["max-ms-per-token"], {
-        min: 0,
-        exclusive: true,
-      });
-    }
-    if (values.menu !== undefined) {
-      try {
-        menu = checkMenu(values.menu.split(",").map((m) => m.trim()));
-      } catch (e) {
-        throw new UsageError(`--menu: ${(e as Error).message}\nmethods: ${METHOD_GRAMMAR}`);
-      }
-    }
-    if (values.plot !== undefined && !values.plot.endsWith(".svg")) {
-      throw new UsageError(`--plot writes an SVG file: give a name ending in .svg, got "${values.plot}"`);
+  if (values.menu !== undefined) {
+    try {
+      menu = checkMenu(values.menu.split(",").map((m) => m.trim()));
+    } catch (e) {
+      throw new UsageError(`--menu: ${(e as Error).message}\nmethods: ${METHOD_GRAMMAR}`);
     }
   }
-  const subsetTokens = values["subset-tokens"] === undefined
-    ? undefined
-    : parseNumberFlag("subset-tokens", values["subset-tokens"], { whole: true, min: 2 });
-  const finalists = values.finalists === undefined
-    ? undefined
-    : parseNumberFlag("finalists", values.finalists, { whole: true, min: 1 });
-  for (const flag of ["plot", "write-recipe"] as const) {
-    const path = values[flag];
-    if (path !== undefined && (path === input || path === out)) {
-      throw new UsageError(`--${flag} "${path}" would overwrite the ${path === input ? "input" : "output"}`);
-    }
+  if (values.plot !== undefined && !values.plot.endsWith(".svg")) {
+    throw new UsageError(`--plot writes an SVG file: give a name ending in .svg, got "${values.plot}"`);
   }
-  // Every method string is checked here, before any file is read.
-  if ([values.method, values.recipe, values.float].filter((v) => v !== undefined).length > 1) {
-    throw new UsageError("give one of --method, --recipe, --float");
-  }
-  if (values.float !== undefined && values.float !== "f32" && values.float !== "f16") {
-    throw new UsageError(`--float must be f32 or f16, got "${values.float}"`);
+  return {
+    budget,
+    menu,
+    plot: values.plot ?? out.replace(/\.lem$/i, "") + ".pareto.svg",
+    subsetTokens: values["subset-tokens"] === undefined
+      ? undefined
+      : parseNumberFlag("subset-tokens", values["subset-tokens"], { whole: true, min: 2 }),
+    finalists: values.finalists === undefined
+      ? undefined
+      : parseNumberFlag("finalists", values.finalists, { whole: true, min: 1 }),
+    writeClosest: values["write-closest"] ?? false,
+  };
+}
+
+/** The recipe of a plain compile (--method or --recipe; f32 without either). */
+async function parseRecipeFlags(values: Flags): Promise<Recipe> {
+  if (values.method !== undefined && values.recipe !== undefined) {
+    throw new UsageError("give one of --method, --recipe");
   }
   const scope = values["prune-scope"];
   if (scope !== undefined && scope !== "tensor" && scope !== "global") {
@@ -205,104 +213,87 @@ await runCli(async () => {
   if (scope !== undefined && !values.method?.startsWith("prune:")) {
     throw new UsageError('--prune-scope goes with --method prune:S (in a recipe, use a rule\'s "scope")');
   }
-  let recipe: Recipe;
   try {
-    recipe = values.recipe !== undefined
+    return values.recipe !== undefined
       ? parseRecipe(new TextDecoder().decode(await readInput(values.recipe, "Recipe")), values.recipe)
-      : methodRecipe(values.method ?? values.float ?? "f32", scope);
+      : methodRecipe(values.method ?? "f32", scope);
   } catch (e) {
     if (e instanceof RecipeError && values.recipe === undefined) {
       throw new UsageError(`${e.message}\n--method takes ${METHOD_GRAMMAR}`);
     }
     throw e;
   }
+}
+
+/**
+ * Parses the command line: the files, and either the recipe (plain compile) or the budget. Every method
+ * string and number is checked here, before the model is read.
+ */
+async function parseCompileArgs(
+  args: string[],
+): Promise<{ command: CompileCommand; recipe?: Recipe; budget?: BudgetFlags }> {
+  const { values, positionals } = parseCli(args, FLAGS, HELP);
+  if (positionals.length > 1) {
+    throw new UsageError(`expected at most one input file, got ${positionals.length}`);
+  }
+  const input = positionals[0] ?? SHIPPED;
+  const out = values.out ?? input.replace(/\.onnx$/i, "") + ".lem";
+  const budgeted = values["target-size"] !== undefined;
+  for (const flag of BUDGET_ONLY) {
+    if (!budgeted && values[flag] !== undefined) throw new UsageError(`--${flag} goes with --target-size`);
+  }
+  for (const flag of ["plot", "write-recipe"] as const) {
+    const path = values[flag];
+    if (path !== undefined && (path === input || path === out)) {
+      throw new UsageError(`--${flag} "${path}" would overwrite the ${path === input ? "input" : "output"}`);
+    }
+  }
+  const budget = budgeted ? parseBudgetFlags(values, out) : undefined;
+  const recipe = budgeted ? undefined : await parseRecipeFlags(values);
   const evalLimit = values["eval-limit"] === undefined ? undefined : Number(values["eval-limit"]);
   if (evalLimit !== undefined && !(Number.isInteger(evalLimit) && evalLimit >= 2)) {
     throw new UsageError(`--eval-limit must be a whole number ≥ 2, got "${values["eval-limit"]}"`);
   }
   if (out === input) throw new UsageError(`the output would overwrite the input "${input}"; pass -o`);
-  if (budget) {
-    const code = await runBudgetedCompile({
-      input,
-      out,
-      budget,
-      menu,
-      evalPath: values.eval!,
-      evalLimit,
-      subsetTokens,
-      finalists,
-      plot: values.plot ?? out.replace(/\.lem$/i, "") + ".pareto.svg",
-      writeRecipe: values["write-recipe"],
-      writeClosest: values["write-closest"] ?? false,
-      vocab: values.vocab,
-      tokenizer: values.tokenizer,
-      name: values.name,
-      command: ["deno", "task", "compile", ...Deno.args].join(" "),
-    });
-    if (code !== 0) Deno.exit(code);
-    return;
-  }
-  const decoder = new TextDecoder();
-  const onnxBytes = await readInput(input, "Input model");
-  const vocab = values.vocab
-    ? readVocabFile(decoder.decode(await readInput(values.vocab, "Vocabulary file")))
-    : undefined;
-  const evalText = values.eval ? decoder.decode(await readInput(values.eval, "Evaluation text")) : undefined;
-
-  console.error(`compiling ${input} (${formatBytes(onnxBytes.length)}) …`);
-  let lastStage = "";
-  let lastTime = 0;
-  const result = await compileOnnx(onnxBytes, {
-    fileName: input.replace(/^.*[\\/]/, ""),
-    vocab,
+  const command: CompileCommand = {
+    input,
+    out,
+    vocab: values.vocab,
     tokenizer: values.tokenizer,
-    recipe,
-    name: values.name,
-    evalText,
+    evalPath: values.eval,
     evalLimit,
-    onProgress: (stage, done, total) => {
-      const now = performance.now();
-      if (stage === lastStage && done < total && now - lastTime < 5000) return;
-      lastStage = stage;
-      lastTime = now;
-      console.error(`  ${stage}: ${done}/${total}${stage.startsWith("compressing") ? "" : " tokens"}`);
-    },
+    name: values.name,
+    writeRecipe: values["write-recipe"],
+  };
+  return { command, recipe, budget };
+}
+
+/** A compile by one recipe: compile, write the model (and the recipe), print the report. */
+async function runPlainCompile(command: CompileCommand, recipe: Recipe): Promise<void> {
+  const inputs = await readCompileInputs(command);
+  console.error(`compiling ${command.input} (${inputs.sizeText}) …`);
+  const result = await compileOnnx(inputs.onnxBytes, {
+    ...inputs.options,
+    recipe,
+    onProgress: stageProgress(),
   });
-  await writeFileAtomic(out, result.bytes);
-  if (values["write-recipe"] !== undefined) {
+  await writeFileAtomic(command.out, result.bytes);
+  if (command.writeRecipe !== undefined) {
     await writeFileAtomic(
-      values["write-recipe"],
+      command.writeRecipe,
       new TextEncoder().encode(JSON.stringify(recipe, null, 2) + "\n"),
     );
   }
+  console.log(compileReport(result, command));
+}
 
-  console.log(tensorTable(result.tensors).trimEnd());
-  console.log(`\nwrote ${out}: ${formatBytes(result.bytes.length)} (${result.bytes.length} bytes)`);
-  if (result.referenceError) {
-    console.log(
-      `check against onnxruntime-web: not possible, it cannot run the original (${result.referenceError})`,
-    );
-  } else {
-    console.log(
-      `check against onnxruntime-web: max |logit difference| ${result.maxLogitDiff.toExponential(2)} over ` +
-        `${result.checkTokens} tokens`,
-    );
-  }
-  if (result.perplexitySource === undefined && result.perplexityCompiled !== undefined) {
-    console.log(
-      `perplexity on ${values.eval} (${result.evalTokens} tokens): compiled ${
-        result.perplexityCompiled.toFixed(4)
-      }`,
-    );
-  } else if (result.perplexitySource !== undefined) {
-    const rel = result.perplexityCompiled! / result.perplexitySource - 1;
-    console.log(
-      `perplexity on ${values.eval} (${result.evalTokens} tokens): original ${
-        result.perplexitySource.toFixed(4)
-      }, ` +
-        `compiled ${result.perplexityCompiled!.toFixed(4)} (${rel >= 0 ? "+" : ""}${
-          (rel * 100).toFixed(4)
-        } %)`,
-    );
-  }
+await runCli(async () => {
+  const { command, recipe, budget } = await parseCompileArgs(Deno.args);
+  if (recipe) return await runPlainCompile(command, recipe);
+  const code = await runBudgetedCompile(
+    command,
+    budget!,
+    ["deno", "task", "compile", ...Deno.args].join(" "),
+  );
+  if (code !== 0) Deno.exit(code);
 }, USAGE);

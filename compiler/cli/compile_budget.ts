@@ -1,47 +1,22 @@
 /**
  * `deno task compile IN.onnx --target-size BYTES … --eval VALID -o OUT.lem`: the budgeted compile's
- * command-line side — read the inputs, run the search (compiler/budget/search.ts) with progress on
- * stderr, print the frontier, write the plot, the model and the recipe. Flags are checked by
+ * command-line side — read the inputs, run compileToBudget (compiler/budget/budgeted_compile.ts: the
+ * search chooses the recipe, the common compile pipeline compiles it) with progress on stderr, print the
+ * frontier and the compile report, write the plot, the model and the recipe. Flags are checked by
  * compiler/cli/compile.ts before this runs.
  * @module
  */
-import { readInput } from "../../runtime/cli/args.ts";
-import { formatBytes, tensorTable } from "./tensor_table.ts";
-import { COMPILER } from "../compile.ts";
-import { importOnnx, readVocabFile } from "../onnx/import.ts";
+import { formatPercent } from "../../runtime/cli/format.ts";
 import { writeFileAtomic } from "../writer.ts";
-import { Tokenizer } from "../../runtime/tokenizer.ts";
-import { type Budget, describeBudget } from "../budget/budget.ts";
-import { RuntimeEvaluator } from "../budget/evaluator.ts";
-import {
-  budgetSearch,
-  type MeasuredModel,
-  type SearchProgress,
-  type SearchResult,
-} from "../budget/search.ts";
+import { COMPILER } from "../compile.ts";
+import { describeBudget } from "../budget/budget.ts";
+import { compileToBudget } from "../budget/budgeted_compile.ts";
+import type { MeasuredModel, SearchProgress, SearchResult } from "../budget/search.ts";
 import { frontierTable } from "../budget/table.ts";
 import { paretoSvg, type PlotPoint } from "../budget/svg.ts";
 import { assignmentRecipe, describeAssignment, recipeJson } from "../budget/assignment.ts";
-
-/** What compile.ts hands over after checking the flags. */
-export interface BudgetedCompileOptions {
-  input: string;
-  out: string;
-  budget: Budget;
-  menu: readonly string[];
-  evalPath: string;
-  evalLimit?: number;
-  subsetTokens?: number;
-  finalists?: number;
-  plot: string;
-  writeRecipe?: string;
-  writeClosest: boolean;
-  vocab?: string;
-  tokenizer?: string;
-  name?: string;
-  /** The command line, recorded in the written recipe's description. */
-  command: string;
-}
+import type { BudgetFlags, CompileCommand } from "./compile.ts";
+import { compileReport, readCompileInputs, stageProgress } from "./compile_report.ts";
 
 function clock(seconds: number): string {
   const s = Math.round(seconds);
@@ -114,40 +89,38 @@ export function discardSummary(result: SearchResult): string {
   } (docs/budget.md)`;
 }
 
-/** Runs the budgeted compile; returns the exit code (0, or 3 when no model meets the budget). */
-export async function runBudgetedCompile(o: BudgetedCompileOptions): Promise<number> {
-  const decoder = new TextDecoder();
-  const onnxBytes = await readInput(o.input, "Input model");
-  const vocab = o.vocab
-    ? readVocabFile(decoder.decode(await readInput(o.vocab, "Vocabulary file")))
-    : undefined;
-  const evalText = decoder.decode(await readInput(o.evalPath, "Evaluation text"));
-  const fileName = o.input.replace(/^.*[\\/]/, "");
-  const ir = importOnnx(onnxBytes, { fileName, vocab, tokenizer: o.tokenizer });
-  const tokenizer = new Tokenizer(ir.vocab, ir.unkId, ir.eosId, ir.tokenizer);
-  const all = tokenizer.encode(evalText).ids;
-  const ids = o.evalLimit ? all.slice(0, o.evalLimit) : all;
-  if (ids.length < 2) throw new Error(`The --eval text holds ${ids.length} token(s); at least 2 are needed`);
-  const name = o.name ?? fileName.replace(/\.[^.]*$/, "");
-  const evaluator = new RuntimeEvaluator(ir, ids, {
-    subsetTokens: o.subsetTokens,
-    metadata: { name, compiler: COMPILER },
+/**
+ * Runs the budgeted compile; returns the exit code (0, or 3 when no model meets the budget). `commandLine`
+ * is recorded in the written recipe's description.
+ */
+export async function runBudgetedCompile(
+  command: CompileCommand,
+  flags: BudgetFlags,
+  commandLine: string,
+): Promise<number> {
+  const { budget } = flags;
+  const inputs = await readCompileInputs(command);
+  const evalPath = command.evalPath!;
+  const r = await compileToBudget(inputs.onnxBytes, {
+    ...inputs.options,
+    evalText: inputs.options.evalText!,
+    budget,
+    menu: flags.menu,
+    subsetTokens: flags.subsetTokens,
+    finalists: flags.finalists,
+    compileClosest: flags.writeClosest,
+    onSearchStart: (info) =>
+      console.error(
+        `budgeted compile of ${command.input} (${inputs.sizeText}): ${describeBudget(budget)}\n` +
+          `  ${info.evalTokens} validation tokens (subset: ${info.subsetTokens} in ${info.subsetPieces} ` +
+          `pieces); ${flags.menu.length} methods per tensor + f32`,
+      ),
+    onSearchProgress: progressPrinter(),
+    onCompileProgress: stageProgress(),
   });
-  const subsetTokens = evaluator.subset.reduce((s, seg) => s + seg.length, 0);
-  console.error(
-    `budgeted compile of ${o.input}: ${describeBudget(o.budget)}\n` +
-      `  ${ids.length} validation tokens (subset: ${subsetTokens} in ${evaluator.subset.length} pieces); ` +
-      `${evaluator.tensors.length} tensors × ${o.menu.length} methods + f32`,
-  );
+  const { search: result } = r;
 
-  const result = await budgetSearch(evaluator, {
-    budget: o.budget,
-    menu: o.menu,
-    finalists: o.finalists,
-    onProgress: progressPrinter(),
-  });
-
-  console.log(`Pareto frontier (perplexity on ${o.evalPath}; subset = ${subsetTokens} tokens):`);
+  console.log(`Pareto frontier (perplexity on ${evalPath}; subset = ${r.subsetTokens} tokens):`);
   console.log(frontierTable(result));
   const evals = result.costs.reduce((s, c) => s + c.evaluations, 0);
   const tokens = result.costs.reduce((s, c) => s + c.tokens, 0);
@@ -160,70 +133,59 @@ export async function runBudgetedCompile(o: BudgetedCompileOptions): Promise<num
   );
   console.log(discardSummary(result));
 
-  const limitPpl = o.budget.maxPplIncrease === undefined
+  const name = command.name ?? inputs.options.fileName.replace(/\.[^.]*$/, "");
+  const limitPpl = budget.maxPplIncrease === undefined
     ? undefined
-    : result.baseline.subsetPerplexity * (1 + o.budget.maxPplIncrease);
+    : result.baseline.subsetPerplexity * (1 + budget.maxPplIncrease);
   await writeFileAtomic(
-    o.plot,
+    flags.plot,
     new TextEncoder().encode(paretoSvg(plotPoints(result), {
-      title: `${name}: size vs subset perplexity (${describeBudget(o.budget)})`,
-      targetBytes: o.budget.targetBytes,
+      title: `${name}: size vs subset perplexity (${describeBudget(budget)})`,
+      targetBytes: budget.targetBytes,
       maxPerplexity: limitPpl,
     })),
   );
-  console.log(`wrote ${o.plot}`);
+  console.log(`wrote ${flags.plot}`);
 
-  const pick = result.chosen ?? (o.writeClosest ? result.closest : undefined);
-  if (pick) {
-    const bytes = evaluator.write(pick.methods, {
-      perplexity_compiled: pick.validPerplexity,
-      perplexity_f32: result.baseline.validPerplexity,
-      eval_tokens: ids.length - 1,
-      budget_target_bytes: o.budget.targetBytes,
-    });
-    if (bytes.length !== pick.bytes) {
-      throw new Error(`internal: the written model has ${bytes.length} bytes, measured ${pick.bytes}`);
-    }
-    await writeFileAtomic(o.out, bytes);
-    console.log(`\n${tensorTable(evaluator.reports(pick.methods)).trimEnd()}`);
-    const rel = pick.validPerplexity! / result.baseline.validPerplexity - 1;
+  const { picked, compiled } = r;
+  if (picked && compiled) {
+    await writeFileAtomic(command.out, compiled.bytes);
+    const closest = picked === result.chosen
+      ? ""
+      : " — the closest, NOT meeting the budget (--write-closest)";
+    console.log(`\n${compileReport(compiled, command, `, target ${budget.targetBytes}${closest}`)}`);
+    const rel = picked.validPerplexity / result.baseline.validPerplexity - 1;
     console.log(
-      `\nwrote ${o.out}: ${
-        formatBytes(bytes.length)
-      } (${bytes.length} bytes, target ${o.budget.targetBytes})` +
-        `${pick === result.chosen ? "" : " — the closest, NOT meeting the budget (--write-closest)"}`,
+      `search's measure on ${evalPath}: f32 ${result.baseline.validPerplexity.toFixed(4)}, chosen ` +
+        `${picked.validPerplexity.toFixed(4)} (${formatPercent(rel)})` +
+        `${picked.msPerToken === undefined ? "" : `, ${picked.msPerToken.toFixed(3)} ms/token stepwise`}`,
     );
-    console.log(
-      `perplexity on ${o.evalPath} (${ids.length - 1} tokens): f32 ${
-        result.baseline.validPerplexity.toFixed(4)
-      }, ` +
-        `compiled ${pick.validPerplexity!.toFixed(4)} (${rel >= 0 ? "+" : ""}${(rel * 100).toFixed(2)} %)` +
-        `${pick.msPerToken === undefined ? "" : `, ${pick.msPerToken.toFixed(3)} ms/token stepwise`}`,
-    );
-    if (o.writeRecipe !== undefined) {
+    if (command.writeRecipe !== undefined) {
       const recipe = assignmentRecipe(
         result.tensors,
-        pick.methods,
-        `Chosen by \`${o.command}\` (${COMPILER}): ${bytes.length} bytes, valid perplexity ` +
-          `${pick.validPerplexity!.toFixed(2)} against f32's ${
+        picked.methods,
+        `Chosen by \`${commandLine}\` (${COMPILER}): ${compiled.bytes.length} bytes, valid perplexity ` +
+          `${picked.validPerplexity.toFixed(2)} against f32's ${
             result.baseline.validPerplexity.toFixed(2)
           }. ` +
-          `Reproduce without searching: deno task compile ${o.input} --recipe ${o.writeRecipe} -o OUT.lem`,
+          `Reproduce without searching: deno task compile ${command.input} --recipe ${command.writeRecipe} -o OUT.lem`,
       );
-      await writeFileAtomic(o.writeRecipe, new TextEncoder().encode(recipeJson(recipe)));
-      console.log(`wrote ${o.writeRecipe}`);
+      await writeFileAtomic(command.writeRecipe, new TextEncoder().encode(recipeJson(recipe)));
+      console.log(`wrote ${command.writeRecipe}`);
     }
   }
   if (result.chosen) return 0;
   const c = result.closest!;
   console.error(
-    `error: no model meets ${describeBudget(o.budget)}: ${result.unmet}.\n` +
+    `error: no model meets ${describeBudget(budget)}: ${result.unmet}.\n` +
       `closest: ${c.bytes} bytes, valid perplexity ${c.validPerplexity.toFixed(2)} (${
-        ((c.validPerplexity / result.baseline.validPerplexity - 1) * 100).toFixed(2)
-      } % over f32)${c.msPerToken === undefined ? "" : `, ${c.msPerToken.toFixed(3)} ms/token`}; misses ${
+        formatPercent(c.validPerplexity / result.baseline.validPerplexity - 1).replace(/^\+/, "")
+      } over f32)${c.msPerToken === undefined ? "" : `, ${c.msPerToken.toFixed(3)} ms/token`}; misses ${
         c.violations.map((v) => `${v.flag} by ${(v.excess * 100).toFixed(1)} %`).join(", ")
       }\n  ${describeAssignment(result.tensors, c.methods)}\n` +
-      (o.writeClosest ? `wrote it to ${o.out} anyway (--write-closest)` : `nothing written to ${o.out}`),
+      (flags.writeClosest
+        ? `wrote it to ${command.out} anyway (--write-closest)`
+        : `nothing written to ${command.out}`),
   );
   return 3;
 }

@@ -3,11 +3,7 @@
  * @module
  */
 import type { TensorReport } from "../compress.ts";
-
-/** Bytes for people: 18.78 MB, 163.2 kB, 512 B. */
-export function formatBytes(n: number): string {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`;
-}
+import { formatBytes } from "../../runtime/cli/format.ts";
 
 /** One line per tensor, columns padded; ends with a newline. */
 export function tensorTable(reports: readonly TensorReport[]): string {
