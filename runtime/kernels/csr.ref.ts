@@ -1,5 +1,5 @@
 /**
- * Reference (and no-SIMD fallback) kernels on SparseCsr matrices — same semantics as as/csr.ts. Row r's
+ * Reference (for the tests) kernels on SparseCsr matrices — same semantics as as/csr.ts. Row r's
  * non-zeros are entries rowPtr[r] .. rowPtr[r+1]−1 of `colIdx` and of the values.
  * @module
  */

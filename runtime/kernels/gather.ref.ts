@@ -1,5 +1,5 @@
 /**
- * Reference (and no-SIMD fallback) row gather — same semantics as `gather_f32` / `gather_f16` in
+ * Reference (for the tests) row gather — same semantics as `gather_f32` / `gather_f16` in
  * as/gather.ts.
  * @module
  */

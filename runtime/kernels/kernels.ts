@@ -257,8 +257,9 @@ const SIMD_PROBE = new Uint8Array([
 ]);
 
 /**
- * Whether this engine runs WebAssembly SIMD128, which the kernels require. Where it does not, use the
- * TypeScript references (`*.ref.ts`) instead.
+ * Whether this engine runs WebAssembly SIMD128, which the kernels require. Where it does not, compiling
+ * build/kernels.wasm fails: `instantiateKernels` (and so `LstmModel.load`) rejects with a
+ * `WebAssembly.CompileError`. There is no non-SIMD path; the TypeScript references (`*.ref.ts`) are for tests.
  */
 export function simdSupported(): boolean {
   try {

@@ -1,5 +1,5 @@
 /**
- * Reference (and no-SIMD fallback) in-place log-softmax — same semantics as `log_softmax` in
+ * Reference (for the tests) in-place log-softmax — same semantics as `log_softmax` in
  * as/log_softmax.ts, computed in f64.
  * @module
  */

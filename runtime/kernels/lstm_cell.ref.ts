@@ -1,5 +1,5 @@
 /**
- * Reference (and no-SIMD fallback) LSTM cell update — same semantics as `lstm_cell` in as/lstm_cell.ts,
+ * Reference (for the tests) LSTM cell update — same semantics as `lstm_cell` in as/lstm_cell.ts,
  * computed in f64 and rounded to f32 on store.
  * @module
  */

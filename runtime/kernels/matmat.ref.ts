@@ -1,5 +1,5 @@
 /**
- * Reference (and no-SIMD fallback) matrix × matrix over a sequence, accumulating — same semantics as
+ * Reference (for the tests) matrix × matrix over a sequence, accumulating — same semantics as
  * `matmat_f32` / `matmat_f16` in as/matmat.ts.
  * @module
  */

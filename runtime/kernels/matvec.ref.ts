@@ -1,5 +1,5 @@
 /**
- * Reference (and no-SIMD fallback) matrix × vector, accumulating — same semantics as `matvec_f32` /
+ * Reference (for the tests) matrix × vector, accumulating — same semantics as `matvec_f32` /
  * `matvec_f16` in as/matvec.ts. Sums are formed in f64 and added to y once, so these are at least as
  * accurate as the WASM kernels.
  * @module

@@ -1,5 +1,5 @@
 /**
- * Reference (and no-SIMD fallback) kernels on Quantized matrices — same semantics as as/quantized.ts and
+ * Reference (for the tests) kernels on Quantized matrices — same semantics as as/quantized.ts and
  * as/relaxed.ts: int8 (one byte per element) or int4 (two per byte, element 2k in the low nibble of byte k,
  * row stride ⌈cols/2⌉) codes q with x = q · scales[r·⌈cols/group⌉ + ⌊c/group⌋].
  *

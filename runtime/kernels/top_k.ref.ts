@@ -1,5 +1,5 @@
 /**
- * Reference (and no-SIMD fallback) top-k — same semantics as `top_k` in as/top_k.ts, by the same
+ * Reference (for the tests) top-k — same semantics as `top_k` in as/top_k.ts, by the same
  * O(n log k) min-heap kept in the output arrays.
  * @module
  */

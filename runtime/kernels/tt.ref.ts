@@ -1,5 +1,5 @@
 /**
- * Reference (and no-SIMD fallback) tensor-train kernels — same semantics as `tt_matvec_f32`,
+ * Reference (for the tests) tensor-train kernels — same semantics as `tt_matvec_f32`,
  * `tt_matmat_f32` and `tt_gather_f32` in as/tt.ts, on f32 cores given as arrays. They follow the
  * definition in schema/SPEC.md ("TensorTrain") directly, in f64, one element of W at a time, so they are
  * slow (rows·cols·Σ R_k·R_{k+1}) and obviously right.

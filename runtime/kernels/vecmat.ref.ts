@@ -1,5 +1,5 @@
 /**
- * Reference (and no-SIMD fallback) vector × matrix, accumulating — same semantics as `vecmat_f32` in
+ * Reference (for the tests) vector × matrix, accumulating — same semantics as `vecmat_f32` in
  * as/vecmat.ts. Sums are formed in f64 and added to y once.
  * @module
  */

@@ -1,6 +1,7 @@
 /**
  * What `deno task bench` prints: the rows (JSON), the ratios against onnxruntime-web computed per round,
- * the issue's targets, and a markdown table.
+ * the benchmark targets this project sets itself (README, "Size, perplexity and speed"), and a markdown
+ * table.
  * @module
  */
 
@@ -57,7 +58,7 @@ export interface BenchRow {
   rounds: RoundSamples;
 }
 
-/** One of the issue's targets. */
+/** One of the project's benchmark targets. */
 export interface Target {
   target: string;
   row: string;
@@ -92,7 +93,10 @@ export function vsOrt(
   };
 }
 
-/** The issue's Done-when targets, evaluated on the rows (null where the row was not run). */
+/**
+ * The benchmark targets this project sets itself (README, "Size, perplexity and speed"), evaluated on the
+ * rows (null where the row was not run).
+ */
 export function targets(rows: readonly BenchRow[], codeBudget: number): Target[] {
   const ours = (v: string) => rows.find((r) => r.engine === "lstm-edge" && r.variant === v);
   const f32 = ours("f32");
