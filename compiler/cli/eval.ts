@@ -21,7 +21,7 @@ Convention: one stream, zero initial state, state carried across lines;
 perplexity = exp(mean negative log-likelihood of every token after the first).
 
 options:
-  --json          print one JSON object: {model, engine, perplexity, tokens, nll, unknown, seconds}
+  --json          print one JSON object: {model, text, engine, perplexity, tokens, nll, unknown, seconds}
   --vocab FILE    vocabulary for an .onnx without one in its metadata (one token per line)
   --limit N       score only the first N tokens of TEXT
   -h, --help      this text
