@@ -125,7 +125,7 @@ export function targets(rows: readonly BenchRow[], codeBudget: number): Target[]
       met: budget ? budget.vsOrt.coldStart >= 20 : null,
     },
     {
-      target: `runtime code ≤ ${codeBudget / 1000} KB`,
+      target: `runtime code ≤ ${codeBudget / 1000} kB`,
       row: "(all)",
       value: any?.codeBytes ?? null,
       unit: "bytes",
