@@ -34,12 +34,19 @@ export interface CompileOptions {
   onProgress?: (stage: string, done: number, total: number) => void;
 }
 
-export type { TensorReport };
+/**
+ * A compiled tensor's report: what compressing did, and its encoding as the written file describes it
+ * (runtime/format/read.ts `describeEncoding`, the one description compile, inspect, bench and tradeoff
+ * print).
+ */
+export interface CompiledTensor extends TensorReport {
+  encoding: string;
+}
 
 /** What compiling produced. */
 export interface CompileResult {
   bytes: Uint8Array;
-  tensors: TensorReport[];
+  tensors: CompiledTensor[];
   /** Largest |our logit − onnxruntime-web's| over the check sequence; NaN when it could not run. */
   maxLogitDiff: number;
   /** Why onnxruntime-web could not run the original (e.g. batch-major LSTM, layout = 1), if it could not. */
@@ -122,7 +129,15 @@ export async function compileImported(
   const tokenizer = new Tokenizer(ir.vocab, ir.unkId, ir.eosId, ir.tokenizer);
   const evalIds = options.evalText === undefined ? undefined : tokenizer.encode(options.evalText).ids;
   const checkIds = evalIds && evalIds.length >= 2 ? evalIds.slice(0, 32) : checkSequence(ir.vocab.length, 32);
-  const result: CompileResult = { bytes: draft, tensors, maxLogitDiff: NaN, checkTokens: checkIds.length };
+  const result: CompileResult = {
+    bytes: draft,
+    tensors: tensors.map((t) => ({
+      ...t,
+      encoding: ours.info.tensors.find((f) => f.name === t.name)!.encoding,
+    })),
+    maxLogitDiff: NaN,
+    checkTokens: checkIds.length,
+  };
   const metrics: { name: (typeof COMPILE_METRICS)[number]; value: number }[] = [];
   let reference: OnnxReferenceModel | undefined;
   try {

@@ -10,7 +10,10 @@ import { encodedBytes, methodFor, relativeError } from "./methods/registry.ts";
 import { globalPruneThreshold } from "./methods/prune.ts";
 import { planRecipe, type Recipe, type TensorPlan } from "./recipe.ts";
 
-/** One row of the per-tensor table compile prints. */
+/**
+ * What compressing did to one weight matrix (compile adds how the written file describes its encoding:
+ * {@link CompiledTensor} in compiler/compile.ts).
+ */
 export interface TensorReport {
   name: string;
   shape: [number, number];
@@ -18,8 +21,6 @@ export interface TensorReport {
   method: string;
   /** What was done, e.g. "int8 per-row", "rank 64 (clipped from 300)", "sparsity 0.800 (nnz …)". */
   detail: string;
-  /** Encoding kind as stored: dense f32, quantized, csr, lowrank, tt (with its storage). */
-  encoding: string;
   bytes: number;
   /** ‖W − decode(encode(W))‖ / ‖W‖ (Frobenius). */
   relativeError: number;
@@ -46,22 +47,6 @@ export function modelTensors(ir: IrModel): ModelTensor[] {
 /** The plan for a model: checks every rule against its tensor names (throws RecipeError before any work). */
 export function planModel(ir: IrModel, recipe: Recipe): TensorPlan[] {
   return planRecipe(recipe, modelTensors(ir).map((t) => t.matrix.name));
-}
-
-function describeEncoding(m: EncodedMatrix): string {
-  const e = m.encoding;
-  switch (e.kind) {
-    case "dense":
-      return `dense ${e.type}`;
-    case "quantized":
-      return `int${e.bits} ${e.groupSize >= m.cols ? "per-row" : `g${e.groupSize}`}`;
-    case "csr":
-      return `csr (${describeEncoding(e.values).replace(" per-row", "")} values)`;
-    case "lowrank":
-      return `lowrank (${describeEncoding(e.a)} × ${describeEncoding(e.b)})`;
-    case "tt":
-      return `tt ${e.cores.length} cores (${describeEncoding(e.cores[0])})`;
-  }
 }
 
 /**
@@ -119,7 +104,6 @@ export function encodeTensor(
     shape: [matrix.rows, matrix.cols],
     method,
     detail,
-    encoding: describeEncoding(encoded),
     bytes: encodedBytes(encoded),
     relativeError: relativeError(matrix.data, encoded),
   };

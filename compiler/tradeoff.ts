@@ -6,6 +6,7 @@
  * `deno task tradeoff` (compiler/cli/tradeoff.ts) prints it as a markdown table.
  * @module
  */
+import { bestOf, sequenceMsPerToken, stepwiseMsPerToken } from "../runtime/timing.ts";
 import { formatPercent } from "../runtime/cli/format.ts";
 import type { IrModel } from "./ir.ts";
 import { writeLem } from "./writer.ts";
@@ -34,7 +35,7 @@ export const DEFAULT_METHODS: readonly string[] = [
 /** One row of the table. */
 export interface TradeoffRow {
   method: string;
-  /** The largest tensor's (decoder's) detail, e.g. "rank 50" — what the method did at that setting. */
+  /** The largest tensor's (decoder's) encoding as the file describes it, e.g. "lowrank r50 (int8 per-row × int8 per-row)". */
   detail: string;
   fileBytes: number;
   ratioToF32: number;
@@ -63,16 +64,6 @@ export interface TradeoffOptions {
   onStage?: (message: string) => void;
 }
 
-function bestMsPerToken(run: () => void, tokens: number, repeats: number): number {
-  let best = Infinity;
-  for (let r = 0; r < repeats; r++) {
-    const t0 = performance.now();
-    run();
-    best = Math.min(best, performance.now() - t0);
-  }
-  return best / tokens;
-}
-
 /**
  * Measures every method on `ir`. Method strings are checked before any work (RecipeError).
  *
@@ -94,7 +85,7 @@ export async function measureTradeoff(ir: IrModel, options: TradeoffOptions): Pr
   for (const [i, method] of methods.entries()) {
     options.onStage?.(`${method}: compressing`);
     const t0 = performance.now();
-    const { model, tensors } = compressModel(ir, recipes[i], meta);
+    const { model } = compressModel(ir, recipes[i], meta);
     const bytes = writeLem(model);
     const compressSeconds = (performance.now() - t0) / 1000;
     const lm = await LstmModel.load(bytes);
@@ -104,22 +95,12 @@ export async function measureTradeoff(ir: IrModel, options: TradeoffOptions): Pr
     options.onStage?.(`${method}: speed`);
     const step = timingIds.slice(0, stepTokens);
     const seq = timingIds.slice(0, seqTokens);
-    const msPerTokenStepwise = bestMsPerToken(
-      () => {
-        const state = lm.createState();
-        for (const id of step) {
-          lm.feed(state, id);
-          lm.logProbs(state);
-        }
-      },
-      step.length,
-      3,
-    );
-    const msPerTokenSequence = bestMsPerToken(() => lm.logits(seq), seq.length, 3);
-    const largest = tensors.reduce((a, b) => (b.shape[0] * b.shape[1] > a.shape[0] * a.shape[1] ? b : a));
+    const msPerTokenStepwise = bestOf(3, () => stepwiseMsPerToken(lm, step));
+    const msPerTokenSequence = bestOf(3, () => sequenceMsPerToken(lm, seq));
+    const largest = lm.info.tensors.reduce((a, b) => (b.rows * b.cols > a.rows * a.cols ? b : a));
     const row: TradeoffRow = {
       method,
-      detail: largest.detail,
+      detail: largest.encoding,
       fileBytes: bytes.length,
       ratioToF32: bytes.length / f32Bytes,
       validPerplexity: valid,

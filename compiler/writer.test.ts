@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { mulberry32 } from "../runtime/random.ts";
 import { writeFileAtomic, writeLem } from "./writer.ts";
 import { encodeDense, type EncodedMatrix, type EncodedModel, encodeModelDense } from "./encoded.ts";
 import type { IrMatrix } from "./ir.ts";
@@ -9,7 +10,6 @@ import {
   dense,
   lowRank,
   mixedModel,
-  prng,
   quantize,
   randomIrModel,
   sparse,
@@ -89,7 +89,7 @@ function withDecoder(make: (m: IrMatrix) => EncodedMatrix): EncodedModel {
   return { ...model, decoder: make(ir.decoder) };
 }
 
-const rand = prng(9);
+const rand = mulberry32(9);
 const encodings: [string, (m: IrMatrix) => EncodedMatrix][] = [
   ["dense f32", dense("f32")],
   ["dense f16", dense("f16")],
@@ -97,25 +97,27 @@ const encodings: [string, (m: IrMatrix) => EncodedMatrix][] = [
   ["int8 groups of 3", (m) => quantize(m, 8, 3)],
   ["int4 per row, odd cols", (m) => quantize(m, 4, m.cols)],
   ["int4 groups of 2", (m) => quantize(m, 4, 2)],
-  ["lowrank with f16 factors", (m) => lowRank(rand, m.name, m.rows, m.cols, 3, dense("f16"))],
-  ["lowrank with int4 factors", (m) => lowRank(rand, m.name, m.rows, m.cols, 2, (x) => quantize(x, 4, 4))],
+  ["lowrank with f16 factors", (m) => lowRank(rand, m.name, m.rows, m.cols, 3, { type: "f16" })],
+  [
+    "lowrank with int4 factors",
+    (m) => lowRank(rand, m.name, m.rows, m.cols, 2, { type: "int4", groupSize: 4 }),
+  ],
   [
     "tt with one core [20]×[7]",
-    (m) => tensorTrain(rand, m.name, m.rows, m.cols, [20], [7], [1, 1], dense("f32")),
+    (m) => tensorTrain(rand, m.name, m.rows, m.cols, [20], [7], [1, 1], { type: "f32" }),
   ],
   [
     "tt [4,5]×[1,7] ranks [1,3,1] with int8 cores",
-    (m) =>
-      tensorTrain(rand, m.name, m.rows, m.cols, [4, 5], [1, 7], [1, 3, 1], (x) => quantize(x, 8, x.cols)),
+    (m) => tensorTrain(rand, m.name, m.rows, m.cols, [4, 5], [1, 7], [1, 3, 1], { type: "int8" }),
   ],
   [
     "tt [3,7]×[2,4] (padded) with f16 cores",
-    (m) => tensorTrain(rand, m.name, m.rows, m.cols, [3, 7], [2, 4], [1, 2, 1], dense("f16")),
+    (m) => tensorTrain(rand, m.name, m.rows, m.cols, [3, 7], [2, 4], [1, 2, 1], { type: "f16" }),
   ],
-  ["csr16 with f32 values", (m) => sparse(m, 0.5, 16, dense("f32"))],
-  ["csr32 with int8 values", (m) => sparse(m, 0.5, 32, (v) => quantize(v, 8, v.cols))],
-  ["csr16 with int4 values", (m) => sparse(m, 0.3, 16, (v) => quantize(v, 4, 5))],
-  ["csr16 without non-zeros", (m) => sparse(m, 2, 16, dense("f16"))],
+  ["csr16 with f32 values", (m) => sparse(m, 0.5, 16, { type: "f32" })],
+  ["csr32 with int8 values", (m) => sparse(m, 0.5, 32, { type: "int8" })],
+  ["csr16 with int4 values", (m) => sparse(m, 0.3, 16, { type: "int4", groupSize: 5 })],
+  ["csr16 without non-zeros", (m) => sparse(m, 2, 16, { type: "f16" })],
 ];
 
 for (const [label, make] of encodings) {

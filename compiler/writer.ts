@@ -26,7 +26,13 @@ import {
   Vocabulary,
 } from "../schema/generated/lem_generated.ts";
 import type { EncodedLstmLayer, EncodedMatrix, EncodedModel, LemMetadata } from "./encoded.ts";
-import { DATA_ALIGNMENT, FILE_IDENTIFIER, FORMAT_MAJOR, FORMAT_MINOR } from "../runtime/format/constants.ts";
+import {
+  DATA_ALIGNMENT,
+  FILE_IDENTIFIER,
+  FORMAT_MAJOR,
+  FORMAT_MINOR,
+  LITTLE_ENDIAN,
+} from "../runtime/format/constants.ts";
 import { LemFormatError } from "../runtime/format/errors.ts";
 import { verifyLem } from "../runtime/format/verify.ts";
 
@@ -38,8 +44,6 @@ export interface WriteLemOptions {
    */
   verify?: boolean;
 }
-
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function checkUint(value: number, what: string, max = 0xffffffff): number {
   if (!Number.isInteger(value) || value < 0 || value > max) {

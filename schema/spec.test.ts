@@ -7,7 +7,8 @@ import { encodeDense } from "../compiler/encoded.ts";
 import { irMatrix } from "../compiler/ir.ts";
 import { writeLem } from "../compiler/writer.ts";
 import { readLem } from "../runtime/format/read.ts";
-import { dense, mixedModel, prng, quantize, sparse, tensorTrain } from "../runtime/format/test_fixtures.ts";
+import { mixedModel, quantize, sparse, tensorTrain } from "../runtime/format/test_fixtures.ts";
+import { mulberry32 } from "../runtime/random.ts";
 
 const spec = await Deno.readTextFile(new URL("SPEC.md", import.meta.url));
 const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ");
@@ -40,7 +41,7 @@ Deno.test("SPEC.md's CSR example is what the writer stores", () => {
     irMatrix("decoder", 3, 4, new Float32Array([0, 5, 0, 0, 0, 0, 0, 0, 7, 0, 0, 9])),
     1,
     16,
-    dense("f32"),
+    { type: "f32" },
   );
   assert.ok(m.encoding.kind === "csr" && m.encoding.values.encoding.kind === "dense");
   const rowPtr = new Uint8Array(m.encoding.rowPtr.buffer);
@@ -54,9 +55,9 @@ Deno.test("SPEC.md's CSR example is what the writer stores", () => {
 
 Deno.test("SPEC.md's TT example has the core shapes the verifier accepts", () => {
   const model = mixedModel();
-  const rand = prng(1);
+  const rand = mulberry32(1);
   // A 4 × 6 TT matrix can stand in for a layer's w_ih only with matching sizes; check it as a bare encoding.
-  const tt = tensorTrain(rand, "t", 4, 6, [2, 2], [2, 3], [1, 2, 1], dense("f32"));
+  const tt = tensorTrain(rand, "t", 4, 6, [2, 2], [2, 3], [1, 2, 1], { type: "f32" });
   assert.ok(tt.encoding.kind === "tt");
   assert.deepEqual(tt.encoding.cores.map((c) => [c.rows, c.cols]), [[1, 8], [2, 6]]);
   // In a model: w_ih of layer 0 is 16 × 6 → row modes [4, 4], col modes [2, 3], ranks [1, 2, 1].
@@ -64,7 +65,7 @@ Deno.test("SPEC.md's TT example has the core shapes the verifier accepts", () =>
   const inModel = {
     ...model,
     layers: [
-      { ...layer, wIh: tensorTrain(rand, "w", 16, 6, [4, 4], [2, 3], [1, 2, 1], dense("f32")) },
+      { ...layer, wIh: tensorTrain(rand, "w", 16, 6, [4, 4], [2, 3], [1, 2, 1], { type: "f32" }) },
       model.layers[1],
     ],
   };

@@ -1,9 +1,8 @@
 /**
- * Shared by the cross-module tests: the project's tolerance check, skipping when shared data is absent
+ * Shared by the cross-module tests: skipping when shared data is absent
  * (a failure under CI=true), and loading ONNX's own operator tests.
  * @module
  */
-import assert from "node:assert/strict";
 import { readTensorProto } from "../compiler/onnx/import.ts";
 import { decodeModel, type Tensor } from "../compiler/onnx/proto.ts";
 
@@ -34,30 +33,6 @@ export function fixtureText(lines: number): string {
   ) + "\n";
 }
 
-/** Asserts |a − b| ≤ tol + tol·|b| elementwise (NaN fails); the message names the worst element. */
-export function assertClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  what: string,
-  tol = 1e-4,
-): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let worst = -1;
-  let worstExcess = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const excess = Math.abs(actual[i] - expected[i]) - (tol + tol * Math.abs(expected[i]));
-    if (!(excess <= worstExcess)) { // also catches NaN
-      worst = i;
-      worstExcess = excess;
-    }
-  }
-  if (worst >= 0) {
-    assert.fail(
-      `${what}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (± ${tol} + ${tol}·|b|)`,
-    );
-  }
-}
-
 export function exists(url: URL): boolean {
   try {
     Deno.statSync(url);
@@ -80,7 +55,7 @@ export const NODE_TEST_DIRS = [
 ];
 export const haveNodeTests = exists(NODE_TESTS);
 export const nodeTestsReason =
-  `${NODE_TESTS.pathname} is absent (ONNX's operator tests, see ../shared/data/README.md)`;
+  `${NODE_TESTS.pathname} is absent (ONNX's operator tests: onnx/backend/test/data/node of the onnx repository)`;
 
 export interface NodeTest {
   node: NonNullable<NonNullable<ReturnType<typeof decodeModel>["graph"]>["node"]>[number];

@@ -3,13 +3,13 @@
  * by models/train.py) and against ONNX's own LSTM operator tests.
  */
 
+import { assertAllClose } from "../runtime/kernels/testing.ts";
 import assert from "node:assert/strict";
 import { importOnnx, lstmNodeToLayer, readVocabFile } from "../compiler/onnx/import.ts";
 import { lstmLayout } from "../compiler/onnx/lstm.ts";
 import { decodeModel, encodeModel, toFloat32 } from "../compiler/onnx/proto.ts";
 import { irLogits, lstmStep } from "./ir_forward.ts";
 import {
-  assertClose,
   exists,
   haveNodeTests,
   loadNodeTest,
@@ -110,7 +110,9 @@ for (const name of fixtureNames) {
 
     const logits = irLogits(model, expected.sentence_ids);
     assert.equal(logits.length, expected.logits.length);
-    logits.forEach((row, t) => assertClose(row, expected.logits[t], `${name}: logits of token ${t}`));
+    logits.forEach((row, t) =>
+      assertAllClose(row, expected.logits[t], `${name}: logits of token ${t}`, 1e-4, 1e-4)
+    );
   });
 }
 
@@ -219,11 +221,11 @@ for (const { dir, label } of NODE_TEST_DIRS) {
         const outs = test.node.output!;
         let compared = 0;
         if (outs[0]) {
-          assertClose(Y, toFloat32(test.outputs.get(outs[0])!), `${name}: Y`);
+          assertAllClose(Y, toFloat32(test.outputs.get(outs[0])!), `${name}: Y`, 1e-4, 1e-4);
           compared++;
         }
         if (outs[1]) {
-          assertClose(Y_h, toFloat32(test.outputs.get(outs[1])!), `${name}: Y_h`);
+          assertAllClose(Y_h, toFloat32(test.outputs.get(outs[1])!), `${name}: Y_h`, 1e-4, 1e-4);
           compared++;
         }
         assert.ok(compared > 0, "the test has Y or Y_h to compare");
@@ -309,7 +311,7 @@ Deno.test({
       assert.deepEqual(words.map((w) => model.vocab.indexOf(w)), reference.sentence_ids);
       const logits = irLogits(model, reference.sentence_ids);
       logits.forEach((row, t) =>
-        assertClose(row, reference.logits[t], `train.py export: logits of token ${t}`)
+        assertAllClose(row, reference.logits[t], `train.py export: logits of token ${t}`, 1e-4, 1e-4)
       );
     } finally {
       Deno.removeSync(tmp, { recursive: true });

@@ -16,8 +16,7 @@ import { decodeLeaf } from "../compiler/methods/storage.ts";
 import { LstmModel } from "../runtime/model.ts";
 import { readLem } from "../runtime/format/read.ts";
 import { UnsupportedEncodingError } from "../runtime/matrix_operator.ts";
-import { rng } from "../runtime/kernels/testing.ts";
-import { assertClose } from "./helpers.ts";
+import { assertAllClose, rng } from "../runtime/kernels/testing.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);
 
@@ -111,13 +110,13 @@ const fixtureIr = (name: string) =>
 
 /** Asserts two models agree on logits over a sequence (matmat path) and stepwise (matvec path). */
 async function assertSameModel(a: LstmModel, b: LstmModel, ids: number[], tol: number, what: string) {
-  assertClose(a.logits(ids), b.logits(ids), `${what}: logits over the sequence (matmat)`, tol);
+  assertAllClose(a.logits(ids), b.logits(ids), `${what}: logits over the sequence (matmat)`, tol, tol);
   const sa = a.createState();
   const sb = b.createState();
   for (const id of ids.slice(0, 12)) {
     a.feed(sa, id);
     b.feed(sb, id);
-    assertClose(a.logProbs(sa), b.logProbs(sb), `${what}: log-probs token by token (matvec)`, tol);
+    assertAllClose(a.logProbs(sa), b.logProbs(sb), `${what}: log-probs token by token (matvec)`, tol, tol);
   }
   await Promise.resolve();
 }

@@ -5,6 +5,7 @@
  * decoding. Implements the {@link Evaluator} that compiler/budget/search.ts drives.
  * @module
  */
+import { bestOf, stepwiseMsPerToken } from "../../runtime/timing.ts";
 import type { IrModel } from "../ir.ts";
 import type { EncodedMatrix, LemMetadataInput } from "../encoded.ts";
 import {
@@ -115,11 +116,6 @@ export class RuntimeEvaluator implements Evaluator {
     return writeLem(model);
   }
 
-  /** Per-tensor reports of an assignment (what compile prints). */
-  reports(methods: readonly string[]): TensorReport[] {
-    return methods.map((m, t) => this.encoded(t, m).report);
-  }
-
   fileBytes(methods: readonly string[]): number {
     const key = methods.join("\u0000");
     let n = this.#bytes.get(key);
@@ -156,16 +152,6 @@ export class RuntimeEvaluator implements Evaluator {
   /** Stepwise feed + logProbs over the first stepTokens validation tokens, best of timingRepeats. */
   #time(lm: LstmModel): number {
     const step = this.#validIds.slice(0, Math.min(this.#options.stepTokens, this.#validIds.length));
-    let best = Infinity;
-    for (let r = 0; r < this.#options.timingRepeats; r++) {
-      const state = lm.createState();
-      const t0 = performance.now();
-      for (const id of step) {
-        lm.feed(state, id);
-        lm.logProbs(state);
-      }
-      best = Math.min(best, performance.now() - t0);
-    }
-    return best / step.length;
+    return bestOf(this.#options.timingRepeats, () => stepwiseMsPerToken(lm, step));
   }
 }

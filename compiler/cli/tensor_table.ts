@@ -2,11 +2,11 @@
  * The per-tensor table compile prints (tensor, shape, encoding, bytes, relative error, method, detail).
  * @module
  */
-import type { TensorReport } from "../compress.ts";
+import type { CompiledTensor } from "../compile.ts";
 import { formatBytes } from "../../runtime/cli/format.ts";
 
 /** One line per tensor, columns padded; ends with a newline. */
-export function tensorTable(reports: readonly TensorReport[]): string {
+export function tensorTable(reports: readonly CompiledTensor[]): string {
   const rows = reports.map((t) => [
     t.name,
     `${t.shape[0]}×${t.shape[1]}`,

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import { mulberry32 } from "../../runtime/random.ts";
 import { irMatrix } from "../ir.ts";
 import { csrToDense, globalPruneThreshold, pruneMethod, type PruneSpec } from "./prune.ts";
 import { decodeLeaf } from "./storage.ts";
-import { prng, randomMatrix } from "../../runtime/format/test_fixtures.ts";
+import { randomMatrix } from "../../runtime/format/test_fixtures.ts";
 
 const spec = (sparsity: number, storage: PruneSpec["storage"] = { type: "f32" }): PruneSpec => ({
   kind: "prune",
@@ -11,7 +12,7 @@ const spec = (sparsity: number, storage: PruneSpec["storage"] = { type: "f32" })
 });
 
 Deno.test("prune at sparsity 0 stores every entry (zeros too) and decodes to the matrix itself", () => {
-  const m = randomMatrix(prng(1), "w", 7, 9);
+  const m = randomMatrix(mulberry32(1), "w", 7, 9);
   m.data[3] = 0;
   const { encoded } = pruneMethod.encode(m, spec(0), "decoder");
   assert.ok(encoded.encoding.kind === "csr");
@@ -20,7 +21,7 @@ Deno.test("prune at sparsity 0 stores every entry (zeros too) and decodes to the
 });
 
 Deno.test("prune's CSR equals the matrix with exactly round(s·n) smallest-magnitude entries zeroed", () => {
-  const rand = prng(2);
+  const rand = mulberry32(2);
   for (
     const [rows, cols, s] of [[1, 1, 0.5], [5, 3, 0.3], [13, 37, 0.8], [40, 7, 0.95], [3, 4, 1]] as const
   ) {
@@ -59,7 +60,7 @@ Deno.test("prune's column indices are 16-bit up to 65536 columns and 32-bit beyo
 });
 
 Deno.test("prune stores int8 values with one scale per 64 non-zeros (or the given group), within half a step", () => {
-  const m = randomMatrix(prng(3), "w", 30, 20);
+  const m = randomMatrix(mulberry32(3), "w", 30, 20);
   const { encoded, detail } = pruneMethod.encode(m, spec(0.5, { type: "int8" }), "w_ih");
   assert.ok(encoded.encoding.kind === "csr");
   const v = encoded.encoding.values;
@@ -81,7 +82,7 @@ Deno.test("prune stores int8 values with one scale per 64 non-zeros (or the give
 });
 
 Deno.test("globalPruneThreshold() prunes the target fraction of all matrices together, unevenly per matrix", () => {
-  const rand = prng(4);
+  const rand = mulberry32(4);
   const small = randomMatrix(rand, "a", 10, 10, 0.1);
   const large = randomMatrix(rand, "b", 10, 10, 1);
   const t = globalPruneThreshold([small, large], 0.5);
@@ -98,7 +99,7 @@ Deno.test("globalPruneThreshold() prunes the target fraction of all matrices tog
 
 Deno.test("prune rejects a sparsity outside [0, 1]", () => {
   assert.throws(
-    () => pruneMethod.encode(randomMatrix(prng(5), "w", 2, 2), spec(1.2), "w_hh"),
+    () => pruneMethod.encode(randomMatrix(mulberry32(5), "w", 2, 2), spec(1.2), "w_hh"),
     /from 0 to 1, got 1.2/,
   );
 });

@@ -88,12 +88,24 @@ function keepSmallestPruned(data: Float32Array, count: number): Uint8Array {
   return keep;
 }
 
-/** Stores the kept entries of `m` (keep[i] ≠ 0) as SparseCsr with values in `storage`. */
-export function encodeCsr(m: IrMatrix, keep: Uint8Array, storage: StorageSpec): EncodedMatrix {
+/**
+ * Stores the kept entries of `m` (keep[i] ≠ 0) as SparseCsr with values in `storage`. Column indices are
+ * 16-bit where the columns allow (≤ 65 536), else 32-bit; `colIdxBits` forces a width (32 is valid for any
+ * matrix, which the verifier's tests need).
+ */
+export function encodeCsr(
+  m: IrMatrix,
+  keep: Uint8Array,
+  storage: StorageSpec,
+  { colIdxBits = m.cols <= 65536 ? 16 : 32 }: { colIdxBits?: 16 | 32 } = {},
+): EncodedMatrix {
+  if (colIdxBits === 16 && m.cols > 65536) {
+    throw new Error(`Matrix "${m.name}": ${m.cols} columns do not fit 16-bit CSR column indices`);
+  }
   const rowPtr = new Uint32Array(m.rows + 1);
   let nnz = 0;
   for (let i = 0; i < keep.length; i++) if (keep[i]) nnz++;
-  const colIdx = m.cols <= 65536 ? new Uint16Array(nnz) : new Uint32Array(nnz);
+  const colIdx = colIdxBits === 16 ? new Uint16Array(nnz) : new Uint32Array(nnz);
   const values = new Float32Array(nnz);
   let k = 0;
   for (let r = 0; r < m.rows; r++) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { irMatrix } from "../ir.ts";
 import { checkStorage, decodeLeaf, describeStorage, encodeLeaf } from "./storage.ts";
-import { prng } from "../../runtime/format/test_fixtures.ts";
+import { mulberry32 } from "../../runtime/random.ts";
 import type { StorageSpec } from "./method.ts";
 
 Deno.test("encodeLeaf() int8 reproduces SPEC.md's per-row example byte for byte", () => {
@@ -39,7 +39,7 @@ Deno.test("encodeLeaf() rejects non-finite values and bad group sizes with the p
 });
 
 Deno.test("decodeLeaf(encodeLeaf()) is within half a step of every element (int8, int4, random shapes)", () => {
-  const rand = prng(11);
+  const rand = mulberry32(11);
   const specs: StorageSpec[] = [
     { type: "int8" },
     { type: "int8", groupSize: 5 },

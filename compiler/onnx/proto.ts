@@ -12,6 +12,7 @@
 import onnxProto from "onnx-proto";
 import type { onnx } from "onnx-proto";
 import { f16BitsToF32 } from "../../runtime/format/f16.ts";
+import { LITTLE_ENDIAN } from "../../runtime/format/constants.ts";
 
 export type ModelProto = onnx.IModelProto;
 export type GraphProto = onnx.IGraphProto;
@@ -165,8 +166,6 @@ export function readTensorProto(bytes: Uint8Array): Tensor {
 export function encodeModel(model: ModelProto): Uint8Array {
   return onnxProto.onnx.ModelProto.encode(model).finish();
 }
-
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * Reads a TensorProto's data into a typed array.

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mulberry32, sampleToken } from "./sampling.ts";
+import { sampleToken } from "./sampling.ts";
+import { mulberry32 } from "../random.ts";
 
 const logs = (p: number[]) => new Float32Array(p.map(Math.log));
 

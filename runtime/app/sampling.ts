@@ -5,18 +5,6 @@
  * @module
  */
 
-/** Mulberry32: a small deterministic PRNG over a 32-bit seed; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Settings for {@link sampleToken}. */
 export interface SampleOptions {
   /** 0: always the most likely token; 1: the model's distribution; higher: flatter. */

@@ -7,7 +7,8 @@ import type { LstmModel, LstmState } from "../model.ts";
 import { TokenizeError } from "../tokenizer.ts";
 import { ApiError } from "./errors.ts";
 import type { Limits } from "./limits.ts";
-import { mulberry32, sampleToken } from "./sampling.ts";
+import { sampleToken } from "./sampling.ts";
+import { mulberry32 } from "../random.ts";
 
 /** One offered next word. */
 export interface Prediction {

@@ -3,10 +3,11 @@
  * normalization rules (lowercase, numbers → N), as `.lem` bytes, loaded, and written to a temp file.
  * @module
  */
+import { mulberry32 } from "../random.ts";
 import { encodeModelDense } from "../../compiler/encoded.ts";
 import { writeLem } from "../../compiler/writer.ts";
 import type { IrModel } from "../../compiler/ir.ts";
-import { prng, randomMatrix } from "../format/test_fixtures.ts";
+import { randomMatrix } from "../format/test_fixtures.ts";
 import { LstmModel } from "../model.ts";
 import { sha256Hex } from "./state_codec.ts";
 
@@ -55,7 +56,7 @@ export const TEST_VOCAB = [
 
 /** `.lem` bytes of the test model (deterministic). Layers: 8 → 12 → 10, vocabulary 40. */
 export function testModelBytes(seed = 7): Uint8Array {
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   const v = TEST_VOCAB.length;
   const sizes = [{ inputSize: 8, hiddenSize: 12 }, { inputSize: 12, hiddenSize: 10 }];
   const ir: IrModel = {

@@ -13,3 +13,8 @@ export const FORMAT_MINOR = 0;
 export const DATA_ALIGNMENT = 16;
 /** A `.lem` file's size is a multiple of this (FlatBuffers pads the buffer to its largest alignment). */
 export const FILE_SIZE_MULTIPLE = 16;
+/**
+ * Whether this host stores numbers little-endian, as the format (and ONNX's raw tensor data) does: then a
+ * typed array can view the bytes directly instead of decoding them one by one through a DataView.
+ */
+export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

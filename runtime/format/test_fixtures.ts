@@ -1,26 +1,18 @@
 /**
- * Test helpers for the format: a seeded PRNG, small random IR models, hand-built encodings of each kind
- * (simple reference quantization, CSR, random low-rank and TT factors), and the inverse of the reader
- * (a read file back to an EncodedModel) for round-trip comparisons. Used by tests only.
+ * Test helpers for the format: small random IR models, encodings of each kind built with the compiler's
+ * real encoders (compiler/methods/storage.ts for Dense/Quantized, compiler/methods/prune.ts for CSR; random
+ * low-rank and TT factors in any storage), and the inverse of the reader (a read file back to an
+ * EncodedModel) for round-trip comparisons. Used by tests only.
  * @module
  */
 
 import { type IrMatrix, irMatrix, type IrModel } from "../../compiler/ir.ts";
 import type { EncodedMatrix, EncodedModel, FloatTypeName } from "../../compiler/encoded.ts";
-import { encodeDense } from "../../compiler/encoded.ts";
+import type { StorageSpec } from "../../compiler/methods/method.ts";
+import { encodeLeaf } from "../../compiler/methods/storage.ts";
+import { encodeCsr } from "../../compiler/methods/prune.ts";
+import { mulberry32 } from "../random.ts";
 import { floatsAt, type LemFile, type MatrixInfo, uint16sAt, uint32sAt } from "./read.ts";
-
-/** Mulberry32: a small deterministic PRNG; returns floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An integer in [0, n). */
 export function randInt(rand: () => number, n: number): number {
@@ -45,7 +37,7 @@ export function randomIrModel(
   seed: number,
   { vocab = 20, embed = 6, hidden = [5, 7] }: { vocab?: number; embed?: number; hidden?: number[] } = {},
 ): IrModel {
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   const tokens = ["<unk>", "<eos>", "N", ...Array.from({ length: vocab - 3 }, (_, i) => `w${i}`)];
   let input = embed;
   const layers = hidden.map((h, k) => {
@@ -72,77 +64,28 @@ export function randomIrModel(
   };
 }
 
-/** Reference symmetric quantization (per group of `groupSize` columns; `groupSize` ≥ cols: per row). */
+/** `m` quantized by the compiler's quantizer: int8 or int4, one scale per `groupSize` columns. */
 export function quantize(m: IrMatrix, bits: 4 | 8, groupSize: number): EncodedMatrix {
-  const qmax = bits === 8 ? 127 : 7;
-  const groups = Math.ceil(m.cols / groupSize);
-  const scales = new Float32Array(m.rows * groups);
-  const rowBytes = bits === 8 ? m.cols : Math.ceil(m.cols / 2);
-  const data = new Uint8Array(m.rows * rowBytes);
-  for (let r = 0; r < m.rows; r++) {
-    for (let g = 0; g < groups; g++) {
-      let max = 0;
-      for (let c = g * groupSize; c < Math.min(m.cols, (g + 1) * groupSize); c++) {
-        max = Math.max(max, Math.abs(m.data[r * m.cols + c]));
-      }
-      scales[r * groups + g] = max > 0 ? max / qmax : 1;
-    }
-    for (let c = 0; c < m.cols; c++) {
-      const s = scales[r * groups + Math.floor(c / groupSize)];
-      const q = Math.max(-qmax, Math.min(qmax, Math.round(m.data[r * m.cols + c] / s)));
-      if (bits === 8) data[r * rowBytes + c] = q & 0xff;
-      else data[r * rowBytes + (c >> 1)] |= (q & 0xf) << (4 * (c & 1));
-    }
-  }
-  return {
-    name: m.name,
-    rows: m.rows,
-    cols: m.cols,
-    encoding: { kind: "quantized", bits, groupSize, scales, data },
-  };
+  return encodeLeaf(m, { type: bits === 8 ? "int8" : "int4", groupSize });
 }
 
-/** CSR of the entries with |x| ≥ threshold; values encoded by `values`. */
-export function sparse(
-  m: IrMatrix,
-  threshold: number,
-  idxBits: 16 | 32,
-  values: (v: IrMatrix) => EncodedMatrix,
-): EncodedMatrix {
-  const rowPtr = new Uint32Array(m.rows + 1);
-  const idx: number[] = [];
-  const vals: number[] = [];
-  for (let r = 0; r < m.rows; r++) {
-    for (let c = 0; c < m.cols; c++) {
-      const x = m.data[r * m.cols + c];
-      if (Math.abs(x) >= threshold) {
-        idx.push(c);
-        vals.push(x);
-      }
-    }
-    rowPtr[r + 1] = idx.length;
-  }
-  return {
-    name: m.name,
-    rows: m.rows,
-    cols: m.cols,
-    encoding: {
-      kind: "csr",
-      rowPtr,
-      colIdx: idxBits === 16 ? new Uint16Array(idx) : new Uint32Array(idx),
-      values: values(irMatrix(`${m.name}.values`, 1, vals.length, new Float32Array(vals))),
-    },
-  };
+/**
+ * `m` as the compiler's CSR with the entries |x| ≥ threshold kept, values in `values`, column indices of
+ * `idxBits` (the compiler picks 16 where the columns allow; tests also need 32 on small matrices).
+ */
+export function sparse(m: IrMatrix, threshold: number, idxBits: 16 | 32, values: StorageSpec): EncodedMatrix {
+  const keep = Uint8Array.from(m.data, (x) => (Math.abs(x) >= threshold ? 1 : 0));
+  return encodeCsr(m, keep, values, { colIdxBits: idxBits });
 }
 
-/** A random low-rank matrix with factors encoded by `enc`. */
+/** A random low-rank matrix with factors in `storage`. */
 export function lowRank(
   rand: () => number,
   name: string,
   rows: number,
   cols: number,
   rank: number,
-  enc: (m: IrMatrix) => EncodedMatrix,
+  storage: StorageSpec,
 ): EncodedMatrix {
   return {
     name,
@@ -150,13 +93,13 @@ export function lowRank(
     cols,
     encoding: {
       kind: "lowrank",
-      a: enc(randomMatrix(rand, `${name}.a`, rows, rank)),
-      b: enc(randomMatrix(rand, `${name}.b`, rank, cols)),
+      a: encodeLeaf(randomMatrix(rand, `${name}.a`, rows, rank), storage),
+      b: encodeLeaf(randomMatrix(rand, `${name}.b`, rank, cols), storage),
     },
   };
 }
 
-/** A random TT-matrix with the given modes and ranks, cores encoded by `enc`. */
+/** A random TT-matrix with the given modes and ranks, cores in `storage`. */
 export function tensorTrain(
   rand: () => number,
   name: string,
@@ -165,30 +108,30 @@ export function tensorTrain(
   rowModes: number[],
   colModes: number[],
   ranks: number[],
-  enc: (m: IrMatrix) => EncodedMatrix,
+  storage: StorageSpec,
 ): EncodedMatrix {
   const cores = rowModes.map((m, k) =>
-    enc(randomMatrix(rand, `${name}.cores.${k}`, ranks[k], m * colModes[k] * ranks[k + 1]))
+    encodeLeaf(randomMatrix(rand, `${name}.cores.${k}`, ranks[k], m * colModes[k] * ranks[k + 1]), storage)
   );
   return { name, rows, cols, encoding: { kind: "tt", rowModes, colModes, ranks, cores } };
 }
 
-/** Dense encoder for the helpers above. */
-export const dense = (type: FloatTypeName) => (m: IrMatrix): EncodedMatrix => encodeDense(m, type);
+/** An encoder of dense `type` (the compiler's), for tests that build matrices one by one. */
+export const dense = (type: FloatTypeName) => (m: IrMatrix): EncodedMatrix => encodeLeaf(m, { type });
 
 /**
  * A small model using every encoding: f16 embedding, int8 per-row and int4 (g3) layer-0 weights, low-rank
  * and TT layer-1 weights, a CSR (16-bit indices, int4 values) decoder. Vocabulary 12, sizes 6 → 4 → 5.
  */
 export function mixedModel(seed = 1): EncodedModel {
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   const ir = randomIrModel(seed, { vocab: 12, embed: 6, hidden: [4, 5] });
   return {
     vocab: ir.vocab,
     unkId: ir.unkId,
     eosId: ir.eosId,
     tokenizer: ir.tokenizer,
-    embedding: encodeDense(ir.embedding, "f16"),
+    embedding: encodeLeaf(ir.embedding, { type: "f16" }),
     layers: [
       {
         inputSize: 6,
@@ -200,12 +143,12 @@ export function mixedModel(seed = 1): EncodedModel {
       {
         inputSize: 4,
         hiddenSize: 5,
-        wIh: lowRank(rand, "layers.1.w_ih", 20, 4, 2, (m) => quantize(m, 8, 4)),
-        wHh: tensorTrain(rand, "layers.1.w_hh", 20, 5, [5, 5], [1, 5], [1, 2, 1], dense("f32")),
+        wIh: lowRank(rand, "layers.1.w_ih", 20, 4, 2, { type: "int8", groupSize: 4 }),
+        wHh: tensorTrain(rand, "layers.1.w_hh", 20, 5, [5, 5], [1, 5], [1, 2, 1], { type: "f32" }),
         bias: ir.layers[1].bias,
       },
     ],
-    decoder: sparse(ir.decoder, 0.5, 16, (m) => quantize(m, 4, 4)),
+    decoder: sparse(ir.decoder, 0.5, 16, { type: "int4", groupSize: 4 }),
     decoderBias: ir.decoderBias,
     metadata: {
       name: "mixed",

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { mulberry32 } from "../random.ts";
 import * as flatbuffers from "flatbuffers";
 import {
   Dense,
@@ -22,7 +23,6 @@ import {
   dense,
   lowRank,
   mixedModel,
-  prng,
   quantize,
   randomIrModel,
   randomMatrix,
@@ -272,14 +272,14 @@ Deno.test("verifyLem() rejects quantized matrices with bad bits, group size or s
 });
 
 Deno.test("verifyLem() rejects inconsistent low-rank, TT and nested encodings", () => {
-  const rand = prng(4);
+  const rand = mulberry32(4);
   const at = (k: 0 | 1, name: "wIh" | "wHh", matrix: EncodedModel["decoder"]) =>
     unverified((m) => {
       const layers = [...m.layers];
       layers[k] = { ...layers[k], [name]: matrix };
       return { ...m, layers };
     });
-  const lr = lowRank(rand, "x", 20, 4, 2, dense("f32"));
+  const lr = lowRank(rand, "x", 20, 4, 2, { type: "f32" });
   const lre = lr.encoding;
   assert.ok(lre.kind === "lowrank");
   const withB = (rows: number, cols: number) =>
@@ -287,21 +287,21 @@ Deno.test("verifyLem() rejects inconsistent low-rank, TT and nested encodings", 
   rejects(withB(2, 3), "layers[1].w_ih.encoding(LowRank).b.cols", /is 3, expected 4 \(the matrix's cols\)/);
   rejects(withB(3, 4), "layers[1].w_ih.encoding(LowRank).b.rows", /is 3, expected 2 \(a\.cols, the rank\)/);
   rejects(
-    at(1, "wIh", { ...lr, encoding: { ...lre, a: lowRank(rand, "y", 20, 2, 1, dense("f32")) } }),
+    at(1, "wIh", { ...lr, encoding: { ...lre, a: lowRank(rand, "y", 20, 2, 1, { type: "f32" }) } }),
     "layers[1].w_ih.encoding(LowRank).a.encoding",
     /is LowRank; matrices inside LowRank, TensorTrain and SparseCsr must be Dense or Quantized/,
   );
   rejects(
-    at(1, "wHh", tensorTrain(rand, "t", 20, 5, [5, 5], [1, 5], [2, 2, 1], dense("f32"))),
+    at(1, "wHh", tensorTrain(rand, "t", 20, 5, [5, 5], [1, 5], [2, 2, 1], { type: "f32" })),
     "layers[1].w_hh.encoding(TensorTrain).ranks[0]",
     /is 2, expected 1/,
   );
   rejects(
-    at(1, "wHh", tensorTrain(rand, "t", 20, 5, [4, 4], [1, 5], [1, 2, 1], dense("f32"))),
+    at(1, "wHh", tensorTrain(rand, "t", 20, 5, [4, 4], [1, 5], [1, 2, 1], { type: "f32" })),
     "layers[1].w_hh.encoding(TensorTrain).row_modes",
     /multiply to 16, fewer than the matrix's 20 rows/,
   );
-  const tt = tensorTrain(rand, "t", 20, 5, [5, 5], [1, 5], [1, 2, 1], dense("f32"));
+  const tt = tensorTrain(rand, "t", 20, 5, [5, 5], [1, 5], [1, 2, 1], { type: "f32" });
   assert.ok(tt.encoding.kind === "tt");
   tt.encoding.cores[1] = quantize(randomIrModel(1).decoder, 8, 7);
   rejects(
@@ -314,7 +314,7 @@ Deno.test("verifyLem() rejects inconsistent low-rank, TT and nested encodings", 
       ...tt,
       encoding: {
         ...tt.encoding,
-        cores: [tt.encoding.cores[0], sparse(randomIrModel(1).decoder, 0.5, 16, dense("f32"))],
+        cores: [tt.encoding.cores[0], sparse(randomIrModel(1).decoder, 0.5, 16, { type: "f32" })],
       },
     }),
     "layers[1].w_hh.encoding(TensorTrain).cores[1].encoding",

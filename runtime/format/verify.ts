@@ -14,7 +14,7 @@
  * @module
  */
 
-import { FILE_IDENTIFIER, FILE_SIZE_MULTIPLE, FORMAT_MAJOR } from "./constants.ts";
+import { FILE_IDENTIFIER, FILE_SIZE_MULTIPLE, FORMAT_MAJOR, LITTLE_ENDIAN } from "./constants.ts";
 import { LemFormatError } from "./errors.ts";
 
 /** Smallest possible file: root offset, identifier, one table and its vtable. */
@@ -56,9 +56,6 @@ function join(base: string, name: string): string {
 function product(...xs: number[]): string {
   return xs.reduce((a, x) => a * BigInt(x), 1n).toString();
 }
-
-/** Typed arrays read the host's byte order; the format is little-endian. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** The raw-bytes walker: bounds-checked reads of FlatBuffers structures. */
 class Walker {

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { mulberry32 } from "../random.ts";
 import assert from "node:assert/strict";
 import { f32ToF16Bits } from "../format/f16.ts";
 import { ensureMemory, type KernelInstance } from "./kernels.ts";
@@ -57,14 +58,8 @@ export function fromFileUrl(url: URL): string {
 
 /** Seeded uniform generator on [lo, hi) (mulberry32): the same seed gives the same data on every run. */
 export function rng(seed: number): (lo?: number, hi?: number) => number {
-  let s = seed >>> 0;
-  return (lo = -1, hi = 1) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  };
+  const next = mulberry32(seed);
+  return (lo = -1, hi = 1) => lo + (hi - lo) * next();
 }
 
 /** n uniform f32 values on [lo, hi). */

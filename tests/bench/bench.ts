@@ -9,6 +9,7 @@
  * each ratio compares measurements taken seconds apart.
  * @module
  */
+import { sequenceMsPerToken, stepwiseMsPerToken } from "../../runtime/timing.ts";
 import { parseCli, readInput, runCli, UsageError } from "../../runtime/cli/args.ts";
 import { importOnnx } from "../../compiler/onnx/import.ts";
 import { compressModel } from "../../compiler/compress.ts";
@@ -311,7 +312,8 @@ await runCli(async () => {
           engine: "lstm-edge",
           variant: variant.name,
           recipe: variant.source,
-          detail: tensors.map((t) => `${t.name} ${t.detail}`).join(", "),
+          detail: tensors.map((t) => `${t.name} ${lm.info.tensors.find((f) => f.name === t.name)!.encoding}`)
+            .join(", "),
           bytes: bytes.length,
           codeBytes: ourCode,
           ppl: NaN,
@@ -319,20 +321,8 @@ await runCli(async () => {
           stepBytes,
           firstArgmax: argmax(lm.logProbs(s0)),
         },
-        step(ids) {
-          const t0 = performance.now();
-          const state = lm.createState();
-          for (const id of ids) {
-            lm.feed(state, id);
-            lm.logProbs(state);
-          }
-          return Promise.resolve((performance.now() - t0) / ids.length);
-        },
-        seq(ids) {
-          const t0 = performance.now();
-          lm.logits(ids);
-          return Promise.resolve((performance.now() - t0) / ids.length);
-        },
+        step: (ids) => Promise.resolve(stepwiseMsPerToken(lm, ids)),
+        seq: (ids) => Promise.resolve(sequenceMsPerToken(lm, ids)),
         coldSpec: { engine: "ours", model: path, wasm: kernelWasmUrl.pathname, token: stepIds[0] },
         rounds: { stepMs: [], seqMsPerToken: [], probeMs: [], coldStartMs: [] },
         importMs: [],
