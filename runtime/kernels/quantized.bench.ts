@@ -5,8 +5,8 @@
  * compare ratios within a run (quantized_ratios.ts interleaves the kernels, which this machine needs).
  */
 
+import { quantizedScratchBytes, relaxedPrepBytes } from "./scratch.ts";
 import { ensureMemory, instantiateKernels } from "./kernels.ts";
-import { quantizedScratchBytes, relaxedPrepBytes } from "./quantized.ref.ts";
 import { randomF32, rng } from "./testing.ts";
 
 const ROWS = 10000;

@@ -11,26 +11,7 @@
  * @module
  */
 
-/** Quantized matrix codes: 8 or 4 bits per element. */
-export type QuantBits = 8 | 4;
-
-/**
- * Bytes of scratch the quantized kernels need for a matrix of `cols` columns: 16 · ceil32(cols + 8), room
- * for int16 copies of x (4 timesteps and a staging copy) or the relaxed module's int8 copies and sums.
- */
-export function quantizedScratchBytes(cols: number): number {
-  return 16 * ((cols + 39) & ~31);
-}
-
-/**
- * Bytes of the table that the relaxed module's q8_prepare / q4_prepare write once per matrix (as/relaxed.ts):
- * 16 per group and quad of rows, twice for int8 (offset sums and scales), once for int4 (scales).
- */
-export function relaxedPrepBytes(bits: QuantBits, rows: number, cols: number, group: number): number {
-  if (rows <= 0 || cols <= 0) return 0;
-  const n = 16 * Math.ceil(rows / 4) * Math.ceil(cols / Math.max(1, Math.min(group, cols)));
-  return bits === 8 ? 2 * n : n;
-}
+import type { QuantBits } from "./scratch.ts";
 
 /** Activation levels of the plain products (int16). */
 export const INT16_LEVELS = 32767;

@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
+import { type QuantBits, quantizedScratchBytes } from "./scratch.ts";
 import { instantiateKernels } from "./kernels.ts";
-import {
-  gatherQuantized,
-  matmatQuantized,
-  matvecQuantized,
-  type QuantBits,
-  quantizeActivations,
-  quantizedScratchBytes,
-} from "./quantized.ref.ts";
+import { gatherQuantized, matmatQuantized, matvecQuantized, quantizeActivations } from "./quantized.ref.ts";
 import { Arena, assertAllClose, randomF32, rng, SIZES } from "./testing.ts";
 
 const k = await instantiateKernels();

@@ -13,9 +13,9 @@
  * to the same rounds, for before/after ratios.
  * @module
  */
+import { quantizedScratchBytes, relaxedPrepBytes } from "./scratch.ts";
 import { parseArgs } from "node:util";
 import { ensureMemory, instantiateKernels, type KernelInstance } from "./kernels.ts";
-import { quantizedScratchBytes, relaxedPrepBytes } from "./quantized.ref.ts";
 import { randomF32, rng } from "./testing.ts";
 
 const { values } = parseArgs({

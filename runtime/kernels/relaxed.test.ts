@@ -1,15 +1,13 @@
 import assert from "node:assert/strict";
+import { type QuantBits, quantizedScratchBytes, relaxedPrepBytes } from "./scratch.ts";
 import { instantiateKernels } from "./kernels.ts";
 import {
   matmatQuantized,
   matvecQuantized,
-  type QuantBits,
   quantCode,
   quantizeActivations,
-  quantizedScratchBytes,
   RELAXED_Q4_LEVELS,
   RELAXED_Q8_LEVELS,
-  relaxedPrepBytes,
 } from "./quantized.ref.ts";
 import { Arena, assertAllClose, ATOL, randomF32, rng, RTOL, SIZES } from "./testing.ts";
 

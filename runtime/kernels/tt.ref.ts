@@ -68,22 +68,3 @@ export function ttMatmatF32(tt: TtCores, x: Float32Array, n: number, y: Float32A
 export function ttGatherF32(tt: TtCores, row: number, out: Float32Array): void {
   for (let c = 0; c < tt.cols; c++) out[c] = ttElement(tt, row, c);
 }
-
-/**
- * Floats in each of the two work buffers the WASM kernels need: the largest intermediate of the
- * right-to-left matvec, max(∏n, max_k (∏_{l≥k} m_l)(∏_{l<k} n_l)·R_k) (see as/tt.ts).
- */
-export function ttWorkFloats(
-  rowModes: readonly number[],
-  colModes: readonly number[],
-  ranks: readonly number[],
-): number {
-  const d = rowModes.length;
-  let best = colModes.reduce((p, v) => p * v, 1);
-  for (let k = 0; k < d; k++) {
-    const mFrom = rowModes.slice(k).reduce((p, v) => p * v, 1);
-    const nBefore = colModes.slice(0, k).reduce((p, v) => p * v, 1);
-    best = Math.max(best, mFrom * nBefore * ranks[k]);
-  }
-  return best;
-}

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
+import { ttWorkFloats } from "./scratch.ts";
 import { instantiateKernels } from "./kernels.ts";
-import { type TtCores, ttDense, ttGatherF32, ttMatmatF32, ttMatvecF32, ttWorkFloats } from "./tt.ref.ts";
+import { type TtCores, ttDense, ttGatherF32, ttMatmatF32, ttMatvecF32 } from "./tt.ref.ts";
 import { Arena, assertAllClose, randomF32, rng, SIZES } from "./testing.ts";
 import { chooseModes, tensorTrainMethod, tensorTrainToDense } from "../../compiler/methods/tt.ts";
 import { irMatrix } from "../../compiler/ir.ts";

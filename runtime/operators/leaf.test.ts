@@ -1,15 +1,13 @@
 import assert from "node:assert/strict";
+import { type QuantBits, quantizedScratchBytes, relaxedPrepBytes } from "../kernels/scratch.ts";
 import { instantiateKernels, type KernelInstance } from "../kernels/kernels.ts";
 import {
   gatherQuantized,
   INT16_LEVELS,
   matmatQuantized,
   matvecQuantized,
-  type QuantBits,
-  quantizedScratchBytes,
   RELAXED_Q4_LEVELS,
   RELAXED_Q8_LEVELS,
-  relaxedPrepBytes,
 } from "../kernels/quantized.ref.ts";
 import { Arena, assertAllClose, randomF32, rng } from "../kernels/testing.ts";
 import type { QuantizedInfo } from "../format/read.ts";

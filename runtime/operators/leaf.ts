@@ -5,7 +5,7 @@
  *
  *   dense f32/f16   matvec_f32/f16, matmat_f32/f16, gather_f32/f16        no scratch
  *   int8 / int4     matvec_q8/q4, matmat_q8/q4, gather_q8/q4               scratch: quantized copies of x
- *                   (quantizedScratchBytes(cols), see kernels/as/quantized.ts), then the relaxed
+ *                   (quantizedScratchBytes(cols) in kernels/scratch.ts, see kernels/as/quantized.ts), then the relaxed
  *                   kernels' prepared table (relaxedPrepBytes: scales in row quads, int8's offset sums),
  *                   written on first use
  *
@@ -14,10 +14,10 @@
  * when those refuse (x with Inf/NaN) or do not apply (int4 with an odd group size below cols).
  * @module
  */
+import { quantizedScratchBytes, relaxedPrepBytes } from "../kernels/scratch.ts";
 import type { KernelInstance } from "../kernels/kernels.ts";
 import type { LeafInfo } from "../format/read.ts";
 import type { MatrixOperator } from "../matrix_operator.ts";
-import { quantizedScratchBytes, relaxedPrepBytes } from "../kernels/quantized.ref.ts";
 
 /** The group size the kernels take: a file's group_size ≥ cols means one scale per row. */
 function kernelGroup(groupSize: number, cols: number): number {

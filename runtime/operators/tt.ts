@@ -11,10 +11,10 @@
  * (`ttWorkFloats`), decoded cores, and each decoded core's leaf scratch.
  * @module
  */
+import { ttWorkFloats } from "../kernels/scratch.ts";
 import type { KernelInstance } from "../kernels/kernels.ts";
 import type { TensorTrainInfo } from "../format/read.ts";
 import type { MatrixOperator } from "../matrix_operator.ts";
-import { ttWorkFloats } from "../kernels/tt.ref.ts";
 import { isDenseF32, type LeafOperators } from "./lowrank.ts";
 
 const align16 = (n: number) => (n + 15) & ~15;
