@@ -16,7 +16,7 @@
  */
 import { readLem, summarize } from "./format/read.ts";
 import { instantiateKernels, type KernelInstance, type RelaxedSource } from "./kernels/kernels.ts";
-import { type MatrixOperator, matrixOperator, operatorScratchBytes } from "./matrix_operator.ts";
+import { type MatrixOperator, matrixOperator, operatorScratchBytes } from "./operators/matrix_operator.ts";
 import { Tokenizer } from "./tokenizer.ts";
 import { type NllAccumulator, nllAccumulator } from "./perplexity.ts";
 

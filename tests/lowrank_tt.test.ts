@@ -12,10 +12,10 @@ import { writeLem } from "../compiler/writer.ts";
 import type { MatrixRole, StorageSpec } from "../compiler/methods/method.ts";
 import { lowRankMethod, lowRankToDense } from "../compiler/methods/lowrank.ts";
 import { tensorTrainMethod, tensorTrainToDense } from "../compiler/methods/tt.ts";
-import { decodeLeaf } from "../compiler/methods/storage.ts";
+import { decodeStorage } from "../compiler/methods/storage.ts";
 import { LstmModel } from "../runtime/model.ts";
 import { readLem } from "../runtime/format/read.ts";
-import { UnsupportedEncodingError } from "../runtime/matrix_operator.ts";
+import { UnsupportedEncodingError } from "../runtime/operators/matrix_operator.ts";
 import { assertAllClose, rng } from "../runtime/kernels/testing.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);
@@ -43,7 +43,7 @@ function decoded(e: EncodedMatrix): EncodedMatrix {
     ? lowRankToDense(e)
     : e.encoding.kind === "tt"
     ? tensorTrainToDense(e)
-    : decodeLeaf(e);
+    : decodeStorage(e);
   return encodeDense({ name: e.name, rows: e.rows, cols: e.cols, data }, "f32");
 }
 
@@ -189,7 +189,7 @@ for (const [label, encode] of LOSSY) {
   });
 }
 
-/** Whether the runtime executes Quantized leaves yet (runtime/operators/leaf.ts). */
+/** Whether the runtime executes Quantized leaves yet (runtime/operators/store.ts). */
 async function quantizedLeavesRun(): Promise<boolean> {
   try {
     await LstmModel.load(writeLem(encodeModel(fixtureIr("lstm1"), lowrank(2, { type: "int8" }))));

@@ -1,6 +1,6 @@
 /**
  * Storage quantization (f16, int8 per row/group, int4 per group) and pruning (CSR) end to end: recipe →
- * compressModel → `.lem` → runtime operators (runtime/operators/leaf.ts, csr.ts) on every matrix role —
+ * compressModel → `.lem` → runtime operators (runtime/operators/store.ts, csr.ts) on every matrix role —
  * embedding (row gather), w_ih (matmat over a sequence, matvec stepwise), w_hh (matvec), decoder (matvec
  * and matmat). Lossless settings must give the f32 model's perplexity within 1e-4 relative; lossy ones the
  * logits of the dense model of their *decoded* matrices (the plain kernels' int16 activations add ≤ 1e-4;

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { compileOnnx } from "../compiler/compile.ts";
 import { OnnxReferenceModel } from "../compiler/onnxruntime_reference.ts";
 import { LstmModel } from "../runtime/model.ts";
-import { sha256Hex } from "../runtime/app/state_codec.ts";
+import { sha256Hex } from "../runtime/sha256.ts";
 import { exists, needs, PTB } from "./helpers.ts";
 
 const ONNX = new URL("../models/ptb-small.onnx", import.meta.url);

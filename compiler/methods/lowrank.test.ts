@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { irMatrix } from "../ir.ts";
 import { checkLowRankSpec, lowRankFactors, lowRankMethod, lowRankToDense } from "./lowrank.ts";
-import { decodeLeaf } from "./storage.ts";
+import { decodeStorage } from "./storage.ts";
 import { rng } from "../../runtime/kernels/testing.ts";
 import type { StorageSpec } from "./method.ts";
 
@@ -111,7 +111,7 @@ Deno.test("lowrank stores its factors in any storage type, within that type's er
     const e = encoded.encoding;
     assert.ok(e.kind === "lowrank");
     assert.equal(e.a.encoding.kind, type === "f16" ? "dense" : "quantized");
-    assert.equal(decodeLeaf(e.b).length, 24 * 24);
+    assert.equal(decodeStorage(e.b).length, 24 * 24);
     const err = relErr(lowRankToDense(encoded), m.data);
     assert.ok(err < tol, `${type}: ${err}`);
   }

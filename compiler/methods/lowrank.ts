@@ -2,6 +2,9 @@
  * The "lowrank" method: truncated SVD, W (rows × cols) ≈ A (rows × r) · B (r × cols), stored as the
  * schema's LowRank with A and B in any storage type (`lowrank:64+int8`).
  *
+ * Runs in runtime/operators/lowrank.ts (its factors through runtime/operators/store.ts); format:
+ * schema/SPEC.md "LowRank".
+ *
  * Rank: `rank` (clipped to min(rows, cols), where the decomposition is exact), or `energy` e ∈ (0, 1]:
  * the smallest r whose singular values keep a fraction ≥ e of Σσ² (then `rank`, if also given, caps it).
  *
@@ -17,7 +20,7 @@
 import type { IrMatrix } from "../ir.ts";
 import type { EncodedMatrix } from "../encoded.ts";
 import type { CompressionMethod, MethodSpec } from "./method.ts";
-import { checkStorage, decodeLeaf, describeStorage, encodeLeaf } from "./storage.ts";
+import { checkStorage, decodeStorage, describeStorage, encodeStorage } from "./storage.ts";
 import { truncatedSplit } from "./svd.ts";
 
 /** The spec this method takes (`lowrank:R`, `lowrank:e0.95`, with `+storage`). */
@@ -82,8 +85,8 @@ export function lowRankFactors(m: IrMatrix, spec: Pick<LowRankSpec, "rank" | "en
 export function lowRankToDense(e: EncodedMatrix): Float32Array {
   if (e.encoding.kind !== "lowrank") throw new Error(`lowRankToDense: "${e.name}" is ${e.encoding.kind}`);
   const { a, b } = e.encoding;
-  const av = decodeLeaf(a);
-  const bv = decodeLeaf(b);
+  const av = decodeStorage(a);
+  const bv = decodeStorage(b);
   const r = a.cols;
   const out = new Float32Array(e.rows * e.cols);
   const row = new Float64Array(e.cols);
@@ -113,8 +116,8 @@ export const lowRankMethod: CompressionMethod<LowRankSpec> = {
     checkLowRankSpec(spec);
     const f = lowRankFactors(m, spec);
     const full = Math.min(m.rows, m.cols);
-    const a = encodeLeaf({ name: `${m.name}.a`, rows: m.rows, cols: f.rank, data: f.a }, spec.storage);
-    const b = encodeLeaf({ name: `${m.name}.b`, rows: f.rank, cols: m.cols, data: f.b }, spec.storage);
+    const a = encodeStorage({ name: `${m.name}.a`, rows: m.rows, cols: f.rank, data: f.a }, spec.storage);
+    const b = encodeStorage({ name: `${m.name}.b`, rows: f.rank, cols: m.cols, data: f.b }, spec.storage);
     const clipped = spec.rank !== undefined && spec.rank > full ? ` (clipped from ${spec.rank}: exact)` : "";
     return {
       encoded: { name: m.name, rows: m.rows, cols: m.cols, encoding: { kind: "lowrank", a, b } },

@@ -12,7 +12,7 @@ import type { EncodedMatrix } from "../encoded.ts";
 
 /**
  * How a leaf matrix's numbers are stored. int8: one scale per row (or per `groupSize` columns when
- * given); int4: one per `groupSize` columns. Encoded by `encodeLeaf` in ./storage.ts.
+ * given); int4: one per `groupSize` columns. Encoded by `encodeStorage` in ./storage.ts.
  */
 export interface StorageSpec {
   type: "f32" | "f16" | "int8" | "int4";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mulberry32 } from "../../runtime/random.ts";
 import { irMatrix } from "../ir.ts";
 import { csrToDense, globalPruneThreshold, pruneMethod, type PruneSpec } from "./prune.ts";
-import { decodeLeaf } from "./storage.ts";
+import { decodeStorage } from "./storage.ts";
 import { randomMatrix } from "../../runtime/format/test_fixtures.ts";
 
 const spec = (sparsity: number, storage: PruneSpec["storage"] = { type: "f32" }): PruneSpec => ({
@@ -68,7 +68,7 @@ Deno.test("prune stores int8 values with one scale per 64 non-zeros (or the give
   assert.equal(v.encoding.groupSize, 64);
   assert.equal(v.encoding.scales.length, Math.ceil(300 / 64));
   assert.match(detail, /values int8 g64/);
-  const values = decodeLeaf(v);
+  const values = decodeStorage(v);
   const { rowPtr, colIdx } = encoded.encoding;
   for (let r = 0; r < 30; r++) {
     for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) {

@@ -1,6 +1,8 @@
 /**
  * The "prune" method: magnitude pruning to a target sparsity, stored as SparseCsr (schema/SPEC.md).
  *
+ * Runs in runtime/operators/prune.ts (kernels: runtime/kernels/as/csr.ts); format: schema/SPEC.md "SparseCsr".
+ *
  * - Per tensor (default): exactly round(sparsity · rows · cols) entries with the smallest |x| become zero
  *   (ties broken by position, first pruned first), the rest are kept — including kept exact zeros, so
  *   sparsity 0 stores every entry and reproduces the matrix.
@@ -16,7 +18,7 @@
 import type { IrMatrix } from "../ir.ts";
 import type { EncodedMatrix } from "../encoded.ts";
 import type { CompressionMethod, MethodSpec, StorageSpec } from "./method.ts";
-import { checkStorage, decodeLeaf, describeStorage, encodeLeaf } from "./storage.ts";
+import { checkStorage, decodeStorage, describeStorage, encodeStorage } from "./storage.ts";
 
 /** The spec this method takes (`prune:0.8`, `prune:0.8+int8`). */
 export type PruneSpec = Extract<MethodSpec, { kind: "prune" }>;
@@ -117,7 +119,7 @@ export function encodeCsr(
     }
     rowPtr[r + 1] = k;
   }
-  const v = encodeLeaf(
+  const v = encodeStorage(
     { name: `${m.name}.values`, rows: 1, cols: nnz, data: values },
     csrValueStorage(storage),
   );
@@ -128,7 +130,7 @@ export function encodeCsr(
 export function csrToDense(e: EncodedMatrix): Float32Array {
   const enc = e.encoding;
   if (enc.kind !== "csr") throw new Error(`csrToDense: "${e.name}" is ${enc.kind}, not csr`);
-  const values = decodeLeaf(enc.values);
+  const values = decodeStorage(enc.values);
   const out = new Float32Array(e.rows * e.cols);
   for (let r = 0; r < e.rows; r++) {
     for (let k = enc.rowPtr[r]; k < enc.rowPtr[r + 1]; k++) out[r * e.cols + enc.colIdx[k]] = values[k];

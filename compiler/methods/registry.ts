@@ -12,7 +12,7 @@ import { storeMethod } from "./store.ts";
 import { csrToDense, pruneMethod } from "./prune.ts";
 import { lowRankMethod, lowRankToDense } from "./lowrank.ts";
 import { tensorTrainMethod, tensorTrainToDense } from "./tt.ts";
-import { decodeLeaf } from "./storage.ts";
+import { decodeStorage } from "./storage.ts";
 
 /** The methods, by `MethodSpec["kind"]`. */
 export const METHODS: { [K in MethodSpec["kind"]]: CompressionMethod<Extract<MethodSpec, { kind: K }>> } = {
@@ -34,7 +34,7 @@ export function decodeMatrix(e: EncodedMatrix): Float32Array {
   switch (e.encoding.kind) {
     case "dense":
     case "quantized":
-      return decodeLeaf(e);
+      return decodeStorage(e);
     case "csr":
       return csrToDense(e);
     case "lowrank":

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { irMatrix } from "../ir.ts";
-import { checkStorage, decodeLeaf, describeStorage, encodeLeaf } from "./storage.ts";
+import { checkStorage, decodeStorage, describeStorage, encodeStorage } from "./storage.ts";
 import { mulberry32 } from "../../runtime/random.ts";
 import type { StorageSpec } from "./method.ts";
 
-Deno.test("encodeLeaf() int8 reproduces SPEC.md's per-row example byte for byte", () => {
-  const e = encodeLeaf(irMatrix("w", 1, 4, new Float32Array([0.5, -1.0, 0.25, 1.27])), { type: "int8" });
+Deno.test("encodeStorage() int8 reproduces SPEC.md's per-row example byte for byte", () => {
+  const e = encodeStorage(irMatrix("w", 1, 4, new Float32Array([0.5, -1.0, 0.25, 1.27])), { type: "int8" });
   assert.equal(e.encoding.kind, "quantized");
   if (e.encoding.kind !== "quantized") return;
   assert.equal(e.encoding.bits, 8);
@@ -14,31 +14,31 @@ Deno.test("encodeLeaf() int8 reproduces SPEC.md's per-row example byte for byte"
   assert.deepEqual(e.encoding.data, new Uint8Array([0x32, 0x9c, 0x19, 0x7f]));
 });
 
-Deno.test("encodeLeaf() int4 packs element 2k in the low nibble, padding the odd column with 0", () => {
+Deno.test("encodeStorage() int4 packs element 2k in the low nibble, padding the odd column with 0", () => {
   // One group; scale = 7/7 = 1, so q = x.
-  const odd = encodeLeaf(irMatrix("w", 1, 3, new Float32Array([1, -2, 7])), { type: "int4" });
+  const odd = encodeStorage(irMatrix("w", 1, 3, new Float32Array([1, -2, 7])), { type: "int4" });
   assert.ok(odd.encoding.kind === "quantized");
   assert.deepEqual(odd.encoding.data, new Uint8Array([0xe1, 0x07]));
-  const even = encodeLeaf(irMatrix("w", 1, 4, new Float32Array([1, -2, 3, 7])), { type: "int4" });
+  const even = encodeStorage(irMatrix("w", 1, 4, new Float32Array([1, -2, 3, 7])), { type: "int4" });
   assert.ok(even.encoding.kind === "quantized");
   assert.deepEqual(even.encoding.data, new Uint8Array([0xe1, 0x73]));
 });
 
-Deno.test("encodeLeaf() gives an all-zero row scale 0 and q = 0", () => {
-  const e = encodeLeaf(irMatrix("w", 2, 3, new Float32Array([0, 0, 0, 1, 2, 3])), { type: "int8" });
+Deno.test("encodeStorage() gives an all-zero row scale 0 and q = 0", () => {
+  const e = encodeStorage(irMatrix("w", 2, 3, new Float32Array([0, 0, 0, 1, 2, 3])), { type: "int8" });
   assert.ok(e.encoding.kind === "quantized");
   assert.equal(e.encoding.scales[0], 0);
-  assert.deepEqual([...decodeLeaf(e).subarray(0, 3)], [0, 0, 0]);
+  assert.deepEqual([...decodeStorage(e).subarray(0, 3)], [0, 0, 0]);
 });
 
-Deno.test("encodeLeaf() rejects non-finite values and bad group sizes with the place named", () => {
+Deno.test("encodeStorage() rejects non-finite values and bad group sizes with the place named", () => {
   const m = irMatrix("decoder", 1, 2, new Float32Array([1, NaN]));
-  assert.throws(() => encodeLeaf(m, { type: "int8" }), /"decoder".*NaN at row 0, column 1/);
+  assert.throws(() => encodeStorage(m, { type: "int8" }), /"decoder".*NaN at row 0, column 1/);
   assert.throws(() => checkStorage({ type: "int4", groupSize: 0 }), /whole number ≥ 1, got 0/);
   assert.throws(() => checkStorage({ type: "int3" } as unknown as StorageSpec), /Unknown storage type/);
 });
 
-Deno.test("decodeLeaf(encodeLeaf()) is within half a step of every element (int8, int4, random shapes)", () => {
+Deno.test("decodeStorage(encodeStorage()) is within half a step of every element (int8, int4, random shapes)", () => {
   const rand = mulberry32(11);
   const specs: StorageSpec[] = [
     { type: "int8" },
@@ -57,11 +57,11 @@ Deno.test("decodeLeaf(encodeLeaf()) is within half a step of every element (int8
     if (rows > 2) data.fill(0, 2 * cols, 2 * cols + Math.min(cols, 3)); // partly zero group
     const m = irMatrix("w", rows, cols, data);
     for (const spec of specs) {
-      const e = encodeLeaf(m, spec);
+      const e = encodeStorage(m, spec);
       assert.ok(e.encoding.kind === "quantized");
       const { scales, groupSize } = e.encoding;
       const gpr = Math.ceil(cols / groupSize);
-      const back = decodeLeaf(e);
+      const back = decodeStorage(e);
       for (let r = 0; r < rows; r++) {
         for (let c = 0; c < cols; c++) {
           const s = scales[r * gpr + Math.floor(c / groupSize)];
@@ -76,13 +76,13 @@ Deno.test("decodeLeaf(encodeLeaf()) is within half a step of every element (int8
   }
 });
 
-Deno.test("encodeLeaf() f32 and f16 are the dense encodings; decodeLeaf() inverts f32 exactly", () => {
+Deno.test("encodeStorage() f32 and f16 are the dense encodings; decodeStorage() inverts f32 exactly", () => {
   const m = irMatrix("w", 2, 2, new Float32Array([1.5, -2.25, 1e-3, 3]));
-  const e = encodeLeaf(m, { type: "f32" });
-  assert.deepEqual(decodeLeaf(e), m.data);
-  const h = encodeLeaf(m, { type: "f16" });
+  const e = encodeStorage(m, { type: "f32" });
+  assert.deepEqual(decodeStorage(e), m.data);
+  const h = encodeStorage(m, { type: "f16" });
   assert.ok(h.encoding.kind === "dense" && h.encoding.type === "f16");
-  assert.ok(Math.abs(decodeLeaf(h)[2] - 1e-3) < 1e-6);
+  assert.ok(Math.abs(decodeStorage(h)[2] - 1e-3) < 1e-6);
 });
 
 Deno.test("describeStorage() names the storage as reports show it", () => {

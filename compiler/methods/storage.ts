@@ -53,11 +53,11 @@ export function describeStorage(storage: StorageSpec, cols?: number): string {
  *
  * @example
  * ```ts
- * const e = encodeLeaf(irMatrix("w", 1, 4, new Float32Array([0.5, -1, 0.25, 1.27])), { type: "int8" });
+ * const e = encodeStorage(irMatrix("w", 1, 4, new Float32Array([0.5, -1, 0.25, 1.27])), { type: "int8" });
  * // e.encoding: { kind: "quantized", bits: 8, groupSize: 4, scales: [0.01], data: [50, 156, 25, 127] }
  * ```
  */
-export function encodeLeaf(m: IrMatrix, storage: StorageSpec): EncodedMatrix {
+export function encodeStorage(m: IrMatrix, storage: StorageSpec): EncodedMatrix {
   checkStorage(storage);
   const n = m.rows * m.cols;
   if (m.data.length !== n) {
@@ -109,7 +109,7 @@ export function encodeLeaf(m: IrMatrix, storage: StorageSpec): EncodedMatrix {
  * Dense float32 reconstruction of a leaf (Dense or Quantized) encoded matrix, row-major. For error
  * reports and tests; the runtime never does this.
  */
-export function decodeLeaf(e: EncodedMatrix): Float32Array {
+export function decodeStorage(e: EncodedMatrix): Float32Array {
   const enc = e.encoding;
   const out = new Float32Array(e.rows * e.cols);
   if (enc.kind === "dense") {
@@ -120,7 +120,7 @@ export function decodeLeaf(e: EncodedMatrix): Float32Array {
     return out;
   }
   if (enc.kind !== "quantized") {
-    throw new Error(`decodeLeaf: "${e.name}" is ${enc.kind}, not a leaf (Dense or Quantized)`);
+    throw new Error(`decodeStorage: "${e.name}" is ${enc.kind}, not a leaf (Dense or Quantized)`);
   }
   const gpr = Math.ceil(e.cols / enc.groupSize);
   const stride = enc.bits === 8 ? e.cols : Math.ceil(e.cols / 2);

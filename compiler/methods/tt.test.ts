@@ -10,7 +10,7 @@ import {
   tensorTrainMethod,
   tensorTrainToDense,
 } from "./tt.ts";
-import { decodeLeaf } from "./storage.ts";
+import { decodeStorage } from "./storage.ts";
 import { rng } from "../../runtime/kernels/testing.ts";
 
 const f32: StorageSpec = { type: "f32" };
@@ -22,7 +22,7 @@ const f32: StorageSpec = { type: "f32" };
 export function ttToDense(e: EncodedMatrix): Float64Array {
   assert.ok(e.encoding.kind === "tt");
   const { rowModes, colModes, ranks } = e.encoding;
-  const cores = e.encoding.cores.map(decodeLeaf);
+  const cores = e.encoding.cores.map(decodeStorage);
   const d = rowModes.length;
   const out = new Float64Array(e.rows * e.cols);
   for (let r = 0; r < e.rows; r++) {

@@ -2,6 +2,8 @@
  * The "tt" method: W as a TT-matrix (Oseledets 2011, "Tensor-Train Decomposition", §4) by TT-SVD,
  * stored as the schema's TensorTrain with cores in any storage type (`tt:16+f16`).
  *
+ * Runs in runtime/operators/tt.ts (kernels: runtime/kernels/as/tt.ts); format: schema/SPEC.md "TensorTrain".
+ *
  * Layout (schema/SPEC.md, "TensorTrain"): rows factor as r = (i_0 … i_{d−1}) in mixed radix row_modes
  * (i_0 most significant), columns likewise with j and col_modes; core k is an R_k × (m_k·n_k·R_{k+1})
  * matrix whose element G_k[α, i, j, β] sits at row α, column (i·n_k + j)·R_{k+1} + β.
@@ -28,7 +30,7 @@
 import type { IrMatrix } from "../ir.ts";
 import type { EncodedMatrix } from "../encoded.ts";
 import type { CompressionMethod, MethodSpec } from "./method.ts";
-import { checkStorage, decodeLeaf, describeStorage, encodeLeaf } from "./storage.ts";
+import { checkStorage, decodeStorage, describeStorage, encodeStorage } from "./storage.ts";
 import { chooseRank, truncatedSplit } from "./svd.ts";
 
 /** The spec this method takes (`tt:R`, with `+storage`; modes and tolerance from a recipe). */
@@ -175,7 +177,7 @@ export function tensorTrainCores(
 export function tensorTrainToDense(e: EncodedMatrix): Float32Array {
   if (e.encoding.kind !== "tt") throw new Error(`tensorTrainToDense: "${e.name}" is ${e.encoding.kind}`);
   const { rowModes, colModes, ranks } = e.encoding;
-  const cores = e.encoding.cores.map(decodeLeaf);
+  const cores = e.encoding.cores.map(decodeStorage);
   const d = rowModes.length;
   const out = new Float32Array(e.rows * e.cols);
   for (let r = 0; r < e.rows; r++) {
@@ -222,7 +224,7 @@ export const tensorTrainMethod: CompressionMethod<TensorTrainSpec> = {
     checkTensorTrainSpec(spec, m.rows, m.cols);
     const tt = tensorTrainCores(m, spec);
     const cores: EncodedMatrix[] = tt.cores.map((data, k) =>
-      encodeLeaf({
+      encodeStorage({
         name: `${m.name}.cores.${k}`,
         rows: tt.ranks[k],
         cols: tt.rowModes[k] * tt.colModes[k] * tt.ranks[k + 1],

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { LstmState } from "../model.ts";
 import { ApiError } from "./errors.ts";
-import { sha256Hex, StateCodec } from "./state_codec.ts";
+import { StateCodec } from "./state_codec.ts";
 
 const ID = "a1b2c3d4e5f60718" + "0".repeat(48);
 
@@ -58,11 +58,4 @@ Deno.test("StateCodec.decode rejects malformed, foreign, wrong-length and non-fi
   assert.equal(code(() => codec.decode(tamper((v) => v.setFloat32(14, NaN, true)))), "invalid_state");
   assert.equal(code(() => codec.decode(tamper((v) => v.setFloat32(18, -Infinity, true)))), "invalid_state");
   assert.equal(code(() => codec.decode(tamper((v) => v.setUint8(1, 2)))), "invalid_state"); // version
-});
-
-Deno.test("sha256Hex() gives the hex SHA-256", async () => {
-  assert.equal(
-    await sha256Hex(new TextEncoder().encode("abc")),
-    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-  );
 });

@@ -25,12 +25,6 @@ const MAGIC = 0x4c;
 export const STATE_VERSION = 1;
 const HEADER = 14;
 
-/** Hex SHA-256 of a model file: its identity, which states are bound to. */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 function toBase64Url(bytes: Uint8Array): string {
   let s = "";
   for (let i = 0; i < bytes.length; i += 0x8000) {

@@ -9,7 +9,7 @@ import { writeLem } from "../../compiler/writer.ts";
 import type { IrModel } from "../../compiler/ir.ts";
 import { randomMatrix } from "../format/test_fixtures.ts";
 import { LstmModel } from "../model.ts";
-import { sha256Hex } from "./state_codec.ts";
+import { sha256Hex } from "../sha256.ts";
 
 export const TEST_VOCAB = [
   "<unk>",

@@ -7,7 +7,7 @@ import { parseCli, readInput, runCli, UsageError } from "../cli/args.ts";
 import { LstmModel } from "../model.ts";
 import { createApp } from "../app.ts";
 import { resolveLimits } from "../app/limits.ts";
-import { sha256Hex } from "../app/state_codec.ts";
+import { sha256Hex } from "../sha256.ts";
 
 const SHIPPED = "models/ptb-small.lem";
 const USAGE = "deno task serve [MODEL.lem] [--port N] [--hostname H] [--limits JSON]";

@@ -7,7 +7,7 @@
 import { LstmModel } from "../model.ts";
 import { createApp } from "../app.ts";
 import type { Limits } from "../app/limits.ts";
-import { sha256Hex } from "../app/state_codec.ts";
+import { sha256Hex } from "../sha256.ts";
 
 /** What the worker bundle's generated entry passes in (see bundle.ts). */
 export interface WorkerInputs {

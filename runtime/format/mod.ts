@@ -24,7 +24,6 @@ export {
 export type {
   DenseInfo,
   LayerInfo,
-  LeafInfo,
   LemFile,
   LemFileMetadata,
   LemSummary,
@@ -33,6 +32,7 @@ export type {
   MatrixInfo,
   QuantizedInfo,
   SparseCsrInfo,
+  StoredInfo,
   TensorSummary,
   TensorTrainInfo,
 } from "./read.ts";

@@ -62,14 +62,14 @@ export interface QuantizedInfo extends MatrixInfoBase {
 }
 
 /** A matrix that may appear inside LowRank, TensorTrain and SparseCsr. */
-export type LeafInfo = DenseInfo | QuantizedInfo;
+export type StoredInfo = DenseInfo | QuantizedInfo;
 
 /** LowRank: W ≈ a · b, a (rows × rank), b (rank × cols). */
 export interface LowRankInfo extends MatrixInfoBase {
   kind: "lowrank";
   rank: number;
-  a: LeafInfo;
-  b: LeafInfo;
+  a: StoredInfo;
+  b: StoredInfo;
 }
 
 /** TensorTrain: cores[k] is ranks[k] × (rowModes[k]·colModes[k]·ranks[k+1]); see schema/SPEC.md. */
@@ -78,7 +78,7 @@ export interface TensorTrainInfo extends MatrixInfoBase {
   rowModes: number[];
   colModes: number[];
   ranks: number[];
-  cores: LeafInfo[];
+  cores: StoredInfo[];
 }
 
 /** SparseCsr: rows + 1 uint32 row pointers, nnz column indices (16 or 32 bits), 1 × nnz values. */
@@ -88,7 +88,7 @@ export interface SparseCsrInfo extends MatrixInfoBase {
   rowPtrOffset: number;
   colIdxBits: 16 | 32;
   colIdxOffset: number;
-  values: LeafInfo;
+  values: StoredInfo;
 }
 
 /** Where and how one matrix is stored. */
@@ -194,7 +194,7 @@ function vectorSpan(t: TableObject, id: number): { offset: number; count: number
   };
 }
 
-function leafInfo(m: Matrix): LeafInfo {
+function storedInfo(m: Matrix): StoredInfo {
   const info = matrixInfo(m);
   if (info.kind !== "dense" && info.kind !== "quantized") {
     throw new LemFormatError(
@@ -259,8 +259,8 @@ export function matrixInfo(m: Matrix): MatrixInfo {
     }
     case Encoding.LowRank: {
       const lr = m.encoding(new LowRank()) as LowRank;
-      const a = leafInfo(lr.a()!);
-      const b = leafInfo(lr.b()!);
+      const a = storedInfo(lr.a()!);
+      const b = storedInfo(lr.b()!);
       return { kind: "lowrank", name, rows, cols, bytes: a.bytes + b.bytes, rank: a.cols, a, b };
     }
     case Encoding.TensorTrain: {
@@ -268,7 +268,7 @@ export function matrixInfo(m: Matrix): MatrixInfo {
       const d = tt.rowModesLength();
       const list = (get: (i: number) => number | null, n: number) =>
         Array.from({ length: n }, (_, i) => get(i)!);
-      const cores = Array.from({ length: d }, (_, k) => leafInfo(tt.cores(k)!));
+      const cores = Array.from({ length: d }, (_, k) => storedInfo(tt.cores(k)!));
       return {
         kind: "tt",
         name,
@@ -288,7 +288,7 @@ export function matrixInfo(m: Matrix): MatrixInfo {
       const idx32 = vectorSpan(csr, 2);
       const wide = csr.bb!.__offset(csr.bb_pos, 6) === 0; // col_idx16 absent
       const idx = wide ? idx32 : idx16;
-      const values = leafInfo(csr.values()!);
+      const values = storedInfo(csr.values()!);
       return {
         kind: "csr",
         name,

@@ -9,7 +9,7 @@
 import { type IrMatrix, irMatrix, type IrModel } from "../../compiler/ir.ts";
 import type { EncodedMatrix, EncodedModel, FloatTypeName } from "../../compiler/encoded.ts";
 import type { StorageSpec } from "../../compiler/methods/method.ts";
-import { encodeLeaf } from "../../compiler/methods/storage.ts";
+import { encodeStorage } from "../../compiler/methods/storage.ts";
 import { encodeCsr } from "../../compiler/methods/prune.ts";
 import { mulberry32 } from "../random.ts";
 import { floatsAt, type LemFile, type MatrixInfo, uint16sAt, uint32sAt } from "./read.ts";
@@ -66,7 +66,7 @@ export function randomIrModel(
 
 /** `m` quantized by the compiler's quantizer: int8 or int4, one scale per `groupSize` columns. */
 export function quantize(m: IrMatrix, bits: 4 | 8, groupSize: number): EncodedMatrix {
-  return encodeLeaf(m, { type: bits === 8 ? "int8" : "int4", groupSize });
+  return encodeStorage(m, { type: bits === 8 ? "int8" : "int4", groupSize });
 }
 
 /**
@@ -93,8 +93,8 @@ export function lowRank(
     cols,
     encoding: {
       kind: "lowrank",
-      a: encodeLeaf(randomMatrix(rand, `${name}.a`, rows, rank), storage),
-      b: encodeLeaf(randomMatrix(rand, `${name}.b`, rank, cols), storage),
+      a: encodeStorage(randomMatrix(rand, `${name}.a`, rows, rank), storage),
+      b: encodeStorage(randomMatrix(rand, `${name}.b`, rank, cols), storage),
     },
   };
 }
@@ -111,13 +111,13 @@ export function tensorTrain(
   storage: StorageSpec,
 ): EncodedMatrix {
   const cores = rowModes.map((m, k) =>
-    encodeLeaf(randomMatrix(rand, `${name}.cores.${k}`, ranks[k], m * colModes[k] * ranks[k + 1]), storage)
+    encodeStorage(randomMatrix(rand, `${name}.cores.${k}`, ranks[k], m * colModes[k] * ranks[k + 1]), storage)
   );
   return { name, rows, cols, encoding: { kind: "tt", rowModes, colModes, ranks, cores } };
 }
 
 /** An encoder of dense `type` (the compiler's), for tests that build matrices one by one. */
-export const dense = (type: FloatTypeName) => (m: IrMatrix): EncodedMatrix => encodeLeaf(m, { type });
+export const dense = (type: FloatTypeName) => (m: IrMatrix): EncodedMatrix => encodeStorage(m, { type });
 
 /**
  * A small model using every encoding: f16 embedding, int8 per-row and int4 (g3) layer-0 weights, low-rank
@@ -131,7 +131,7 @@ export function mixedModel(seed = 1): EncodedModel {
     unkId: ir.unkId,
     eosId: ir.eosId,
     tokenizer: ir.tokenizer,
-    embedding: encodeLeaf(ir.embedding, { type: "f16" }),
+    embedding: encodeStorage(ir.embedding, { type: "f16" }),
     layers: [
       {
         inputSize: 6,

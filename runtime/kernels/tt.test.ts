@@ -5,7 +5,7 @@ import { type TtCores, ttDense, ttGatherF32, ttMatmatF32, ttMatvecF32 } from "./
 import { Arena, assertAllClose, randomF32, rng, SIZES } from "./testing.ts";
 import { chooseModes, tensorTrainMethod, tensorTrainToDense } from "../../compiler/methods/tt.ts";
 import { irMatrix } from "../../compiler/ir.ts";
-import { decodeLeaf } from "../../compiler/methods/storage.ts";
+import { decodeStorage } from "../../compiler/methods/storage.ts";
 import { matvecF32 } from "./matvec.ref.ts";
 
 const k = await instantiateKernels();
@@ -82,7 +82,7 @@ Deno.test("ttMatvecF32 (reference) equals a dense matvec of the compiler's recon
   );
   assert.ok(encoded.encoding.kind === "tt");
   const e = encoded.encoding;
-  const tt: TtCores = { rows: 20, cols: 14, ...e, cores: e.cores.map(decodeLeaf) };
+  const tt: TtCores = { rows: 20, cols: 14, ...e, cores: e.cores.map(decodeStorage) };
   const x = randomF32(14, rng(4));
   const y = new Float32Array(20);
   ttMatvecF32(tt, x, y);

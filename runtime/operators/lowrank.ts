@@ -2,6 +2,8 @@
  * The LowRank operator: W ≈ A·B, A (rows × r), B (r × cols), each a leaf (Dense or Quantized) run by its
  * own leaf operator, computing on the factors as stored — W is never formed.
  *
+ * Runs what the "lowrank" method (compiler/methods/lowrank.ts) writes; format: schema/SPEC.md "LowRank".
+ *
  *   matvec     t (r) = B·x into scratch, then y += A·t                      r·(rows + cols) multiply-adds
  *   matmat     per block of ≤ 64 timesteps: T (n × r) = X·Bᵀ, then Y += T·Aᵀ
  *   gatherRow  a (r) = A[row, :], then out = Bᵀ·a = Σ_k a[k]·B[k, :]        (vecmat_f32 on an f32 B;
@@ -9,14 +11,14 @@
  * @module
  */
 import type { KernelInstance } from "../kernels/kernels.ts";
-import type { LeafInfo, LowRankInfo } from "../format/read.ts";
-import type { MatrixOperator } from "../matrix_operator.ts";
+import type { LowRankInfo, StoredInfo } from "../format/read.ts";
+import type { MatrixOperator } from "./matrix_operator.ts";
 
-/** How leaf matrices (Dense, Quantized) are run: the runtime's per-encoding dispatch for leaves. */
-export interface LeafOperators {
+/** How leaf matrices (Dense, Quantized) are run: the runtime's per-encoding dispatch for stored. */
+export interface StoreOperators {
   /** The operator for one leaf; `scratch` points at `scratchBytes(info)` bytes of its own. */
-  operator(info: LeafInfo, k: KernelInstance, scratch: number): MatrixOperator;
-  scratchBytes(info: LeafInfo): number;
+  operator(info: StoredInfo, k: KernelInstance, scratch: number): MatrixOperator;
+  scratchBytes(info: StoredInfo): number;
 }
 
 /** Timesteps per block of the low-rank matmat (bounds the n × r intermediate). */
@@ -25,23 +27,23 @@ export const LOWRANK_MATMAT_BLOCK = 64;
 const align16 = (n: number) => (n + 15) & ~15;
 
 /** Whether a leaf is Dense f32 (then kernels read its data directly). */
-export function isDenseF32(m: LeafInfo): m is Extract<LeafInfo, { kind: "dense" }> {
+export function isDenseF32(m: StoredInfo): m is Extract<StoredInfo, { kind: "dense" }> {
   return m.kind === "dense" && m.floatType === "f32";
 }
 
 /** Scratch layout: t (64·r floats), a B row when B is not f32 (cols floats), then A's and B's own. */
-function layout(m: LowRankInfo, leaves: LeafOperators) {
+function layout(m: LowRankInfo, stored: StoreOperators) {
   const t = 0;
   const row = t + align16(4 * LOWRANK_MATMAT_BLOCK * m.rank);
-  const leafA = row + (isDenseF32(m.b) ? 0 : align16(4 * m.cols));
-  const leafB = leafA + align16(leaves.scratchBytes(m.a));
-  const end = leafB + align16(leaves.scratchBytes(m.b));
-  return { t, row, leafA, leafB, end };
+  const storeA = row + (isDenseF32(m.b) ? 0 : align16(4 * m.cols));
+  const storeB = storeA + align16(stored.scratchBytes(m.a));
+  const end = storeB + align16(stored.scratchBytes(m.b));
+  return { t, row, storeA, storeB, end };
 }
 
 /** Scratch bytes the operator of `m` needs (shapes only). */
-export function lowRankScratchBytes(m: LowRankInfo, leaves: LeafOperators): number {
-  return layout(m, leaves).end;
+export function lowRankScratchBytes(m: LowRankInfo, stored: StoreOperators): number {
+  return layout(m, stored).end;
 }
 
 /**
@@ -52,14 +54,14 @@ export function lowRankOperator(
   m: LowRankInfo,
   k: KernelInstance,
   scratch: number,
-  leaves: LeafOperators,
+  stored: StoreOperators,
 ): MatrixOperator {
   const { rows, cols, rank } = m;
-  const l = layout(m, leaves);
+  const l = layout(m, stored);
   const t = scratch + l.t;
   const rowTmp = scratch + l.row;
-  const a = leaves.operator(m.a, k, scratch + l.leafA);
-  const b = leaves.operator(m.b, k, scratch + l.leafB);
+  const a = stored.operator(m.a, k, scratch + l.storeA);
+  const b = stored.operator(m.b, k, scratch + l.storeB);
   const ex = k.exports;
   const zero = (ptr: number, floats: number) => new Float32Array(k.memory.buffer, ptr, floats).fill(0);
   return {

@@ -8,7 +8,7 @@
  */
 import { ensureMemory, instantiateKernels } from "../kernels/kernels.ts";
 import { randomF32, rng } from "../kernels/testing.ts";
-import { type MatrixOperator, matrixOperator, operatorScratchBytes } from "../matrix_operator.ts";
+import { type MatrixOperator, matrixOperator, operatorScratchBytes } from "./matrix_operator.ts";
 import type { DenseInfo, MatrixInfo } from "../format/read.ts";
 
 const ROWS = 10000;

@@ -1,6 +1,6 @@
 import { instantiateKernels } from "../kernels/kernels.ts";
 import { Arena, assertAllClose, randomF32, rng } from "../kernels/testing.ts";
-import { matrixOperator, operatorScratchBytes } from "../matrix_operator.ts";
+import { matrixOperator, operatorScratchBytes } from "./matrix_operator.ts";
 import type { DenseInfo, MatrixInfo } from "../format/read.ts";
 import { LOWRANK_MATMAT_BLOCK } from "./lowrank.ts";
 import { matmatF32 } from "../kernels/matmat.ref.ts";

@@ -2,6 +2,8 @@
  * The TensorTrain operator: matvec, matmat and row gather by successive core contractions in WASM
  * (as/tt.ts: shapes and costs there), never forming W.
  *
+ * Runs what the "tt" method (compiler/methods/tt.ts) writes; format: schema/SPEC.md "TensorTrain".
+ *
  * The kernels read f32 cores. A Dense f32 core is read in place; any other core (f16, int8, int4) is
  * decoded into this operator's scratch at the start of each call, row by row through its leaf
  * operator's gather — core-sized work (Σ R_k·m_k·n_k·R_{k+1} values, e.g. 30 k for a 10000 × 200
@@ -14,12 +16,12 @@
 import { ttWorkFloats } from "../kernels/scratch.ts";
 import type { KernelInstance } from "../kernels/kernels.ts";
 import type { TensorTrainInfo } from "../format/read.ts";
-import type { MatrixOperator } from "../matrix_operator.ts";
-import { isDenseF32, type LeafOperators } from "./lowrank.ts";
+import type { MatrixOperator } from "./matrix_operator.ts";
+import { isDenseF32, type StoreOperators } from "./lowrank.ts";
 
 const align16 = (n: number) => (n + 15) & ~15;
 
-function layout(m: TensorTrainInfo, leaves: LeafOperators) {
+function layout(m: TensorTrainInfo, stored: StoreOperators) {
   const d = m.cores.length;
   const desc = 0;
   const maxInter = ttWorkFloats(m.rowModes, m.colModes, m.ranks);
@@ -29,16 +31,16 @@ function layout(m: TensorTrainInfo, leaves: LeafOperators) {
     if (isDenseF32(c)) return undefined;
     const at = end;
     end += align16(4 * c.rows * c.cols);
-    const leaf = end;
-    end += align16(leaves.scratchBytes(c));
-    return { at, leaf };
+    const store = end;
+    end += align16(stored.scratchBytes(c));
+    return { at, store };
   });
   return { desc, work, maxInter, decoded, end };
 }
 
 /** Scratch bytes the operator of `m` needs (shapes only). */
-export function tensorTrainScratchBytes(m: TensorTrainInfo, leaves: LeafOperators): number {
-  return layout(m, leaves).end;
+export function tensorTrainScratchBytes(m: TensorTrainInfo, stored: StoreOperators): number {
+  return layout(m, stored).end;
 }
 
 /**
@@ -49,10 +51,10 @@ export function tensorTrainOperator(
   m: TensorTrainInfo,
   k: KernelInstance,
   scratch: number,
-  leaves: LeafOperators,
+  stored: StoreOperators,
 ): MatrixOperator {
   const { rows, cols } = m;
-  const l = layout(m, leaves);
+  const l = layout(m, stored);
   const d = m.cores.length;
   const desc = scratch + l.desc;
   const work = scratch + l.work;
@@ -64,7 +66,12 @@ export function tensorTrainOperator(
     if (place === undefined) ptr = (c as Extract<typeof c, { kind: "dense" }>).dataOffset;
     else {
       ptr = scratch + place.at;
-      toDecode.push({ op: leaves.operator(c, k, scratch + place.leaf), rows: c.rows, cols: c.cols, at: ptr });
+      toDecode.push({
+        op: stored.operator(c, k, scratch + place.store),
+        rows: c.rows,
+        cols: c.cols,
+        at: ptr,
+      });
     }
     return [ptr, m.ranks[i], m.rowModes[i], m.colModes[i], m.ranks[i + 1]];
   });

@@ -11,7 +11,7 @@ import {
 } from "../kernels/quantized.ref.ts";
 import { Arena, assertAllClose, randomF32, rng } from "../kernels/testing.ts";
 import type { QuantizedInfo } from "../format/read.ts";
-import { leafOperator, leafScratchBytes } from "./leaf.ts";
+import { storeOperator, storeScratchBytes } from "./store.ts";
 
 const plain = await instantiateKernels(undefined, false);
 const relaxed = await instantiateKernels(undefined, true);
@@ -48,7 +48,7 @@ function setUp(
     dataOffset,
     dataLength: data.length,
   };
-  const op = leafOperator(info, k, arena.alloc(leafScratchBytes(info), "scratch"));
+  const op = storeOperator(info, k, arena.alloc(storeScratchBytes(info), "scratch"));
   const product = (x: Float32Array, n?: number) => {
     const px = arena.put(x, "x");
     const py = arena.put(new Float32Array((n ?? 1) * rows), "y");
@@ -73,7 +73,7 @@ function setUp(
   return { rand, product, reference, gather };
 }
 
-Deno.test("leafScratchBytes() adds the relaxed kernels' table: 16 bytes per row quad and group, twice for int8", () => {
+Deno.test("storeScratchBytes() adds the relaxed kernels' table: 16 bytes per row quad and group, twice for int8", () => {
   const base = { name: "w", rows: 10, cols: 37, bytes: 0, scalesOffset: 0, scalesCount: 0, dataOffset: 0 };
   const q = (bits: 4 | 8, groupSize: number): QuantizedInfo => ({
     ...base,
@@ -84,10 +84,10 @@ Deno.test("leafScratchBytes() adds the relaxed kernels' table: 16 bytes per row 
     dataLength: 0,
   });
   const x = quantizedScratchBytes(37);
-  assert.equal(leafScratchBytes(q(8, 37)), x + 2 * 16 * 3);
-  assert.equal(leafScratchBytes(q(8, 100)), x + 2 * 16 * 3); // group_size > cols: one group per row
-  assert.equal(leafScratchBytes(q(8, 16)), x + 2 * 16 * 3 * 3);
-  assert.equal(leafScratchBytes(q(4, 32)), x + 16 * 3 * 2);
+  assert.equal(storeScratchBytes(q(8, 37)), x + 2 * 16 * 3);
+  assert.equal(storeScratchBytes(q(8, 100)), x + 2 * 16 * 3); // group_size > cols: one group per row
+  assert.equal(storeScratchBytes(q(8, 16)), x + 2 * 16 * 3 * 3);
+  assert.equal(storeScratchBytes(q(4, 32)), x + 16 * 3 * 2);
   assert.equal(relaxedPrepBytes(4, 0, 37, 32), 0);
 });
 

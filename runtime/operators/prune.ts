@@ -2,6 +2,8 @@
  * The SparseCsr operator: the kernels walk row pointers, column indices (16 or 32 bits) and values (a
  * 1 × nnz leaf: f32, f16, int8 or int4 with group scales along the non-zeros) as stored.
  *
+ * Runs what the "prune" method (compiler/methods/prune.ts) writes; format: schema/SPEC.md "SparseCsr".
+ *
  *   matvec     csr_matvec   y[r] += Σ_k v_k · x[col_k]          nnz multiply-adds, scalar (no SIMD gather)
  *   matmat     csr_matmat   four timesteps per pass over the non-zeros
  *   gatherRow  csr_gather   the row as dense, zeros elsewhere
@@ -10,7 +12,7 @@
  */
 import type { KernelInstance } from "../kernels/kernels.ts";
 import type { SparseCsrInfo } from "../format/read.ts";
-import type { MatrixOperator } from "../matrix_operator.ts";
+import type { MatrixOperator } from "./matrix_operator.ts";
 
 /** The kernels' value-kind argument of a CSR matrix's values. */
 function valueKind(v: SparseCsrInfo["values"]): number {
@@ -19,7 +21,7 @@ function valueKind(v: SparseCsrInfo["values"]): number {
 }
 
 /** The operator for a SparseCsr matrix of a loaded file (offsets are WASM pointers). */
-export function csrOperator(m: SparseCsrInfo, k: KernelInstance): MatrixOperator {
+export function pruneOperator(m: SparseCsrInfo, k: KernelInstance): MatrixOperator {
   const ex = k.exports;
   const { rows, cols } = m;
   const v = m.values;

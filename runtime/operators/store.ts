@@ -1,7 +1,10 @@
 /**
- * Operators for leaf matrices — Dense (f32, f16) and Quantized (int8 per row/group, int4 per group) — the
- * matrices that stand alone or sit inside LowRank factors, TT cores and CSR values. Each runs its WASM
- * kernel on the stored bytes: nothing is expanded to dense.
+ * The "store" operator, for the stored (leaf) matrices — Dense (f32, f16) and Quantized (int8 per row/group,
+ * int4 per group) — the matrices that stand alone or sit inside LowRank factors, TT cores and CSR values.
+ * Each runs its WASM kernel on the stored bytes: nothing is expanded to dense.
+ *
+ * Runs what the "store" method (compiler/methods/store.ts; storage types in compiler/methods/storage.ts)
+ * writes; format: schema/SPEC.md "Dense", "Quantized".
  *
  *   dense f32/f16   matvec_f32/f16, matmat_f32/f16, gather_f32/f16        no scratch
  *   int8 / int4     matvec_q8/q4, matmat_q8/q4, gather_q8/q4               scratch: quantized copies of x
@@ -16,8 +19,8 @@
  */
 import { quantizedScratchBytes, relaxedPrepBytes } from "../kernels/scratch.ts";
 import type { KernelInstance } from "../kernels/kernels.ts";
-import type { LeafInfo } from "../format/read.ts";
-import type { MatrixOperator } from "../matrix_operator.ts";
+import type { StoredInfo } from "../format/read.ts";
+import type { MatrixOperator } from "./matrix_operator.ts";
 
 /** The group size the kernels take: a file's group_size ≥ cols means one scale per row. */
 function kernelGroup(groupSize: number, cols: number): number {
@@ -28,22 +31,22 @@ function kernelGroup(groupSize: number, cols: number): number {
  * Scratch bytes the operator of leaf `m` needs (shapes only). Quantized leaves always reserve room for the
  * relaxed kernels' table (16 bytes per quad of rows and group; twice for int8), used where they load.
  */
-export function leafScratchBytes(m: LeafInfo): number {
+export function storeScratchBytes(m: StoredInfo): number {
   if (m.kind !== "quantized") return 0;
   return quantizedScratchBytes(m.cols) + relaxedPrepBytes(m.bits, m.rows, m.cols, m.groupSize);
 }
 
 /**
  * The operator for a leaf matrix of a loaded file (offsets are WASM pointers). `scratch` points at
- * {@link leafScratchBytes}(m) bytes, 16-byte aligned, that belong to this operator alone.
+ * {@link storeScratchBytes}(m) bytes, 16-byte aligned, that belong to this operator alone.
  *
  * @example
  * ```ts
- * const op = leafOperator(file.decoder as LeafInfo, kernels, scratch);
+ * const op = storeOperator(file.decoder as StoredInfo, kernels, scratch);
  * op.matvec(xPtr, logitsPtr); // logits += decoder · x
  * ```
  */
-export function leafOperator(m: LeafInfo, k: KernelInstance, scratch: number): MatrixOperator {
+export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number): MatrixOperator {
   const ex = k.exports;
   const { rows, cols } = m;
   if (m.kind === "dense") {

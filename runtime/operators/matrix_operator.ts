@@ -3,12 +3,12 @@
  * operator computes directly on the encoded bytes in WASM memory (no expansion to dense).
  * @module
  */
-import type { KernelInstance } from "./kernels/kernels.ts";
-import type { MatrixInfo } from "./format/read.ts";
-import { leafOperator, leafScratchBytes } from "./operators/leaf.ts";
-import { csrOperator } from "./operators/csr.ts";
-import { type LeafOperators, lowRankOperator, lowRankScratchBytes } from "./operators/lowrank.ts";
-import { tensorTrainOperator, tensorTrainScratchBytes } from "./operators/tt.ts";
+import type { KernelInstance } from "../kernels/kernels.ts";
+import type { MatrixInfo } from "../format/read.ts";
+import { storeOperator, storeScratchBytes } from "./store.ts";
+import { pruneOperator } from "./prune.ts";
+import { lowRankOperator, lowRankScratchBytes, type StoreOperators } from "./lowrank.ts";
+import { tensorTrainOperator, tensorTrainScratchBytes } from "./tt.ts";
 
 /** A rows × cols matrix W, all arguments are byte pointers into the kernels' memory, f32 activations. */
 export interface MatrixOperator {
@@ -35,11 +35,11 @@ export function operatorScratchBytes(m: MatrixInfo): number {
   switch (m.kind) {
     case "dense":
     case "quantized":
-      return leafScratchBytes(m);
+      return storeScratchBytes(m);
     case "lowrank":
-      return lowRankScratchBytes(m, leaves);
+      return lowRankScratchBytes(m, stored);
     case "tt":
-      return tensorTrainScratchBytes(m, leaves);
+      return tensorTrainScratchBytes(m, stored);
     default:
       return 0;
   }
@@ -50,18 +50,18 @@ export function operatorScratchBytes(m: MatrixInfo): number {
  * {@link operatorScratchBytes}(m) bytes (16-byte aligned) that belong to this operator alone.
  */
 export function matrixOperator(m: MatrixInfo, k: KernelInstance, scratch: number): MatrixOperator {
-  if (m.kind === "dense" || m.kind === "quantized") return leafOperator(m, k, scratch);
-  if (m.kind === "csr") return csrOperator(m, k);
-  if (m.kind === "lowrank") return lowRankOperator(m, k, scratch, leaves);
-  if (m.kind === "tt") return tensorTrainOperator(m, k, scratch, leaves);
+  if (m.kind === "dense" || m.kind === "quantized") return storeOperator(m, k, scratch);
+  if (m.kind === "csr") return pruneOperator(m, k);
+  if (m.kind === "lowrank") return lowRankOperator(m, k, scratch, stored);
+  if (m.kind === "tt") return tensorTrainOperator(m, k, scratch, stored);
   const other = m as { name: string; kind: string }; // every kind of this format is handled above
   throw new UnsupportedEncodingError(
     `Tensor "${other.name}" is stored as ${other.kind}, which this version of the runtime cannot execute`,
   );
 }
 
-/** Leaves (Dense, Quantized) inside LowRank and TensorTrain run through this same dispatch. */
-const leaves: LeafOperators = {
+/** Stored matrices (Dense, Quantized: the leaves of the encoding tree) inside LowRank and TensorTrain run through this same dispatch. */
+const stored: StoreOperators = {
   operator: (m, k, scratch) => matrixOperator(m, k, scratch),
   scratchBytes: (m) => operatorScratchBytes(m),
 };
