@@ -28,8 +28,8 @@ onnxruntime-web: logits on 32 tokens always, perplexity with --eval. The numbers
 
   IN.onnx             the model (default: ${SHIPPED}, the shipped PTB model)
   -o, --out FILE      where to write (default: IN with the extension .lem); written atomically
-  --vocab FILE        vocabulary, one token per line (line number = id), when the ONNX file's
-                      metadata_props has no "vocab"
+  --vocab FILE        vocabulary, one token per line (line number = id), replacing the ONNX
+                      file's own (metadata_props "vocab"; needed when it has none)
   --tokenizer JSON    text normalization rules replacing metadata_props "tokenizer", e.g.
                       '{"lowercase": true, "numberToken": "N"}' for PTB (see runtime/tokenizer.ts)
   --method M          compression of every weight matrix (default f32):

@@ -30,7 +30,7 @@ kind():TokenizerKind {
 }
 
 /**
- * Lowercase text before lookup.
+ * Lowercase a word that is not in the vocabulary as written (looked up again after lowercasing).
  */
 lowercase():boolean {
   const offset = this.bb!.__offset(this.bb_pos, 6);
