@@ -118,7 +118,7 @@ export async function measureTradeoff(ir: IrModel, options: TradeoffOptions): Pr
 /** The rows as a markdown table (perplexity change relative to the f32 row when there is one). */
 export function tradeoffMarkdown(rows: readonly TradeoffRow[]): string {
   const base = rows.find((r) => r.method === "f32");
-  const pct = (v: number, b?: number) => (b ? ` (${formatPercent(v / b - 1, 1)})` : "");
+  const change = (v: number, b?: number) => (b ? ` (${formatPercent(v / b - 1, 1)})` : "");
   const header = [
     "method",
     "largest tensor",
@@ -135,9 +135,9 @@ export function tradeoffMarkdown(rows: readonly TradeoffRow[]): string {
     ...rows.map((r) =>
       `| \`${r.method}\` | ${r.detail} | ${r.fileBytes.toLocaleString("en-US")} | ${
         (r.ratioToF32 * 100).toFixed(1)
-      } % | ${r.validPerplexity.toFixed(2)}${pct(r.validPerplexity, base?.validPerplexity)} | ${
+      } % | ${r.validPerplexity.toFixed(2)}${change(r.validPerplexity, base?.validPerplexity)} | ${
         r.testPerplexity.toFixed(2)
-      }${pct(r.testPerplexity, base?.testPerplexity)} | ${r.msPerTokenStepwise.toFixed(3)} | ${
+      }${change(r.testPerplexity, base?.testPerplexity)} | ${r.msPerTokenStepwise.toFixed(3)} | ${
         r.msPerTokenSequence.toFixed(3)
       } |`
     ),
