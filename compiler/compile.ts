@@ -23,7 +23,10 @@ export interface CompileOptions {
   vocab?: string[];
   /** Tokenizer settings (JSON, as metadata_props "tokenizer") replacing the model's own. */
   tokenizer?: string;
-  /** Which method each weight matrix gets (`--method`, `--recipe`; default: f32 everywhere). */
+  /**
+   * Which method each weight matrix gets (`--method`, `--recipe`; default: the recipe a re-trained file
+   * carries, else f32 everywhere).
+   */
   recipe?: Recipe;
   /** Model name recorded in the metadata (default: the file name without folder and extension). */
   name?: string;
@@ -46,6 +49,8 @@ export interface CompiledTensor extends TensorReport {
 /** What compiling produced. */
 export interface CompileResult {
   bytes: Uint8Array;
+  /** The recipe applied (given, the re-trained file's own, or f32 everywhere). */
+  recipe: Recipe;
   tensors: CompiledTensor[];
   /** Largest |our logit − onnxruntime-web's| over the check sequence; NaN when it could not run. */
   maxLogitDiff: number;
@@ -114,7 +119,7 @@ export async function compileImported(
   onnxBytes: Uint8Array,
   options: CompileOptions,
 ): Promise<CompileResult> {
-  const recipe = options.recipe ?? methodRecipe("f32");
+  const recipe = options.recipe ?? ir.trained?.recipe ?? methodRecipe("f32");
   const name = options.name ?? options.fileName.replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "");
   const { model: encoded, tensors } = compressModel(
     ir,
@@ -131,6 +136,7 @@ export async function compileImported(
   const checkIds = evalIds && evalIds.length >= 2 ? evalIds.slice(0, 32) : checkSequence(ir.vocab.length, 32);
   const result: CompileResult = {
     bytes: draft,
+    recipe,
     tensors: tensors.map((t) => ({
       ...t,
       encoding: ours.info.tensors.find((f) => f.name === t.name)!.encoding,

@@ -8,7 +8,8 @@ import type { EncodedMatrix, EncodedModel, LemMetadataInput } from "./encoded.ts
 import type { MatrixRole, MethodSpec } from "./methods/method.ts";
 import { encodedBytes, methodFor, relativeError } from "./methods/registry.ts";
 import { globalPruneThreshold } from "./methods/prune.ts";
-import { planRecipe, type Recipe, type TensorPlan } from "./recipe.ts";
+import { planRecipe, type Recipe, RecipeError, type TensorPlan } from "./recipe.ts";
+import type { TrainedTensor } from "./onnx/trained_parts.ts";
 
 /**
  * What compressing did to one weight matrix (compile adds how the written file describes its encoding:
@@ -81,7 +82,10 @@ export function compressModel(
       spec = { ...spec, threshold: thresholds.get(plan[i].rule) };
     }
     const method = plan[i].rule >= 0 ? recipe.rules[plan[i].rule].method : "f32";
-    const { encoded, report } = encodeTensor(tensor, spec, method);
+    const trained = ir.trained?.tensors.get(tensor.matrix.name);
+    const { encoded, report } = trained
+      ? trainedTensor(tensor, trained, method)
+      : encodeTensor(tensor, spec, method);
     reports.push(report);
     onTensor?.(report, i + 1, tensors.length);
     return encoded;
@@ -108,6 +112,33 @@ export function encodeTensor(
     relativeError: relativeError(matrix.data, encoded),
   };
   return { encoded, report };
+}
+
+/**
+ * A tensor re-trained by models/finetune.py: its trained encoding as it is (nothing re-factorized or
+ * re-quantized), provided the recipe gives it the method it was trained as.
+ */
+function trainedTensor(
+  { matrix }: ModelTensor,
+  trained: TrainedTensor,
+  method: string,
+): { encoded: EncodedMatrix; report: TensorReport } {
+  if (method !== trained.method) {
+    throw new RecipeError(
+      `Tensor "${matrix.name}" was re-trained as ${trained.method} (the ONNX file carries its trained parts), ` +
+        `but the recipe gives it ${method}: compile with the recipe it was trained with — the file's own, ` +
+        `used when neither --method nor --recipe is given`,
+    );
+  }
+  const report: TensorReport = {
+    name: matrix.name,
+    shape: [matrix.rows, matrix.cols],
+    method,
+    detail: `trained parts (${method})`,
+    bytes: encodedBytes(trained.encoded),
+    relativeError: relativeError(matrix.data, trained.encoded),
+  };
+  return { encoded: trained.encoded, report };
 }
 
 /**

@@ -13,6 +13,8 @@ import { readInput } from "../runtime/cli/args.ts";
 /** What `deno task eval --json` prints (plus the file names). */
 export interface EvaluationResult {
   engine: "lstm-edge" | "onnxruntime-web";
+  /** lstm-edge's kernels for a `.lem` (absent for an `.onnx`). */
+  kernels?: "plain" | "relaxed";
   perplexity: number;
   tokens: number;
   nll: number;
@@ -26,6 +28,12 @@ export interface EvaluateOptions {
   vocabText?: string;
   /** Score only the first `limit` tokens. */
   limit?: number;
+  /**
+   * lstm-edge's kernels for a `.lem`: "relaxed" (default) runs int8/int4 products in the relaxed-SIMD
+   * module where the engine has it (activations quantized to 7/8 bits), "plain" only in the plain-SIMD
+   * module (16-bit activations: the exact comparison with PyTorch).
+   */
+  kernels?: "plain" | "relaxed";
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -46,6 +54,9 @@ export async function evaluateModelFile(
       fileName: path,
       vocab: options.vocabText === undefined ? undefined : readVocabFile(options.vocabText),
     });
+    if (options.kernels !== undefined) {
+      throw new Error("--kernels applies to .lem models only; onnxruntime-web runs an .onnx");
+    }
     tokenizer = new Tokenizer(ir.vocab, ir.unkId, ir.eosId, ir.tokenizer);
     const reference = await OnnxReferenceModel.create(bytes);
     score = (ids) => reference.score(ids, { onProgress: options.onProgress });
@@ -53,7 +64,7 @@ export async function evaluateModelFile(
     if (options.vocabText !== undefined) {
       throw new Error("--vocab applies to .onnx models only; a .lem holds its vocabulary");
     }
-    const model = await LstmModel.load(bytes);
+    const model = await LstmModel.load(bytes, { relaxedKernels: options.kernels !== "plain" });
     tokenizer = model.tokenizer;
     score = (ids) => Promise.resolve(model.score(ids, { onProgress: options.onProgress }));
   }
@@ -65,6 +76,7 @@ export async function evaluateModelFile(
   const result = await score(ids);
   return {
     engine: isOnnx ? "onnxruntime-web" : "lstm-edge",
+    ...(isOnnx ? {} : { kernels: options.kernels ?? "relaxed" }),
     perplexity: result.perplexity,
     tokens: result.tokens,
     nll: result.nll,

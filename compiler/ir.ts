@@ -5,6 +5,7 @@
  * in the format's fixed order i, f, g, o (importers convert from their source's order).
  * @module
  */
+import type { TrainedParts } from "./onnx/trained_parts.ts";
 
 /** A row-major float32 matrix: element (r, c) is `data[r * cols + c]`. */
 export interface IrMatrix {
@@ -53,6 +54,11 @@ export interface IrModel {
   decoderBias: Float32Array;
   /** Where it came from: file name, SHA-256 of its bytes (hex). */
   source: { file: string; sha256: string };
+  /**
+   * What models/finetune.py re-trained with the compression in place (compiler/onnx/trained_parts.ts):
+   * compile packs these encodings as they are instead of compressing the dense weights.
+   */
+  trained?: TrainedParts;
 }
 
 /** Builds a matrix after checking that the data has rows·cols elements. */

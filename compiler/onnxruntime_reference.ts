@@ -90,7 +90,12 @@ export class OnnxReferenceModel {
   /** Creates an onnxruntime-web session (wasm backend, one thread). */
   static async create(bytes: Uint8Array): Promise<OnnxReferenceModel> {
     const layout = analyzeGraph(bytes);
-    const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+    // logSeverityLevel 3 (errors only): a re-trained file's trained parts are initializers no node uses,
+    // which onnxruntime would report one warning line each for.
+    const session = await ort.InferenceSession.create(bytes, {
+      executionProviders: ["wasm"],
+      logSeverityLevel: 3,
+    });
     return new OnnxReferenceModel(session, layout);
   }
 

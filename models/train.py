@@ -77,13 +77,13 @@ def build_vocab(train_tokens: list[str]) -> list[str]:
 
 
 class LstmLanguageModel(nn.Module):
-    """Embedding (V, H) -> nn.LSTM (num_layers, sequence-major) -> Linear (V, H) + bias."""
+    """Embedding (V, E) -> nn.LSTM (num_layers, sequence-major) -> Linear (V, H) + bias; E = H unless given."""
 
-    def __init__(self, vocab_size: int, hidden: int, layers: int, dropout: float):
+    def __init__(self, vocab_size: int, hidden: int, layers: int, dropout: float, embed: int | None = None):
         super().__init__()
         self.drop = nn.Dropout(dropout)
-        self.embedding = nn.Embedding(vocab_size, hidden)
-        self.lstm = nn.LSTM(hidden, hidden, layers, dropout=dropout)
+        self.embedding = nn.Embedding(vocab_size, embed or hidden)
+        self.lstm = nn.LSTM(embed or hidden, hidden, layers, dropout=dropout)
         self.decoder = nn.Linear(hidden, vocab_size)
 
     def forward(self, tokens, h0, c0):

@@ -68,6 +68,13 @@ export async function compileToBudget(
   options: BudgetedCompileOptions,
 ): Promise<BudgetedCompileResult> {
   const ir = importModel(onnxBytes, options);
+  if (ir.trained) {
+    throw new Error(
+      `${options.fileName} was re-trained by models/finetune.py with its recipe: compile it with that recipe ` +
+        `(deno task compile ${options.fileName}, no --target-size); a budget search on it would compress ` +
+        `its trained parts afresh`,
+    );
+  }
   const tokenizer = new Tokenizer(ir.vocab, ir.unkId, ir.eosId, ir.tokenizer);
   const all = tokenizer.encode(options.evalText).ids;
   const ids = options.evalLimit ? all.slice(0, options.evalLimit) : all;

@@ -32,7 +32,8 @@ onnxruntime-web: logits on 32 tokens always, perplexity with --eval. The numbers
                       file's own (metadata_props "vocab"; needed when it has none)
   --tokenizer JSON    text normalization rules replacing metadata_props "tokenizer", e.g.
                       '{"lowercase": true, "numberToken": "N"}' for PTB (see runtime/tokenizer.ts)
-  --method M          compression of every weight matrix (default f32):
+  --method M          compression of every weight matrix (default f32; for a model re-trained by
+                      models/finetune.py, the recipe it was re-trained with):
                         f32 | f16 | int8[:gN] | int4[:gN]      storage (int8: one scale per row or
                                                                per N columns; int4: per 32 or N)
                         prune:S[+STORAGE]                      magnitude pruning to sparsity S → CSR
@@ -201,8 +202,11 @@ function parseBudgetFlags(values: Flags, out: string): BudgetFlags {
   };
 }
 
-/** The recipe of a plain compile (--method or --recipe; f32 without either). */
-async function parseRecipeFlags(values: Flags): Promise<Recipe> {
+/**
+ * The recipe of a plain compile (--method or --recipe); undefined without either (then the re-trained
+ * file's own recipe, or f32 everywhere).
+ */
+async function parseRecipeFlags(values: Flags): Promise<Recipe | undefined> {
   if (values.method !== undefined && values.recipe !== undefined) {
     throw new UsageError("give one of --method, --recipe");
   }
@@ -213,10 +217,11 @@ async function parseRecipeFlags(values: Flags): Promise<Recipe> {
   if (scope !== undefined && !values.method?.startsWith("prune:")) {
     throw new UsageError('--prune-scope goes with --method prune:S (in a recipe, use a rule\'s "scope")');
   }
+  if (values.recipe === undefined && values.method === undefined) return undefined;
   try {
     return values.recipe !== undefined
       ? parseRecipe(new TextDecoder().decode(await readInput(values.recipe, "Recipe")), values.recipe)
-      : methodRecipe(values.method ?? "f32", scope);
+      : methodRecipe(values.method!, scope);
   } catch (e) {
     if (e instanceof RecipeError && values.recipe === undefined) {
       throw new UsageError(`${e.message}\n--method takes ${METHOD_GRAMMAR}`);
@@ -269,7 +274,7 @@ async function parseCompileArgs(
 }
 
 /** A compile by one recipe: compile, write the model (and the recipe), print the report. */
-async function runPlainCompile(command: CompileCommand, recipe: Recipe): Promise<void> {
+async function runPlainCompile(command: CompileCommand, recipe: Recipe | undefined): Promise<void> {
   const inputs = await readCompileInputs(command);
   console.error(`compiling ${command.input} (${inputs.sizeText}) …`);
   const result = await compileOnnx(inputs.onnxBytes, {
@@ -281,7 +286,7 @@ async function runPlainCompile(command: CompileCommand, recipe: Recipe): Promise
   if (command.writeRecipe !== undefined) {
     await writeFileAtomic(
       command.writeRecipe,
-      new TextEncoder().encode(JSON.stringify(recipe, null, 2) + "\n"),
+      new TextEncoder().encode(JSON.stringify(result.recipe, null, 2) + "\n"),
     );
   }
   console.log(compileReport(result, command));
@@ -289,7 +294,7 @@ async function runPlainCompile(command: CompileCommand, recipe: Recipe): Promise
 
 await runCli(async () => {
   const { command, recipe, budget } = await parseCompileArgs(Deno.args);
-  if (recipe) return await runPlainCompile(command, recipe);
+  if (!budget) return await runPlainCompile(command, recipe);
   const code = await runBudgetedCompile(
     command,
     budget!,

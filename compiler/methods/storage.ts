@@ -68,9 +68,8 @@ export function encodeStorage(m: IrMatrix, storage: StorageSpec): EncodedMatrix 
   const qmax = bits === 8 ? 127 : 7;
   const groupSize = storageGroupSize(storage, m.cols);
   const groupsPerRow = Math.ceil(m.cols / groupSize);
-  const stride = bits === 8 ? m.cols : Math.ceil(m.cols / 2);
   const scales = new Float32Array(m.rows * groupsPerRow);
-  const data = new Uint8Array(m.rows * stride);
+  const codes = new Int8Array(m.rows * m.cols);
   for (let r = 0; r < m.rows; r++) {
     for (let g = 0; g < groupsPerRow; g++) {
       const c0 = g * groupSize;
@@ -91,18 +90,51 @@ export function encodeStorage(m: IrMatrix, storage: StorageSpec): EncodedMatrix 
         const v = m.data[r * m.cols + c];
         let q = scale === 0 ? 0 : Math.round(Math.abs(v) / scale);
         if (q > qmax) q = qmax;
-        if (v < 0) q = -q;
-        if (bits === 8) data[r * stride + c] = q & 0xff;
-        else data[r * stride + (c >> 1)] |= (q & 0xf) << (4 * (c & 1));
+        codes[r * m.cols + c] = v < 0 ? -q : q;
       }
     }
   }
-  return {
-    name: m.name,
-    rows: m.rows,
-    cols: m.cols,
-    encoding: { kind: "quantized", bits, groupSize, scales, data },
-  };
+  return packQuantized(m.name, m.rows, m.cols, bits, groupSize, codes, scales);
+}
+
+/**
+ * A Quantized matrix from its codes (rows × cols, row-major, each in [−qmax, qmax]: ±127 for int8, ±7 for
+ * int4) and scales (rows × ⌈cols / groupSize⌉): the byte layout of schema/SPEC.md ("Quantized": int8 one
+ * byte per code, int4 two per byte, element 2k in the low nibble of byte k, rows padded to whole bytes).
+ * encodeStorage packs what it quantized through here; so does the importer for trained parts.
+ */
+export function packQuantized(
+  name: string,
+  rows: number,
+  cols: number,
+  bits: 4 | 8,
+  groupSize: number,
+  codes: ArrayLike<number>,
+  scales: Float32Array,
+): EncodedMatrix {
+  const qmax = bits === 8 ? 127 : 7;
+  const groupsPerRow = Math.ceil(cols / groupSize);
+  if (codes.length !== rows * cols || scales.length !== rows * groupsPerRow) {
+    throw new Error(
+      `Matrix "${name}": ${rows}×${cols} in groups of ${groupSize} needs ${rows * cols} codes and ` +
+        `${rows * groupsPerRow} scales, found ${codes.length} and ${scales.length}`,
+    );
+  }
+  const stride = bits === 8 ? cols : Math.ceil(cols / 2);
+  const data = new Uint8Array(rows * stride);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const q = codes[r * cols + c];
+      if (!(Number.isInteger(q) && q >= -qmax && q <= qmax)) {
+        throw new Error(
+          `Matrix "${name}": int${bits} code ${q} at row ${r}, column ${c} is outside ±${qmax}`,
+        );
+      }
+      if (bits === 8) data[r * stride + c] = q & 0xff;
+      else data[r * stride + (c >> 1)] |= (q & 0xf) << (4 * (c & 1));
+    }
+  }
+  return { name, rows, cols, encoding: { kind: "quantized", bits, groupSize, scales, data } };
 }
 
 /**

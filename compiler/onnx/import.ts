@@ -15,6 +15,8 @@ import { OnnxGraph } from "./graph.ts";
 import { decodeModel } from "./proto.ts";
 import { traceLanguageModel } from "./trace.ts";
 import { readTokenizerMetadata, readVocabFile } from "./vocab.ts";
+import { readTrainedParts, TRAINED_PARTS_KEY } from "./trained_parts.ts";
+import { relativeError } from "../methods/registry.ts";
 
 export { readVocabFile } from "./vocab.ts";
 export { lstmNodeToLayer } from "./lstm.ts";
@@ -88,7 +90,7 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): IrMo
     );
   }
   const last = lm.layers[lm.layers.length - 1];
-  return {
+  const ir: IrModel = {
     vocab: vocab.slice(),
     unkId: vocab.indexOf("<unk>"),
     eosId: vocab.indexOf("<eos>"),
@@ -102,4 +104,32 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): IrMo
       sha256: createHash("sha256").update(bytes).digest("hex"),
     },
   };
+  const matrices = [ir.embedding, ...ir.layers.flatMap((l) => [l.wIh, l.wHh]), ir.decoder];
+  const trained = readTrainedParts(
+    graph,
+    meta.get(TRAINED_PARTS_KEY),
+    new Map(matrices.map((m) => [m.name, m])),
+  );
+  if (trained) {
+    // The dense weights are the trained parts reconstructed (what onnxruntime runs): a file where they
+    // disagree was edited or corrupted, and its two models would not be the same.
+    for (const m of matrices) {
+      const t = trained.tensors.get(m.name);
+      const err = t && relativeError(m.data, t.encoded);
+      if (err !== undefined && !(err <= TRAINED_PARTS_TOLERANCE)) {
+        throw new Error(
+          `metadata_props "${TRAINED_PARTS_KEY}" tensor "${m.name}": its trained parts reconstruct the dense ` +
+            `weight with relative error ${
+              err.toExponential(2)
+            } (at most ${TRAINED_PARTS_TOLERANCE} expected): ` +
+            `the file's weights and parts do not belong together`,
+        );
+      }
+    }
+    ir.trained = trained;
+  }
+  return ir;
 }
+
+/** ‖W − decode(parts)‖ / ‖W‖ allowed between a file's dense weights and its trained parts (float32 rounding). */
+export const TRAINED_PARTS_TOLERANCE = 1e-5;
