@@ -1,0 +1,261 @@
+/**
+ * models/finetune.py end to end, as CI runs it: the tiny config trained for a few steps by models/train.py,
+ * re-trained for a few steps with a low-rank + int4 recipe (and once with TT, pruning and f16), compiled, and
+ * the compiled model's perplexity with the plain kernels compared with PyTorch's in the reference JSON. Also:
+ * finetune.py's quantizer and TT modes are the compiler's, number for number.
+ */
+import assert from "node:assert/strict";
+import { compileOnnx } from "../compiler/compile.ts";
+import { evaluateModelFile } from "../compiler/evaluate.ts";
+import { writeFileAtomic } from "../compiler/writer.ts";
+import { encodeStorage } from "../compiler/methods/storage.ts";
+import { chooseModes } from "../compiler/methods/tt.ts";
+import { irMatrix } from "../compiler/ir.ts";
+import { mulberry32 } from "../runtime/random.ts";
+import { exists, needs, PTB } from "./helpers.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const EVAL_TOKENS = 1500;
+
+function torchAvailable(): boolean {
+  try {
+    return new Deno.Command("/usr/bin/python3", { args: ["-c", "import torch, onnx"], stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+const READY = torchAvailable() && exists(PTB);
+const NEEDS = needs(
+  READY,
+  "needs /usr/bin/python3 with torch and onnx (Debian python3-torch, python3-onnx) and ../shared/data/ptb",
+);
+const NEEDS_TORCH = needs(torchAvailable(), "needs /usr/bin/python3 with torch (Debian python3-torch)");
+
+async function python(args: string[], stdin?: string): Promise<string> {
+  const child = new Deno.Command("/usr/bin/python3", {
+    args,
+    cwd: ROOT,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  if (!out.success) throw new Error(`python ${args.join(" ")} failed:\n${decoder.decode(out.stderr)}`);
+  return decoder.decode(out.stdout);
+}
+
+Deno.test({
+  name: "finetune.py quantizes as the compiler does: the same int8/int4 codes and float32 scales",
+  ...NEEDS_TORCH,
+  async fn() {
+    const rand = mulberry32(5);
+    const rows = 7, cols = 45;
+    const data = Float32Array.from({ length: rows * cols }, () => (rand() - 0.5) * 3);
+    data[3] = 0; // an exact zero, and a group of zeros:
+    for (let c = 0; c < 16; c++) data[2 * cols + c] = 0;
+    const cases = [{ bits: 8, group: 45 }, { bits: 8, group: 16 }, { bits: 4, group: 32 }, {
+      bits: 4,
+      group: 16,
+    }];
+    const script = [
+      "import sys, json, torch",
+      "sys.path.insert(0, 'models')",
+      "from finetune import quantize_codes",
+      "req = json.load(sys.stdin)",
+      "w = torch.tensor(req['data'], dtype=torch.float32).view(req['rows'], req['cols'])",
+      "out = []",
+      "for c in req['cases']:",
+      "    q, s = quantize_codes(w, c['bits'], c['group'])",
+      "    out.append({'codes': q.flatten().tolist(), 'scales': s.flatten().tolist()})",
+      "print(json.dumps(out))",
+    ].join("\n");
+    const answers = JSON.parse(
+      await python(["-c", script], JSON.stringify({ data: [...data], rows, cols, cases })),
+    );
+    cases.forEach((c, i) => {
+      const e = encodeStorage(irMatrix("w", rows, cols, data), {
+        type: c.bits === 8 ? "int8" : "int4",
+        groupSize: c.group,
+      });
+      assert.ok(e.encoding.kind === "quantized");
+      assert.deepEqual(answers[i].scales, [...e.encoding.scales], `scales, ${JSON.stringify(c)}`);
+      const stride = c.bits === 8 ? cols : Math.ceil(cols / 2);
+      const codes = Array.from({ length: rows * cols }, (_, k) => {
+        const [r, col] = [Math.floor(k / cols), k % cols];
+        const b = (e.encoding as { data: Uint8Array }).data[r * stride + (c.bits === 8 ? col : col >> 1)];
+        return c.bits === 8 ? (b << 24) >> 24 : (((b >> (4 * (col & 1))) & 0xf) << 28) >> 28;
+      });
+      assert.deepEqual(answers[i].codes, codes, `codes, ${JSON.stringify(c)}`);
+    });
+  },
+});
+
+Deno.test({
+  name: "finetune.py factors TT modes as the compiler does",
+  ...NEEDS_TORCH,
+  async fn() {
+    const sizes = [1, 2, 7, 32, 128, 200, 650, 800, 2600, 10000, 10007];
+    const script = "import sys, json; sys.path.insert(0, 'models'); from finetune import choose_modes; " +
+      `print(json.dumps([choose_modes(n) for n in ${JSON.stringify(sizes)}]))`;
+    assert.deepEqual(JSON.parse(await python(["-c", script])), sizes.map((n) => chooseModes(n)));
+  },
+});
+
+/** Trains the tiny model once for the tests below. */
+async function tinyModel(dir: string): Promise<string> {
+  const onnx = `${dir}/tiny.onnx`;
+  await python([
+    "models/train.py",
+    "--config=tiny",
+    `--data=${PTB.pathname}`,
+    `--out=${onnx}`,
+    "--max-batches=20",
+    `--eval-tokens=${EVAL_TOKENS}`,
+    "--threads=1",
+  ]);
+  return onnx;
+}
+
+async function finetune(dir: string, model: string, recipe: object, name: string, extra: string[] = []) {
+  const recipePath = `${dir}/${name}.recipe.json`;
+  await Deno.writeTextFile(recipePath, JSON.stringify(recipe));
+  const out = `${dir}/${name}.onnx`;
+  await python([
+    "models/finetune.py",
+    `--model=${model}`,
+    `--recipe=${recipePath}`,
+    `--train=${PTB.pathname}ptb.train.txt`,
+    `--valid=${PTB.pathname}ptb.valid.txt`,
+    `--test=${PTB.pathname}ptb.test.txt`,
+    `--out=${out}`,
+    "--epochs=2",
+    "--max-batches=12",
+    `--eval-tokens=${EVAL_TOKENS}`,
+    "--threads=1",
+    ...extra,
+  ]);
+  return { out, recipePath, reference: JSON.parse(await Deno.readTextFile(`${dir}/${name}.reference.json`)) };
+}
+
+Deno.test({
+  name:
+    "a model re-trained by finetune.py compiles to a .lem that scores what PyTorch scored (plain kernels, 1e-4)",
+  ...NEEDS,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const tiny = await tinyModel(dir);
+      const recipes: [string, object, string[]][] = [
+        ["lowrank-int4", {
+          rules: [
+            { tensors: "decoder", method: "lowrank:8+int4" },
+            { tensors: "embedding", method: "lowrank:8+int4:g16" },
+            { tensors: "*", method: "int4:g16" },
+          ],
+        }, []],
+        ["tt-prune-f16", {
+          rules: [
+            { tensors: "embedding", method: "tt:4+int8" },
+            { tensors: "layers.0.*", method: "prune:0.5+int8" },
+            { tensors: "layers.1.*", method: "prune:0.3+int4", scope: "global" },
+            { tensors: "decoder", method: "f16" },
+          ],
+        }, ["--distill=0.5", "--optimizer=adam"]],
+      ];
+      for (const [name, recipe, extra] of recipes) {
+        const { out, reference } = await finetune(dir, tiny, recipe, name, extra);
+        const history = reference.history as { epoch: number; valid_ppl: number }[];
+        assert.equal(history[0].epoch, 0, "the compressed model before re-training is logged");
+        const compiled = await compileOnnx(await Deno.readFile(out), { fileName: `${name}.onnx` });
+        assert.ok(compiled.tensors.every((t) => t.detail.startsWith("trained parts")), name);
+        const lem = `${dir}/${name}.lem`;
+        await writeFileAtomic(lem, compiled.bytes);
+        for (
+          const [split, expected] of [["valid", reference.valid_perplexity], [
+            "test",
+            reference.test_perplexity,
+          ]]
+        ) {
+          const text = await Deno.readTextFile(new URL(`ptb.${split}.txt`, PTB));
+          const plain = await evaluateModelFile(lem, text, { limit: EVAL_TOKENS, kernels: "plain" });
+          const rel = Math.abs(plain.perplexity / expected - 1);
+          assert.ok(
+            rel < 1e-4,
+            `${name} ${split}: lstm-edge ${plain.perplexity}, PyTorch ${expected} (rel ${rel})`,
+          );
+          // The dense weights in the ONNX are the same model for onnxruntime-web.
+          const ort = await evaluateModelFile(out, text, { limit: EVAL_TOKENS });
+          assert.ok(
+            Math.abs(ort.perplexity / expected - 1) < 1e-4,
+            `${name} ${split}: onnxruntime ${ort.perplexity}`,
+          );
+          // The relaxed kernels' 7/8-bit activations cost a little; reported, bounded loosely.
+          const relaxed = await evaluateModelFile(lem, text, { limit: EVAL_TOKENS, kernels: "relaxed" });
+          assert.ok(
+            Math.abs(relaxed.perplexity / expected - 1) < 1e-2,
+            `${name} ${split}: relaxed ${relaxed.perplexity}`,
+          );
+        }
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "finetune.py refuses bad input with one line and exit code 2, before training",
+  ...NEEDS,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const tiny = await tinyModel(dir);
+      const run = async (recipe: unknown, ...extra: string[]) => {
+        await Deno.writeTextFile(`${dir}/r.json`, JSON.stringify(recipe));
+        return await new Deno.Command("/usr/bin/python3", {
+          args: [
+            "models/finetune.py",
+            `--model=${tiny}`,
+            `--recipe=${dir}/r.json`,
+            `--train=${PTB.pathname}ptb.train.txt`,
+            `--valid=${PTB.pathname}ptb.valid.txt`,
+            `--out=${dir}/x.onnx`,
+            ...extra,
+          ],
+          cwd: ROOT,
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+      };
+      const cases: [unknown, string[], RegExp][] = [
+        [{ rules: [{ tensors: "decoder", method: "int5" }] }, [], /Invalid method "int5"/],
+        [{ rules: [{ tensors: "decodr", method: "int8" }] }, [], /pattern 'decodr' matches no tensor/],
+        [{ rules: [{ tensors: "*", method: "int8", scope: "global" }] }, [], /"scope" .* for prune only/],
+        [{ rules: [] }, [], /a recipe is/],
+        [{ rules: [{ tensors: "*", method: "int8" }] }, ["--distill=2"], /--distill must be in \[0, 1\]/],
+        [
+          { rules: [{ tensors: "*", method: "int8" }] },
+          ["--test=/nonexistent.txt"],
+          /--test \/nonexistent\.txt does not exist/,
+        ],
+      ];
+      for (const [recipe, extra, message] of cases) {
+        const r = await run(recipe, ...extra);
+        const stderr = new TextDecoder().decode(r.stderr);
+        assert.equal(r.code, 2, stderr);
+        assert.match(stderr, message);
+        assert.doesNotMatch(stderr, /Traceback/);
+      }
+      assert.ok(!exists(new URL(`file://${dir}/x.onnx`)), "nothing written");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
