@@ -35,10 +35,6 @@ type Json = Record<string, unknown>;
 /** IR gate block j (i, f, g, o) sits at ONNX block ONNX_BLOCK[j] (ONNX order i, o, f, c). */
 const ONNX_BLOCK = [0, 2, 3, 1];
 
-function floatInit(name: string, dims: number[], data: Float32Array): TensorProto {
-  return { name, dims, dataType: 1, rawData: new Uint8Array(data.buffer.slice(0)) };
-}
-
 /** Codes of a Quantized encoding, unpacked (int8 bytes as signed, int4 nibbles low first). */
 function codesOf(e: EncodedMatrix): Int8Array {
   const enc = e.encoding;
