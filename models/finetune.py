@@ -21,7 +21,10 @@ the method its recipe rule names, initialized from the trained weights the way t
 
 Training: SGD (default; lr halved per epoch after the first) or Adam, gradient-norm clipping, optional
 distillation from the original model (--distill), early stopping on validation perplexity (the best
-epoch is kept), deterministic seeds, checkpoints and --resume, one log line per epoch.
+epoch is kept — the compressed model before re-training included), deterministic seeds, checkpoints and
+--resume, one log line per epoch. A large learning rate suits large damage (low rank, TT, heavy pruning: the
+default 0.3); a quantized-only recipe loses little and wants a small one (e.g. --lr 0.02), or re-training
+only overfits the training text.
 
 Outputs, for --out OUT.onnx:
   OUT.onnx             the re-trained model as a plain ONNX (dense weights reconstructed from the trained
@@ -798,6 +801,9 @@ def run(args) -> int:
     else:
         before = stream_perplexity(lm, layers, hidden, epoch_valid_ids, device)
         state["history"].append(dict(epoch=0, valid_ppl=before))
+        # The compressed model before re-training is a candidate too: re-training must beat it to count.
+        state["best"] = {k: v.detach().cpu().clone() for k, v in lm.state_dict().items()}
+        state["best_valid"] = before
         log(f"start {json.dumps({k: v for k, v in vars(args).items() if v is not None})} "
             f"tensors={[(p['name'], p['method']) for p in plan]} train_tokens={train_ids.numel()} "
             f"batches/epoch={batches} device={device} threads={torch.get_num_threads()} torch={torch.__version__} "
@@ -837,8 +843,9 @@ def run(args) -> int:
                 with torch.no_grad():
                     tl, th, tc = teacher(inp, th, tc)
                 T = args.temperature
+                # mean over the tokens, like the cross-entropy; T² keeps the gradient's scale (Hinton et al.)
                 kl = F.kl_div(F.log_softmax(logits / T, -1), F.log_softmax(tl / T, -1), log_target=True,
-                              reduction="batchmean") / args.steps * T * T
+                              reduction="sum") / tgt.numel() * T * T
                 total = (1 - args.distill) * loss + args.distill * kl
             lm.zero_grad(set_to_none=True)
             (total * args.steps).backward()  # summed over steps, mean over the batch (Zaremba's cost)

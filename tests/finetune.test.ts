@@ -12,7 +12,7 @@ import { encodeStorage } from "../compiler/methods/storage.ts";
 import { chooseModes } from "../compiler/methods/tt.ts";
 import { irMatrix } from "../compiler/ir.ts";
 import { mulberry32 } from "../runtime/random.ts";
-import { exists, needs, PTB } from "./helpers.ts";
+import { exists, needs, PTB, runTask } from "./helpers.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const EVAL_TOKENS = 1500;
@@ -258,4 +258,78 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test({
+  name:
+    "compile --target-size --finetune re-trains a shortlist, re-trains the best, and writes what was trained",
+  ...NEEDS,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const tiny = await tinyModel(dir);
+      const lines = (name: string, n: number) =>
+        Deno.readTextFile(new URL(name, PTB)).then((t) => t.split("\n").slice(0, n).join("\n") + "\n");
+      await Deno.writeTextFile(`${dir}/train.txt`, await lines("ptb.train.txt", 1500));
+      await Deno.writeTextFile(`${dir}/valid.txt`, await lines("ptb.valid.txt", 300));
+      const out = `${dir}/m.lem`;
+      const r = await runTask(
+        "compile",
+        tiny,
+        "--target-size=300000",
+        `--eval=${dir}/valid.txt`,
+        `--finetune=${dir}/train.txt`,
+        "--shortlist=2",
+        "--shortlist-batches=5",
+        "--finetune-epochs=1",
+        "--menu=int8,int4:g32,lowrank:8+int8,tt:8+int8",
+        "--subset-tokens=1000",
+        "-o",
+        out,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      // Progress of every stage, the shortlist, the winner and each stage's time.
+      assert.match(r.stderr, /\[shortlist 1\/2\] epoch 0 \(compressed, not re-trained\) valid ppl/);
+      assert.match(r.stderr, /\[re-training\] final valid ppl/);
+      assert.match(r.stdout, /re-training shortlist/);
+      assert.match(
+        r.stdout,
+        /stages: search \d+ s, shortlist 1\/2 \d+ s, shortlist 2\/2 \d+ s, re-training \d+ s, compile \d+ s/,
+      );
+      assert.match(r.stdout, /check against onnxruntime-web: max \|logit difference\|/);
+      const bytes = await Deno.readFile(out);
+      assert.ok(bytes.length <= 300000, `${bytes.length}`);
+      // The file is the compile of the re-trained ONNX, its trained parts packed as they are.
+      const retrained = `${dir}/m.finetune/retrained.onnx`;
+      const again = await compileOnnx(await Deno.readFile(retrained), {
+        fileName: "retrained.onnx",
+        evalText: await Deno.readTextFile(`${dir}/valid.txt`),
+        name: "tiny",
+      });
+      assert.deepEqual(again.bytes, bytes);
+      assert.ok(again.tensors.every((t) => t.detail.startsWith("trained parts")));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("compile --finetune flags are checked before anything is read", async () => {
+  const cases: [string[], RegExp][] = [
+    [["--finetune", "t.txt"], /--finetune goes with --target-size/],
+    [["--target-size", "3000", "--eval", "v.txt", "--shortlist", "2"], /--shortlist goes with --finetune/],
+    [
+      ["--target-size", "3000", "--eval", "v.txt", "--finetune", "t.txt", "--shortlist", "0"],
+      /--shortlist must be a whole number ≥ 1/,
+    ],
+    [
+      ["--target-size", "3000", "--eval", "v.txt", "--finetune", "t.txt", "--finetune-epochs", "x"],
+      /--finetune-epochs must be a whole number ≥ 1/,
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runTask("compile", "/nonexistent/model.onnx", ...args);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+  }
 });

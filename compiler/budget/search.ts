@@ -88,6 +88,12 @@ export interface SearchOptions {
    * combined, and the same tensor's choices with more relative error are not measured.
    */
   maxSingleIncrease?: number;
+  /**
+   * For a model that will be re-trained with the chosen compression (`--finetune`): the fraction of a
+   * method's measured Δ ln PPL expected to remain afterwards (default: 1 for every method, nothing
+   * recovered). Sensitivities are scaled by it before the cap, the dominance check and combining.
+   */
+  expectedRecovery?: (method: string) => number;
   onProgress?: (progress: SearchProgress) => void;
 }
 
@@ -109,8 +115,13 @@ export interface MeasuredModel {
 export interface ChoiceRecord extends OptionInfo {
   tensor: string;
   method: string;
-  /** Δ ln PPL when only this tensor is compressed (measured choices). */
+  /**
+   * Δ ln PPL when only this tensor is compressed (measured choices), times the expected recovery when the
+   * model will be re-trained ({@link SearchOptions.expectedRecovery}); what combining adds up.
+   */
   delta?: number;
+  /** Δ ln PPL as measured, before any expected recovery. */
+  measuredDelta?: number;
   /** Δ ms/token likewise (with a speed budget). */
   dms?: number;
   /** Why it was not used, when it was not. */
@@ -369,7 +380,7 @@ async function measureSensitivity(
     const worse = tooDamaging.get(t);
     if (worse && c.relativeError >= worse.relativeError) {
       c.discarded = `not measured: more relative error than ${worse.method}, which alone already raised ` +
-        `the subset perplexity by ${formatPercent(Math.exp(worse.delta!) - 1)}`;
+        `the subset perplexity by ${formatPercent(Math.exp(worse.measuredDelta!) - 1)}`;
       run.progress(
         "sensitivity",
         i + 1,
@@ -381,7 +392,8 @@ async function measureSensitivity(
     const methods = run.f32.slice();
     methods[t] = c.method;
     const m = await run.measure(methods, "subset", withSpeed);
-    c.delta = Math.log(m.perplexity) - Math.log(baseline.subsetPerplexity);
+    c.measuredDelta = Math.log(m.perplexity) - Math.log(baseline.subsetPerplexity);
+    c.delta = c.measuredDelta * (run.options.expectedRecovery?.(c.method) ?? 1);
     if (withSpeed) c.dms = m.msPerToken! - baseline.msPerToken!;
     singles.push({
       methods,
@@ -391,9 +403,12 @@ async function measureSensitivity(
       msPerToken: m.msPerToken,
     });
     if (c.delta > cap) {
+      const expected = c.delta === c.measuredDelta
+        ? ""
+        : `, ${formatPercent(Math.exp(c.delta) - 1)} expected after re-training`;
       c.discarded = `alone it raises the subset perplexity by ${
         formatPercent(m.perplexity / baseline.subsetPerplexity - 1)
-      } (more than ${formatPercent(Math.exp(cap) - 1)})`;
+      }${expected} (more than ${formatPercent(Math.exp(cap) - 1)})`;
       if (!worse || c.relativeError < worse.relativeError) tooDamaging.set(t, c);
     }
     run.progress(

@@ -65,6 +65,18 @@ Budgeted compile (searches a method per tensor; needs --eval; not with --method/
                             ${DEFAULT_MENU.join(",")})
   --write-closest           when no model meets the budget, still write the closest one to OUT
                             (the exit code is 3 either way)
+  --finetune TRAIN_TEXT     re-train with the compression in place (models/finetune.py, PyTorch): the
+                            search expects low rank, TT and pruning to recover most of their damage
+                            after re-training (quantization half of it), re-trains the best few
+                            candidates briefly, the best of those fully, and compiles what was trained
+  --shortlist N             candidates re-trained briefly (default 3)
+  --shortlist-batches N     batches of each brief re-training (default 300; PTB's epoch is 2323)
+  --finetune-epochs N       epochs of the winner's re-training (default 3; early stopping may end it
+                            sooner)
+  --finetune-dir DIR        where the runs go: each candidate's and the winner's ONNX, recipe, log and
+                            PyTorch reference (default: OUT with the extension .finetune)
+  --python PATH             the Python with torch and onnx (default: LSTM_EDGE_PYTHON, else
+                            /usr/bin/python3)
   The search (docs/budget.md): the f32 baseline; every tensor × menu method encoded, hopeless
   choices discarded; each remaining choice measured alone on the subset (its sensitivity);
   combinations predicted by adding those up, the best within the budget measured on the subset;
@@ -119,6 +131,12 @@ const FLAGS = {
   finalists: { type: "string" },
   menu: { type: "string" },
   "write-closest": { type: "boolean" },
+  finetune: { type: "string" },
+  "finetune-epochs": { type: "string" },
+  "finetune-dir": { type: "string" },
+  shortlist: { type: "string" },
+  "shortlist-batches": { type: "string" },
+  python: { type: "string" },
 } as const;
 
 type Flags = ReturnType<typeof parseCli<typeof FLAGS>>["values"];
@@ -143,9 +161,24 @@ export interface BudgetFlags {
   subsetTokens?: number;
   finalists?: number;
   writeClosest: boolean;
+  /** `--finetune TRAIN_TEXT` and its settings: re-train the shortlist and the winner. */
+  finetune?: {
+    trainPath: string;
+    epochs?: number;
+    dir: string;
+    shortlist?: number;
+    shortlistBatches?: number;
+    python?: string;
+  };
 }
 
 const BUDGET_ONLY = [
+  "finetune",
+  "finetune-epochs",
+  "finetune-dir",
+  "shortlist",
+  "shortlist-batches",
+  "python",
   "max-ppl-increase",
   "max-ms-per-token",
   "plot",
@@ -199,6 +232,29 @@ function parseBudgetFlags(values: Flags, out: string): BudgetFlags {
       ? undefined
       : parseNumberFlag("finalists", values.finalists, { whole: true, min: 1 }),
     writeClosest: values["write-closest"] ?? false,
+    finetune: parseFinetuneFlags(values, out),
+  };
+}
+
+/** `--finetune` and the flags that go with it; undefined without it. */
+function parseFinetuneFlags(values: Flags, out: string): BudgetFlags["finetune"] {
+  if (values.finetune === undefined) {
+    for (
+      const flag of ["finetune-epochs", "finetune-dir", "shortlist", "shortlist-batches", "python"] as const
+    ) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --finetune`);
+    }
+    return undefined;
+  }
+  const whole = (flag: "finetune-epochs" | "shortlist" | "shortlist-batches") =>
+    values[flag] === undefined ? undefined : parseNumberFlag(flag, values[flag]!, { whole: true, min: 1 });
+  return {
+    trainPath: values.finetune,
+    epochs: whole("finetune-epochs"),
+    dir: values["finetune-dir"] ?? out.replace(/\.lem$/i, "") + ".finetune",
+    shortlist: whole("shortlist"),
+    shortlistBatches: whole("shortlist-batches"),
+    python: values.python,
   };
 }
 

@@ -10,7 +10,9 @@ import { formatPercent } from "../../runtime/cli/format.ts";
 import { writeFileAtomic } from "../writer.ts";
 import { COMPILER } from "../compile.ts";
 import { describeBudget } from "../budget/budget.ts";
-import { compileToBudget } from "../budget/budgeted_compile.ts";
+import { type BudgetedCompileResult, compileToBudget } from "../budget/budgeted_compile.ts";
+import { checkPython, defaultPython } from "../budget/retrain.ts";
+import { readInput } from "../../runtime/cli/args.ts";
 import type { MeasuredModel, SearchProgress, SearchResult } from "../budget/search.ts";
 import { frontierTable } from "../budget/table.ts";
 import { paretoSvg, type PlotPoint } from "../budget/svg.ts";
@@ -100,7 +102,41 @@ export async function runBudgetedCompile(
 ): Promise<number> {
   const { budget } = flags;
   const inputs = await readCompileInputs(command);
+  const name = command.name ?? inputs.options.fileName.replace(/\.[^.]*$/, "");
+  if (flags.finetune) {
+    await readInput(flags.finetune.trainPath, "Training text");
+    await checkPython(flags.finetune.python ?? defaultPython());
+    await Deno.mkdir(flags.finetune.dir, { recursive: true });
+  }
   const evalPath = command.evalPath!;
+  let subsetTokens = 0;
+  const printSearch = async (result: SearchResult) => {
+    console.log(`Pareto frontier (perplexity on ${evalPath}; subset = ${subsetTokens} tokens):`);
+    console.log(frontierTable(result));
+    const evals = result.costs.reduce((s, c) => s + c.evaluations, 0);
+    const tokens = result.costs.reduce((s, c) => s + c.tokens, 0);
+    console.log(
+      `search: ${evals} models scored (${tokens.toLocaleString("en-US")} tokens) in ${
+        result.seconds.toFixed(0)
+      } s — ${
+        result.costs.map((c) => `${c.stage} ${c.evaluations} in ${c.seconds.toFixed(0)} s`).join(", ")
+      }; ms/token is best of 3 over 200 tokens on a shared machine: noisy`,
+    );
+    console.log(discardSummary(result));
+
+    const limitPpl = budget.maxPplIncrease === undefined
+      ? undefined
+      : result.baseline.subsetPerplexity * (1 + budget.maxPplIncrease);
+    await writeFileAtomic(
+      flags.plot,
+      new TextEncoder().encode(paretoSvg(plotPoints(result), {
+        title: `${name}: size vs subset perplexity (${describeBudget(budget)})`,
+        targetBytes: budget.targetBytes,
+        maxPerplexity: limitPpl,
+      })),
+    );
+    console.log(`wrote ${flags.plot}`);
+  };
   const r = await compileToBudget(inputs.onnxBytes, {
     ...inputs.options,
     evalText: inputs.options.evalText!,
@@ -109,55 +145,43 @@ export async function runBudgetedCompile(
     subsetTokens: flags.subsetTokens,
     finalists: flags.finalists,
     compileClosest: flags.writeClosest,
-    onSearchStart: (info) =>
+    onSearchStart: (info) => {
+      subsetTokens = info.subsetTokens;
       console.error(
-        `budgeted compile of ${command.input} (${inputs.sizeText}): ${describeBudget(budget)}\n` +
+        `budgeted compile of ${command.input} (${inputs.sizeText}): ${describeBudget(budget)}` +
+          `${flags.finetune ? `, re-training on ${flags.finetune.trainPath}` : ""}\n` +
           `  ${info.evalTokens} validation tokens (subset: ${info.subsetTokens} in ${info.subsetPieces} ` +
           `pieces); ${flags.menu.length} methods per tensor + f32`,
-      ),
+      );
+    },
     onSearchProgress: progressPrinter(),
+    onSearchDone: (result) => printSearch(result),
     onCompileProgress: stageProgress(),
+    retrain: flags.finetune && {
+      python: flags.finetune.python ?? defaultPython(),
+      modelPath: command.input,
+      trainPath: flags.finetune.trainPath,
+      validPath: evalPath,
+      workDir: flags.finetune.dir,
+      shortlist: flags.finetune.shortlist,
+      shortlistBatches: flags.finetune.shortlistBatches,
+      epochs: flags.finetune.epochs,
+      onLine: retrainPrinter(),
+    },
   });
   const { search: result } = r;
-
-  console.log(`Pareto frontier (perplexity on ${evalPath}; subset = ${r.subsetTokens} tokens):`);
-  console.log(frontierTable(result));
-  const evals = result.costs.reduce((s, c) => s + c.evaluations, 0);
-  const tokens = result.costs.reduce((s, c) => s + c.tokens, 0);
-  console.log(
-    `search: ${evals} models scored (${tokens.toLocaleString("en-US")} tokens) in ${
-      result.seconds.toFixed(0)
-    } s — ${
-      result.costs.map((c) => `${c.stage} ${c.evaluations} in ${c.seconds.toFixed(0)} s`).join(", ")
-    }; ms/token is best of 3 over 200 tokens on a shared machine: noisy`,
-  );
-  console.log(discardSummary(result));
-
-  const name = command.name ?? inputs.options.fileName.replace(/\.[^.]*$/, "");
-  const limitPpl = budget.maxPplIncrease === undefined
-    ? undefined
-    : result.baseline.subsetPerplexity * (1 + budget.maxPplIncrease);
-  await writeFileAtomic(
-    flags.plot,
-    new TextEncoder().encode(paretoSvg(plotPoints(result), {
-      title: `${name}: size vs subset perplexity (${describeBudget(budget)})`,
-      targetBytes: budget.targetBytes,
-      maxPerplexity: limitPpl,
-    })),
-  );
-  console.log(`wrote ${flags.plot}`);
+  if (r.retraining) printRetraining(r, evalPath);
 
   const { picked, compiled } = r;
-  if (picked && compiled) {
+  if (picked && compiled && (r.met || flags.writeClosest)) {
     await writeFileAtomic(command.out, compiled.bytes);
-    const closest = picked === result.chosen
-      ? ""
-      : " — the closest, NOT meeting the budget (--write-closest)";
+    const closest = r.met ? "" : " — the closest, NOT meeting the budget (--write-closest)";
     console.log(`\n${compileReport(compiled, command, `, target ${budget.targetBytes}${closest}`)}`);
     const rel = picked.validPerplexity / result.baseline.validPerplexity - 1;
     console.log(
-      `search's measure on ${evalPath}: f32 ${result.baseline.validPerplexity.toFixed(4)}, chosen ` +
-        `${picked.validPerplexity.toFixed(4)} (${formatPercent(rel)})` +
+      `${r.retraining ? "re-trained" : "search's measure"} on ${evalPath}: f32 ${
+        result.baseline.validPerplexity.toFixed(4)
+      }, chosen ${picked.validPerplexity.toFixed(4)} (${formatPercent(rel)})` +
         `${picked.msPerToken === undefined ? "" : `, ${picked.msPerToken.toFixed(3)} ms/token stepwise`}`,
     );
     if (command.writeRecipe !== undefined) {
@@ -165,16 +189,33 @@ export async function runBudgetedCompile(
         result.tensors,
         picked.methods,
         `Chosen by \`${commandLine}\` (${COMPILER}): ${compiled.bytes.length} bytes, valid perplexity ` +
-          `${picked.validPerplexity.toFixed(2)} against f32's ${
+          `${picked.validPerplexity.toFixed(2)}${r.retraining ? " re-trained" : ""} against f32's ${
             result.baseline.validPerplexity.toFixed(2)
           }. ` +
-          `Reproduce without searching: deno task compile ${command.input} --recipe ${command.writeRecipe} -o OUT.lem`,
+          (r.retraining
+            ? `Reproduce without searching: /usr/bin/python3 models/finetune.py --model ${command.input} --recipe ` +
+              `${command.writeRecipe} …, then deno task compile on its output`
+            : `Reproduce without searching: deno task compile ${command.input} --recipe ${command.writeRecipe} -o OUT.lem`),
       );
       await writeFileAtomic(command.writeRecipe, new TextEncoder().encode(recipeJson(recipe)));
       console.log(`wrote ${command.writeRecipe}`);
     }
   }
-  if (result.chosen) return 0;
+  if (r.met) return 0;
+  if (r.retraining) {
+    console.error(
+      `error: the re-trained model does not meet ${describeBudget(budget)}: ${
+        compiled!.bytes.length
+      } bytes, ` +
+        `valid perplexity ${picked!.validPerplexity.toFixed(2)} against f32's ${
+          result.baseline.validPerplexity.toFixed(2)
+        }; ` +
+        (flags.writeClosest
+          ? `wrote it to ${command.out} anyway (--write-closest)`
+          : `nothing written to ${command.out}`),
+    );
+    return 3;
+  }
   const c = result.closest!;
   console.error(
     `error: no model meets ${describeBudget(budget)}: ${result.unmet}.\n` +
@@ -188,4 +229,43 @@ export async function runBudgetedCompile(
         : `nothing written to ${command.out}`),
   );
   return 3;
+}
+
+/** finetune.py's lines on stderr, prefixed with the run: `[shortlist 1/3] epoch 1 120/300 …`. */
+function retrainPrinter(): (run: string, line: string) => void {
+  return (run, line) => console.error(`[${run}] ${line.replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d /, "")}`);
+}
+
+/** The shortlist's brief re-training, the winner, and each stage's time. */
+function printRetraining(r: BudgetedCompileResult, evalPath: string): void {
+  const { shortlist, winner, full, stages } = r.retraining!;
+  const names = r.search.tensors;
+  console.log(`\nre-training shortlist (valid perplexity on ${evalPath} after ${"a brief re-training"}):`);
+  const rows = shortlist.map((e, i) => [
+    i === winner ? "*" : "",
+    e.bytes.toLocaleString("en-US"),
+    e.subsetPerplexity.toFixed(2),
+    e.expectedPerplexity.toFixed(2),
+    e.validPerplexity.toFixed(2),
+    `${e.seconds.toFixed(0)} s`,
+    describeAssignment(names, e.methods),
+  ]);
+  const header = [
+    "",
+    "bytes",
+    "subset PPL as compressed",
+    "expected re-trained",
+    "valid PPL re-trained",
+    "time",
+    "methods",
+  ];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  for (const row of [header, ...rows]) {
+    console.log(row.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd());
+  }
+  console.log(
+    `winner re-trained: valid perplexity ${full.validPerplexity.toFixed(2)} (PyTorch) after ` +
+      `${(full.trainSeconds / 60).toFixed(1)} min of training; ${full.out}`,
+  );
+  console.log(`stages: ${stages.map((s) => `${s.stage} ${s.seconds.toFixed(0)} s`).join(", ")}`);
 }
