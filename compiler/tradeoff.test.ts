@@ -22,8 +22,11 @@ Deno.test("measureTradeoff() measures each method on a fixture and tradeoffMarkd
     assert.ok(r.msPerTokenStepwise > 0 && r.msPerTokenSequence > 0 && r.testPerplexity > 1);
   }
   const md = tradeoffMarkdown(rows);
-  assert.match(md, /^\| method \| largest tensor \| file bytes \| ratio to f32 \| valid PPL \| test PPL \|/);
-  assert.match(md, /\| `int8` \| int8 per-row \| [\d,]+ \| \d+\.\d % \|/);
+  assert.match(
+    md,
+    /^\| method \| trained \| largest tensor \| file bytes \| ratio to f32 \| valid PPL \| test PPL \|/,
+  );
+  assert.match(md, /\| `int8` \| post hoc \| int8 per-row \| [\d,]+ \| \d+\.\d % \|/);
   assert.equal(md.trim().split("\n").length, 2 + rows.length);
 });
 

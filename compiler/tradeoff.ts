@@ -11,9 +11,10 @@ import { formatPercent } from "../runtime/cli/format.ts";
 import type { IrModel } from "./ir.ts";
 import { writeLem } from "./writer.ts";
 import { compressModel } from "./compress.ts";
-import { methodRecipe } from "./recipe.ts";
+import { methodRecipe, type Recipe } from "./recipe.ts";
 import { COMPILER } from "./compile.ts";
 import { LstmModel } from "../runtime/model.ts";
+import type { PlotPoint } from "./budget/svg.ts";
 
 /** Every method at two or more settings (the default list of `deno task tradeoff`). */
 export const DEFAULT_METHODS: readonly string[] = [
@@ -35,6 +36,8 @@ export const DEFAULT_METHODS: readonly string[] = [
 /** One row of the table. */
 export interface TradeoffRow {
   method: string;
+  /** For a model re-trained with the compression in place (models/finetune.py): its training. */
+  retrained?: { epochs: number; trainSeconds: number };
   /** The largest tensor's (decoder's) encoding as the file describes it, e.g. "lowrank r50 (int8 per-row × int8 per-row)". */
   detail: string;
   fileBytes: number;
@@ -60,6 +63,11 @@ export interface TradeoffOptions {
   /** Tokens of the sequence timing (default 256). */
   sequenceTokens?: number;
   name?: string;
+  /**
+   * Models re-trained by models/finetune.py (each an IR carrying its trained parts), measured like the
+   * methods and listed after them: `method` names the recipe they were re-trained with.
+   */
+  retrained?: readonly { ir: IrModel; epochs: number; trainSeconds: number }[];
   onRow?: (row: TradeoffRow) => void;
   onStage?: (message: string) => void;
 }
@@ -82,17 +90,32 @@ export async function measureTradeoff(ir: IrModel, options: TradeoffOptions): Pr
   const timingIds = [...options.validIds, ...options.testIds];
   const stepTokens = Math.min(options.stepTokens ?? 200, timingIds.length);
   const seqTokens = Math.min(options.sequenceTokens ?? 256, timingIds.length);
-  for (const [i, method] of methods.entries()) {
-    options.onStage?.(`${method}: compressing`);
+  const entries = [
+    ...methods.map((method, i) => ({ method, ir, recipe: recipes[i], retrained: undefined })),
+    ...(options.retrained ?? []).map((r) => {
+      if (!r.ir.trained) {
+        throw new Error(`${r.ir.source.file} carries no trained parts (not from finetune.py)`);
+      }
+      return {
+        method: recipeLabel(r.ir.trained.recipe),
+        ir: r.ir,
+        recipe: r.ir.trained.recipe,
+        retrained: { epochs: r.epochs, trainSeconds: r.trainSeconds },
+      };
+    }),
+  ];
+  for (const { method, ir: model, recipe, retrained } of entries) {
+    const label = retrained ? `${method} (re-trained)` : method;
+    options.onStage?.(`${label}: compressing`);
     const t0 = performance.now();
-    const { model } = compressModel(ir, recipes[i], meta);
-    const bytes = writeLem(model);
+    const { model: encoded } = compressModel(model, recipe, meta);
+    const bytes = writeLem(encoded);
     const compressSeconds = (performance.now() - t0) / 1000;
     const lm = await LstmModel.load(bytes);
-    options.onStage?.(`${method}: perplexity`);
+    options.onStage?.(`${label}: perplexity`);
     const valid = lm.score(options.validIds).perplexity;
     const test = lm.score(options.testIds).perplexity;
-    options.onStage?.(`${method}: speed`);
+    options.onStage?.(`${label}: speed`);
     const step = timingIds.slice(0, stepTokens);
     const seq = timingIds.slice(0, seqTokens);
     const msPerTokenStepwise = bestOf(3, () => stepwiseMsPerToken(lm, step));
@@ -100,6 +123,7 @@ export async function measureTradeoff(ir: IrModel, options: TradeoffOptions): Pr
     const largest = lm.info.tensors.reduce((a, b) => (b.rows * b.cols > a.rows * a.cols ? b : a));
     const row: TradeoffRow = {
       method,
+      ...(retrained ? { retrained } : {}),
       detail: largest.encoding,
       fileBytes: bytes.length,
       ratioToF32: bytes.length / f32Bytes,
@@ -115,12 +139,26 @@ export async function measureTradeoff(ir: IrModel, options: TradeoffOptions): Pr
   return rows;
 }
 
-/** The rows as a markdown table (perplexity change relative to the f32 row when there is one). */
+/**
+ * A recipe in one short line: the method where every rule gives the same one (`lowrank:50+int8`), else
+ * `tensor=method` pairs (`embedding=lowrank:96+int4:g96;decoder=int4:g50;layers.*=int4:g50`).
+ */
+export function recipeLabel(recipe: Recipe): string {
+  const methods = new Set(recipe.rules.map((r) => r.method));
+  if (methods.size === 1 && recipe.rules.some((r) => r.tensors === "*")) return [...methods][0];
+  return recipe.rules.map((r) => `${r.tensors}=${r.method}`).join(";");
+}
+
+/**
+ * The rows as a markdown table (perplexity change relative to the f32 row when there is one); re-trained
+ * rows say so, with their epochs and training time.
+ */
 export function tradeoffMarkdown(rows: readonly TradeoffRow[]): string {
-  const base = rows.find((r) => r.method === "f32");
+  const base = rows.find((r) => r.method === "f32" && !r.retrained);
   const change = (v: number, b?: number) => (b ? ` (${formatPercent(v / b - 1, 1)})` : "");
   const header = [
     "method",
+    "trained",
     "largest tensor",
     "file bytes",
     "ratio to f32",
@@ -129,11 +167,17 @@ export function tradeoffMarkdown(rows: readonly TradeoffRow[]): string {
     "ms/token stepwise",
     "ms/token sequence",
   ];
+  const trained = (r: TradeoffRow) =>
+    r.retrained
+      ? `re-trained ${r.retrained.epochs} epoch${r.retrained.epochs === 1 ? "" : "s"}, ${
+        (r.retrained.trainSeconds / 60).toFixed(0)
+      } min`
+      : "post hoc";
   const lines = [
     `| ${header.join(" | ")} |`,
-    `| ${header.map((_, i) => (i < 2 ? "---" : "---:")).join(" | ")} |`,
+    `| ${header.map((_, i) => (i < 3 ? "---" : "---:")).join(" | ")} |`,
     ...rows.map((r) =>
-      `| \`${r.method}\` | ${r.detail} | ${r.fileBytes.toLocaleString("en-US")} | ${
+      `| \`${r.method}\` | ${trained(r)} | ${r.detail} | ${r.fileBytes.toLocaleString("en-US")} | ${
         (r.ratioToF32 * 100).toFixed(1)
       } % | ${r.validPerplexity.toFixed(2)}${change(r.validPerplexity, base?.validPerplexity)} | ${
         r.testPerplexity.toFixed(2)
@@ -143,4 +187,15 @@ export function tradeoffMarkdown(rows: readonly TradeoffRow[]): string {
     ),
   ];
   return lines.join("\n") + "\n";
+}
+
+/** The rows as a plot: file size against test perplexity, post hoc grey, re-trained blue and joined. */
+export function tradeoffPoints(rows: readonly TradeoffRow[]): PlotPoint[] {
+  return rows.map((r) => ({
+    bytes: r.fileBytes,
+    perplexity: r.testPerplexity,
+    msPerToken: r.msPerTokenStepwise,
+    label: `${r.method} (${r.retrained ? "re-trained" : "post hoc"})`,
+    kind: r.method === "f32" && !r.retrained ? "baseline" : r.retrained ? "frontier" : "candidate",
+  }));
 }

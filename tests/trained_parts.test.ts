@@ -10,6 +10,8 @@ import { importOnnx } from "../compiler/onnx/import.ts";
 import { decodeModel, encodeModel, type ModelProto, type TensorProto } from "../compiler/onnx/proto.ts";
 import { TRAINED_PARTS_KEY } from "../compiler/onnx/trained_parts.ts";
 import { compileOnnx } from "../compiler/compile.ts";
+import { measureTradeoff, recipeLabel, tradeoffMarkdown, tradeoffPoints } from "../compiler/tradeoff.ts";
+import { LstmModel } from "../runtime/model.ts";
 import { compressModel, modelTensors } from "../compiler/compress.ts";
 import { decodeMatrix, methodFor } from "../compiler/methods/registry.ts";
 import { parseMethod, parseRecipe } from "../compiler/recipe.ts";
@@ -363,3 +365,27 @@ for (const [what, bytes, message] of valueEdits) {
     assert.throws(() => importOnnx(bytes, { fileName: "trained.onnx" }), message);
   });
 }
+
+Deno.test("tradeoff lists a re-trained model beside the post-hoc methods, with its training, and plots both", async () => {
+  const { bytes } = trainedFile();
+  const ir = importOnnx(Deno.readFileSync(LSTM2_FIXTURE), { fileName: "lstm2.onnx" });
+  const retrained = importOnnx(bytes, { fileName: "trained.onnx" });
+  const ids = Array.from({ length: 60 }, (_, i) => (i * 7) % ir.vocab.length);
+  const rows = await measureTradeoff(ir, {
+    methods: ["f32", "int8"],
+    retrained: [{ ir: retrained, epochs: 2, trainSeconds: 90 }],
+    validIds: ids.slice(0, 30),
+    testIds: ids.slice(30),
+    stepTokens: 10,
+    sequenceTokens: 20,
+  });
+  assert.deepEqual(rows.map((r) => r.method), ["f32", "int8", recipeLabel(RECIPE)]);
+  assert.match(recipeLabel(RECIPE), /^embedding=int8;layers\.0\.w_ih=lowrank:4\+int8;/);
+  assert.equal(recipeLabel(parseRecipe({ rules: [{ tensors: "*", method: "tt:16+int8" }] })), "tt:16+int8");
+  // The re-trained row is the compiled file: its trained parts, its perplexity.
+  const compiled = await compileOnnx(bytes, { fileName: "trained.onnx" });
+  const lm = await LstmModel.load(compiled.bytes);
+  assert.ok(Math.abs(rows[2].testPerplexity / lm.score(ids.slice(30)).perplexity - 1) < 1e-12);
+  assert.match(tradeoffMarkdown(rows), /\| `embedding=int8;.*` \| re-trained 2 epochs, 2 min \|/);
+  assert.deepEqual(tradeoffPoints(rows).map((p) => p.kind), ["baseline", "candidate", "frontier"]);
+});

@@ -30,6 +30,11 @@ export interface PlotOptions {
   clipPerplexity?: number;
   width?: number;
   height?: number;
+  /**
+   * The legend's words for each kind of point (default: the budget search's); kinds left out are not
+   * listed.
+   */
+  legend?: Partial<Record<PlotPoint["kind"], string>>;
 }
 
 /** Escapes text for SVG content and attribute values. */
@@ -236,13 +241,22 @@ export function paretoSvg(points: readonly PlotPoint[], options: PlotOptions = {
   // Legend, on a white box over whatever lies beneath.
   const lx = m.left + plotW - 200;
   const ly = m.top + 14;
-  const legend: [string, string][] = [
-    [`<circle cx="${lx}" cy="${ly}" r="4" fill="#1565c0"/>`, "frontier (label: ms/token)"],
-    [`<polygon points="${starPoints(lx, ly + 14, 6)}" fill="#f9a825" stroke="#333"/>`, "chosen"],
-    [`<circle cx="${lx}" cy="${ly + 28}" r="3.5" fill="#90a4ae"/>`, "other combinations"],
-    [`<circle cx="${lx}" cy="${ly + 42}" r="2.5" fill="#bbb"/>`, "one tensor compressed"],
-    [`<circle cx="${lx}" cy="${ly + 56}" r="4" fill="none" stroke="#333"/>`, "f32"],
-  ];
+  const words = options.legend ?? {
+    frontier: "frontier (label: ms/token)",
+    chosen: "chosen",
+    candidate: "other combinations",
+    single: "one tensor compressed",
+    baseline: "f32",
+  };
+  const marks: Record<PlotPoint["kind"], (cy: number) => string> = {
+    frontier: (cy) => `<circle cx="${lx}" cy="${cy}" r="4" fill="#1565c0"/>`,
+    chosen: (cy) => `<polygon points="${starPoints(lx, cy, 6)}" fill="#f9a825" stroke="#333"/>`,
+    candidate: (cy) => `<circle cx="${lx}" cy="${cy}" r="3.5" fill="#90a4ae"/>`,
+    single: (cy) => `<circle cx="${lx}" cy="${cy}" r="2.5" fill="#bbb"/>`,
+    baseline: (cy) => `<circle cx="${lx}" cy="${cy}" r="4" fill="none" stroke="#333"/>`,
+  };
+  const kinds = (["frontier", "chosen", "candidate", "single", "baseline"] as const).filter((k) => words[k]);
+  const legend: [string, string][] = kinds.map((k, i) => [marks[k](ly + 14 * i), words[k]!]);
   parts.push(
     `<g class="legend" font-size="10">`,
     `<rect x="${lx - 10}" y="${ly - 10}" width="185" height="${legend.length * 14 + 6}" fill="white" ` +

@@ -5,14 +5,16 @@
  */
 import { parseCli, readInput, runCli, UsageError } from "../../runtime/cli/args.ts";
 import { importOnnx } from "../onnx/import.ts";
-import { DEFAULT_METHODS, measureTradeoff, tradeoffMarkdown } from "../tradeoff.ts";
+import { DEFAULT_METHODS, measureTradeoff, tradeoffMarkdown, tradeoffPoints } from "../tradeoff.ts";
+import { paretoSvg } from "../budget/svg.ts";
 import { METHOD_GRAMMAR, parseMethod, RecipeError } from "../recipe.ts";
 import { writeFileAtomic } from "../writer.ts";
 import { Tokenizer } from "../../runtime/tokenizer.ts";
 
 const SHIPPED = "models/ptb-small.onnx";
 const DATA = "../shared/data/ptb";
-const USAGE = "deno task tradeoff [MODEL.onnx] [--data DIR] [--limit N] [--methods M,M,…] [--out FILE]";
+const USAGE =
+  "deno task tradeoff [MODEL.onnx] [--data DIR] [--limit N] [--methods M,M,…] [--retrained A.onnx,…] [--out FILE] [--plot FILE.svg]";
 const HELP = `
 usage: ${USAGE}
 
@@ -26,7 +28,11 @@ Speed is best of 3 runs on this machine: compare rows of one table, not tables o
   --limit N        score only the first N tokens of each text (the whole texts take long)
   --methods LIST   comma-separated method strings (default: ${DEFAULT_METHODS.join(",")})
                    grammar: ${METHOD_GRAMMAR}
+  --retrained LIST comma-separated ONNX files written by models/finetune.py (re-trained with the compression
+                   in place): each gets a row after the methods, named by its recipe, with its epochs and
+                   training time (from the reference JSON beside it)
   --out FILE       also write the table (with the command that made it) to FILE
+  --plot FILE.svg  also write the size / test perplexity plot: post-hoc rows grey, re-trained rows blue
   -h, --help       this text
 `;
 
@@ -36,7 +42,12 @@ await runCli(async () => {
     limit: { type: "string" },
     methods: { type: "string" },
     out: { type: "string" },
+    retrained: { type: "string" },
+    plot: { type: "string" },
   }, HELP);
+  if (values.plot !== undefined && !values.plot.endsWith(".svg")) {
+    throw new UsageError(`--plot writes an SVG file: give a name ending in .svg, got "${values.plot}"`);
+  }
   if (positionals.length > 1) throw new UsageError(`expected at most one model, got ${positionals.length}`);
   const methods = values.methods ? values.methods.split(",").map((m) => m.trim()) : [...DEFAULT_METHODS];
   for (const m of methods) {
@@ -68,8 +79,23 @@ await runCli(async () => {
   console.error(
     `${input}: ${methods.length} methods, ${validIds.length} valid and ${testIds.length} test tokens`,
   );
+  const retrained = [];
+  for (const path of values.retrained ? values.retrained.split(",").map((p) => p.trim()) : []) {
+    const model = importOnnx(await readInput(path, "Re-trained model"), {
+      fileName: path.replace(/^.*[\\/]/, ""),
+    });
+    if (!model.trained) {
+      throw new UsageError(`${path} carries no trained parts: it was not written by models/finetune.py`);
+    }
+    const reference = JSON.parse(
+      decoder.decode(await readInput(path.replace(/\.onnx$/, "") + ".reference.json", "Its reference JSON")),
+    );
+    const epochs = (reference.history as { epoch: number }[]).filter((h) => h.epoch > 0).length;
+    retrained.push({ ir: model, epochs, trainSeconds: reference.train_seconds as number });
+  }
   const rows = await measureTradeoff(ir, {
     methods,
+    retrained,
     validIds,
     testIds,
     onStage: (m) => console.error(`  ${m}`),
@@ -85,5 +111,17 @@ await runCli(async () => {
       `Made by \`${command}\` on ${input} (${validIds.length} validation, ${testIds.length} test tokens).\n\n`;
     await writeFileAtomic(values.out, new TextEncoder().encode(note + table));
     console.error(`wrote ${values.out}`);
+  }
+  if (values.plot) {
+    const svg = paretoSvg(tradeoffPoints(rows), {
+      title: `${input.replace(/^.*[\\/]/, "")}: file size vs test perplexity, every method on every matrix`,
+      legend: {
+        frontier: "re-trained (label: ms/token)",
+        candidate: "compressed after training",
+        baseline: "f32",
+      },
+    });
+    await writeFileAtomic(values.plot, new TextEncoder().encode(svg));
+    console.error(`wrote ${values.plot}`);
   }
 }, USAGE);
