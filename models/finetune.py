@@ -88,6 +88,51 @@ def _gates(a: np.ndarray, hidden: int) -> np.ndarray:
     return np.concatenate([blocks[k] for k in ONNX_TO_IR_GATES], axis=0)
 
 
+def fold_constants(graph, values: dict) -> None:
+    """Evaluates the weight-only subgraphs an export without constant folding leaves (PyTorch reorders the
+    gates with Slice/Concat and adds the direction axis with Unsqueeze; a tied decoder is a Transpose of the
+    embedding), so that every LSTM and decoder weight is a value. Nodes with a non-constant input are left."""
+    import onnx
+
+    for node in graph.node:
+        ins = [values.get(n) if n else None for n in node.input]
+        if node.op_type == "Constant" or not node.input or any(n and n not in values for n in node.input):
+            continue
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        op, x = node.op_type, ins[0]
+        if op in ("Identity", "Cast"):
+            out = x
+        elif op == "Unsqueeze":
+            axes = attrs.get("axes", ins[1].tolist() if len(ins) > 1 and ins[1] is not None else [])
+            out = x
+            for axis in sorted(a % (x.ndim + len(axes)) for a in axes):
+                out = np.expand_dims(out, axis)
+        elif op == "Squeeze":
+            axes = attrs.get("axes", ins[1].tolist() if len(ins) > 1 and ins[1] is not None else None)
+            out = np.squeeze(x, axis=tuple(axes) if axes is not None else None)
+        elif op == "Transpose":
+            out = np.transpose(x, attrs.get("perm"))
+        elif op == "Concat":
+            out = np.concatenate(ins, axis=attrs["axis"])
+        elif op == "Reshape":
+            out = np.reshape(x, [d if d != 0 else x.shape[i] for i, d in enumerate(ins[1].tolist())])
+        elif op == "Slice":
+            if "starts" in attrs:  # opset < 10
+                starts, ends, axes, steps = attrs["starts"], attrs["ends"], attrs.get("axes"), None
+            else:
+                starts, ends = ins[1].tolist(), ins[2].tolist()
+                axes = ins[3].tolist() if len(ins) > 3 and ins[3] is not None else None
+                steps = ins[4].tolist() if len(ins) > 4 and ins[4] is not None else None
+            axes = axes if axes is not None else list(range(len(starts)))
+            index = [slice(None)] * x.ndim
+            for k, axis in enumerate(axes):
+                index[axis] = slice(starts[k], ends[k], steps[k] if steps else 1)
+            out = x[tuple(index)]
+        else:
+            continue
+        values[node.output[0]] = np.asarray(out)
+
+
 def read_model(path: str, vocab_path: str | None = None) -> dict:
     """The weights (float32, IR layout: gates i, f, g, o), vocabulary and tokenizer rules of an ONNX LM."""
     import onnx
@@ -104,6 +149,7 @@ def read_model(path: str, vocab_path: str | None = None) -> dict:
             for a in node.attribute:
                 if a.name == "value":
                     values[node.output[0]] = numpy_helper.to_array(a.t)
+    fold_constants(g, values)
     meta = {p.key: p.value for p in m.metadata_props}
     if PARTS_KEY in meta:
         raise FinetuneError(f"{path} already carries trained parts: start from the original model")
@@ -116,11 +162,11 @@ def read_model(path: str, vocab_path: str | None = None) -> dict:
     layers = []
     for node in [n for n in g.node if n.op_type == "LSTM"]:
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-        for key, ok in [("direction", lambda v: v in (b"forward", "forward")), ("layout", lambda v: v == 0),
-                        ("input_forget", lambda v: v == 0)]:
+        # (layout 1, batch-major, changes the data's axes, not the weights: any layout re-trains the same)
+        for key, ok in [("direction", lambda v: v in (b"forward", "forward")), ("input_forget", lambda v: v == 0)]:
             if key in attrs and not ok(attrs[key]):
                 raise FinetuneError(f"{path}: LSTM node {node.name!r} has {key}={attrs[key]!r}, which finetune "
-                                    "does not re-train (forward, sequence-major, no coupled gates only)")
+                                    "does not re-train (forward, no coupled gates only)")
         for key in ("clip", "activations"):
             if key in attrs:
                 raise FinetuneError(f"{path}: LSTM node {node.name!r} sets {key}, which finetune does not re-train")
@@ -137,23 +183,31 @@ def read_model(path: str, vocab_path: str | None = None) -> dict:
     vocab_size = embedding.shape[0]
     decoder = bias = None
     tied = False
+    matmul_out = None
     for node in g.node:
         if node.op_type == "MatMul" and node.input[1] in values and values[node.input[1]].ndim == 2:
             wt = values[node.input[1]]
             if wt.shape[1] == vocab_size:
                 decoder, tied = wt.T.astype(np.float32), node.input[1] == emb_name
+                matmul_out = node.output[0]
         elif node.op_type == "Gemm" and node.input[1] in values:
             attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+            if attrs.get("transA", 0):
+                raise FinetuneError(f"{path}: Gemm node {node.name!r} has transA=1")
             wt = values[node.input[1]]
             wt = wt if attrs.get("transB", 0) else wt.T
             if wt.shape[0] == vocab_size:
-                decoder, tied = wt.astype(np.float32), node.input[1] == emb_name
+                alpha, beta = attrs.get("alpha", 1.0), attrs.get("beta", 1.0)
+                decoder, tied = (alpha * wt).astype(np.float32), node.input[1] == emb_name
                 if len(node.input) > 2 and node.input[2] in values:
-                    bias = values[node.input[2]].astype(np.float32).reshape(-1)
-        elif node.op_type == "Add" and bias is None:
-            for name in node.input:
-                if name in values and values[name].shape == (vocab_size,):
-                    bias = values[name].astype(np.float32)
+                    c = values[node.input[2]].astype(np.float32).reshape(-1)
+                    bias = (beta * (np.full(vocab_size, c[0], np.float32) if c.size == 1 else c)).astype(np.float32)
+        elif node.op_type == "Add" and bias is None and matmul_out in node.input:
+            # the decoder's bias: [V], [1, V] or a scalar added to the MatMul's output
+            other = [n for n in node.input if n != matmul_out]
+            if other and other[0] in values and values[other[0]].size in (1, vocab_size):
+                c = values[other[0]].astype(np.float32).reshape(-1)
+                bias = np.full(vocab_size, c[0], np.float32) if c.size == 1 else c
     if decoder is None:
         raise FinetuneError(f"{path}: no decoder (a MatMul or Gemm onto {vocab_size} logits) found")
     if bias is None:

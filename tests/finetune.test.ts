@@ -11,6 +11,7 @@ import { writeFileAtomic } from "../compiler/writer.ts";
 import { encodeStorage } from "../compiler/methods/storage.ts";
 import { chooseModes } from "../compiler/methods/tt.ts";
 import { irMatrix } from "../compiler/ir.ts";
+import { importOnnx } from "../compiler/onnx/import.ts";
 import { mulberry32 } from "../runtime/random.ts";
 import { exists, needs, PTB, runTask } from "./helpers.ts";
 
@@ -332,4 +333,42 @@ Deno.test("compile --finetune flags are checked before anything is read", async 
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, message);
   }
+});
+
+Deno.test({
+  name: "finetune.py reads every fixture the importer reads to the same weights (gates i, f, g, o)",
+  ...NEEDS_TORCH,
+  async fn() {
+    const fixtures = [...Deno.readDirSync(new URL("fixtures/", import.meta.url))]
+      .map((e) => e.name).filter((n) => n.endsWith(".onnx") && !/^(bidirectional|gru)\.onnx$/.test(n)).sort();
+    assert.ok(fixtures.length >= 15, fixtures.join(" "));
+    const script = [
+      "import sys, json",
+      "sys.path.insert(0, 'models')",
+      "from finetune import read_model, tensor_names, tensor_matrix",
+      "out = {}",
+      "for f in json.load(sys.stdin):",
+      "    m = read_model('tests/fixtures/' + f)",
+      "    w = {n: tensor_matrix(m, n).flatten().tolist() for n in tensor_names(m)}",
+      "    w['biases'] = [(l['b_ih'] + l['b_hh']).tolist() for l in m['layers']]",
+      "    w['decoder_bias'] = m['decoder_bias'].tolist()",
+      "    out[f] = w",
+      "print(json.dumps(out))",
+    ].join("\n");
+    const read = JSON.parse(await python(["-c", script], JSON.stringify(fixtures)));
+    for (const name of fixtures) {
+      const ir = importOnnx(Deno.readFileSync(new URL(`fixtures/${name}`, import.meta.url)), {
+        fileName: name,
+      });
+      const mats = [ir.embedding, ...ir.layers.flatMap((l) => [l.wIh, l.wHh]), ir.decoder];
+      for (const m of mats) assert.deepEqual(read[name][m.name], [...m.data], `${name} ${m.name}`);
+      ir.layers.forEach((l, k) => {
+        const sum = read[name].biases[k] as number[];
+        sum.forEach((v, i) =>
+          assert.ok(Math.abs(v - l.bias[i]) <= 1e-6 * (1 + Math.abs(v)), `${name} bias ${k}`)
+        );
+      });
+      assert.deepEqual(read[name].decoder_bias, [...ir.decoderBias], `${name} decoder bias`);
+    }
+  },
 });
