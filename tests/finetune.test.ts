@@ -372,3 +372,27 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "finetune.py --resume continues from its checkpoint to the same model as an uninterrupted run",
+  ...NEEDS,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const tiny = await tinyModel(dir);
+      const recipe = {
+        rules: [{ tensors: "decoder", method: "lowrank:8+int4" }, { tensors: "*", method: "int8" }],
+      };
+      const straight = await finetune(dir, tiny, recipe, "straight", ["--patience=5"]);
+      // The same run stopped after its first epoch, then resumed for the second.
+      await finetune(dir, tiny, recipe, "resumed", ["--patience=5", "--epochs=1"]);
+      const resumed = await finetune(dir, tiny, recipe, "resumed", ["--patience=5", "--resume"]);
+      assert.equal(resumed.reference.valid_perplexity, straight.reference.valid_perplexity);
+      assert.deepEqual(resumed.reference.logits, straight.reference.logits);
+      const log = await Deno.readTextFile(`${dir}/resumed.train.log`);
+      assert.match(log, /resumed from .*resumed\.ckpt\.pt at epoch 2, batch 0/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
