@@ -19,12 +19,15 @@ the method its recipe rule names, initialized from the trained weights the way t
                                   --prune-fraction of the first epoch), then a fixed mask; the kept values
                                   fake-quantized in CSR order (int8 groups of 64, int4 of 32 non-zeros)
 
-Training: SGD (default; lr halved per epoch after the first) or Adam, gradient-norm clipping, optional
-distillation from the original model (--distill), early stopping on validation perplexity (the best
-epoch is kept — the compressed model before re-training included), deterministic seeds, checkpoints and
---resume, one log line per epoch. A large learning rate suits large damage (low rank, TT, heavy pruning: the
-default 0.3); a quantized-only recipe loses little and wants a small one (e.g. --lr 0.02), or re-training
-only overfits the training text.
+Training: SGD (default: lr 0.05, halved per epoch after the first) or Adam, gradient-norm clipping,
+distillation from the original model (default: the loss is the KL divergence to the original model's
+next-token distribution; --distill 0 for the cross-entropy on the text), early stopping on validation
+perplexity (the best epoch is kept, the compressed model before re-training included), deterministic seeds,
+checkpoints and --resume, one log line per epoch. Measured on PTB-small (valid perplexity on the first 20 000
+tokens, f32 145.23): int4 + low-rank embedding 152.10 as compressed, 148.11 after one distilled epoch at lr
+0.03 — but 151.52 with the cross-entropy (the undropped model overfits its training text: train perplexity
+≈ 50); lowrank:50+int8 everywhere 193.23 as compressed, 151.72 after one distilled epoch at lr 0.05, while at
+lr 0.3 with the cross-entropy it diverged (260.50).
 
 Outputs, for --out OUT.onnx:
   OUT.onnx             the re-trained model as a plain ONNX (dense weights reconstructed from the trained
@@ -742,13 +745,13 @@ def main(argv=None) -> int:
     p.add_argument("--batch", type=int, default=20, help="sequences per batch (default 20)")
     p.add_argument("--steps", type=int, default=20, help="unrolled steps per batch (default 20)")
     p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd", help="default sgd")
-    p.add_argument("--lr", type=float, help="learning rate (default 0.3 for sgd, 0.001 for adam)")
+    p.add_argument("--lr", type=float, help="learning rate (default 0.05 for sgd, 0.001 for adam)")
     p.add_argument("--decay", type=float, default=0.5, help="lr factor per epoch after the first (default 0.5)")
     p.add_argument("--clip", type=float, default=5.0, help="gradient-norm clip (default 5)")
-    p.add_argument("--distill", type=float, default=0.0,
-                   help="weight of the distillation loss (KL to the original model's softened outputs), 0..1 "
-                        "(default 0: cross-entropy only)")
-    p.add_argument("--temperature", type=float, default=2.0, help="distillation temperature (default 2)")
+    p.add_argument("--distill", type=float, default=1.0,
+                   help="weight of the distillation loss (KL divergence to the original model's outputs) against "
+                        "the cross-entropy on the text, 0..1 (default 1: distillation only; 0: cross-entropy only)")
+    p.add_argument("--temperature", type=float, default=1.0, help="distillation temperature (default 1)")
     p.add_argument("--prune-fraction", type=float, default=0.5,
                    help="fraction of the first epoch over which pruning reaches its sparsity (default 0.5)")
     p.add_argument("--prune-every", type=int, default=50, help="batches between mask updates while pruning (default 50)")
@@ -789,7 +792,7 @@ def run(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    lr0 = args.lr if args.lr is not None else (0.3 if args.optimizer == "sgd" else 1e-3)
+    lr0 = args.lr if args.lr is not None else (0.05 if args.optimizer == "sgd" else 1e-3)
 
     model = read_model(args.model, args.vocab)
     with open(args.recipe, encoding="utf-8") as f:

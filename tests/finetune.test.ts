@@ -160,7 +160,7 @@ Deno.test({
             { tensors: "embedding", method: "lowrank:8+int4:g16" },
             { tensors: "*", method: "int4:g16" },
           ],
-        }, []],
+        }, ["--distill=0"]],
         ["tt-prune-f16", {
           rules: [
             { tensors: "embedding", method: "tt:4+int8" },
