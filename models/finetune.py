@@ -67,7 +67,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train import REFERENCE_SENTENCE, LstmLanguageModel, batchify, export_onnx, log, save_atomic  # noqa: E402
+from train import LstmLanguageModel, batchify, export_onnx, log, save_atomic, write_reference  # noqa: E402
 
 PARTS_KEY = "lstm_edge.trained_parts"
 PARTS_FORMAT = 1
@@ -956,30 +956,22 @@ def run(args) -> int:
     log(f"final valid ppl {valid_ppl:.3f}" + (f" test ppl {test_ppl:.3f}" if test_ppl is not None else ""), logfile)
 
     lm.cpu()
-    dense = lm.dense_model()
-    sentence = REFERENCE_SENTENCE.split()
-    index = {w: i for i, w in enumerate(vocab)}
-    ids = torch.tensor([index.get(w, index.get("<unk>", 0)) for w in sentence], dtype=torch.int64)
-    with torch.no_grad():
-        logits, _, _ = dense(ids.view(-1, 1), torch.zeros(layers, 1, hidden), torch.zeros(layers, 1, hidden))
     meta = dict(valid_perplexity=round(valid_ppl, 4), finetune_recipe=json.dumps(recipe))
     if test_ppl is not None:
         meta["test_perplexity"] = round(test_ppl, 4)
     write_output(lm, model, recipe, args, meta)
-    reference = dict(
+    index = {w: i for i, w in enumerate(vocab)}
+
+    def encode(words):
+        return torch.tensor([index.get(w, index.get("<unk>", 0)) for w in words], dtype=torch.int64)
+
+    write_reference(stem, lm.dense_model(), encode, dict(
         model=os.path.basename(args.model), model_sha256=sha256(args.model), recipe=recipe,
         tensors=[dict(name=p["name"], method=p["method"]) for p in plan], seed=args.seed, torch=torch.__version__,
         onnx=os.path.basename(args.out), onnx_sha256=sha256(args.out),
-        perplexity_convention="one stream, <eos> per line, zero initial state, state carried, "
-                              "exp(mean NLL of every token after the first)",
         eval_tokens=args.eval_tokens, valid_perplexity=valid_ppl, test_perplexity=test_ppl,
         history=state["history"], train_seconds=state["train_seconds"],
-        sentence=REFERENCE_SENTENCE, sentence_ids=ids.tolist(),
-        logits=[[round(float(v), 6) for v in row] for row in logits[:, 0, :]],
-    )
-    with open(stem + ".reference.json.tmp", "w") as f:
-        json.dump(reference, f)
-    os.replace(stem + ".reference.json.tmp", stem + ".reference.json")
+    ))
     log(f"wrote {args.out} ({os.path.getsize(args.out)} bytes) and {stem}.reference.json", logfile)
     return 0
 

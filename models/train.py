@@ -117,6 +117,26 @@ def stream_perplexity(model: LstmLanguageModel, ids: torch.Tensor, device, chunk
     return math.exp(total / count)
 
 
+def write_reference(stem: str, model: LstmLanguageModel, encode, fields: dict) -> None:
+    """STEM.reference.json, atomically: `fields`, the perplexity convention, and the model's logits for
+    REFERENCE_SENTENCE from the zero state (what the tests compare the compiled model with)."""
+    model = model.cpu().eval()
+    layers, hidden = model.lstm.num_layers, model.lstm.hidden_size
+    ids = encode(REFERENCE_SENTENCE.split())
+    with torch.no_grad():
+        logits, _, _ = model(ids.view(-1, 1), torch.zeros(layers, 1, hidden), torch.zeros(layers, 1, hidden))
+    reference = dict(
+        fields,
+        perplexity_convention="one stream, <eos> per line, zero initial state, state carried, "
+                              "exp(mean NLL of every token after the first)",
+        sentence=REFERENCE_SENTENCE, sentence_ids=ids.tolist(),
+        logits=[[round(float(v), 6) for v in row] for row in logits[:, 0, :]],
+    )
+    with open(stem + ".reference.json.tmp", "w") as f:
+        json.dump(reference, f)
+    os.replace(stem + ".reference.json.tmp", stem + ".reference.json")
+
+
 def save_atomic(obj, path: str) -> None:
     tmp = path + ".tmp"
     torch.save(obj, tmp)
@@ -291,10 +311,6 @@ def main(argv=None) -> int:
     log(f"final valid ppl {valid_ppl:.3f} test ppl {test_ppl:.3f}", logfile)
 
     model.cpu().eval()
-    sentence = REFERENCE_SENTENCE.split()
-    ids = encode(sentence)
-    with torch.no_grad():
-        logits, _, _ = model(ids.view(-1, 1), torch.zeros(layers, 1, hidden), torch.zeros(layers, 1, hidden))
     meta = dict(config=args.config, valid_perplexity=round(valid_ppl, 4), test_perplexity=round(test_ppl, 4))
     # Text normalization for the runtime (runtime/tokenizer.ts): PTB is lowercase with numbers as "N".
     rules = {"lowercase": True, "eosPerLine": True, **({"numberToken": "N"} if "N" in vocab else {})}
@@ -302,19 +318,12 @@ def main(argv=None) -> int:
     export_onnx(model, vocab, args.out, args.opset, meta)
     with open(args.out, "rb") as f:
         onnx_sha = hashlib.sha256(f.read()).hexdigest()
-    reference = dict(
+    write_reference(stem, model, encode, dict(
         config=args.config, hyperparameters=cfg, seed=args.seed, torch=torch.__version__,
         onnx=os.path.basename(args.out), onnx_sha256=onnx_sha,
-        perplexity_convention="one stream, <eos> per line, zero initial state, state carried, "
-                              "exp(mean NLL of every token after the first)",
         eval_tokens=args.eval_tokens, valid_perplexity=valid_ppl, test_perplexity=test_ppl,
         history=state["history"], train_seconds=state["train_seconds"],
-        sentence=REFERENCE_SENTENCE, sentence_ids=ids.tolist(),
-        logits=[[round(float(v), 6) for v in row] for row in logits[:, 0, :]],
-    )
-    with open(stem + ".reference.json.tmp", "w") as f:
-        json.dump(reference, f)
-    os.replace(stem + ".reference.json.tmp", stem + ".reference.json")
+    ))
     log(f"wrote {args.out} ({os.path.getsize(args.out)} bytes) and {stem}.reference.json", logfile)
     return 0
 

@@ -13,19 +13,11 @@ import { chooseModes } from "../compiler/methods/tt.ts";
 import { irMatrix } from "../compiler/ir.ts";
 import { importOnnx } from "../compiler/onnx/import.ts";
 import { mulberry32 } from "../runtime/random.ts";
-import { exists, needs, PTB, runTask } from "./helpers.ts";
+import { exists, needs, PTB, runTask, torchAvailable } from "./helpers.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const EVAL_TOKENS = 1500;
 
-function torchAvailable(): boolean {
-  try {
-    return new Deno.Command("/usr/bin/python3", { args: ["-c", "import torch, onnx"], stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
 const READY = torchAvailable() && exists(PTB);
 const NEEDS = needs(
   READY,

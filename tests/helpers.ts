@@ -33,6 +33,19 @@ export function fixtureText(lines: number): string {
   ) + "\n";
 }
 
+/** Whether Debian's Python (/usr/bin/python3, the one with python3-torch) imports torch and onnx. */
+export function torchAvailable(): boolean {
+  try {
+    return new Deno.Command("/usr/bin/python3", {
+      args: ["-c", "import torch, onnx"],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
 export function exists(url: URL): boolean {
   try {
     Deno.statSync(url);

@@ -18,6 +18,7 @@ import {
   type NodeTest,
   nodeTestsReason,
   PTB,
+  torchAvailable,
 } from "./helpers.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);
@@ -248,20 +249,6 @@ for (const { dir, label } of NODE_TEST_DIRS) {
 }
 
 // ------------------------------------------------------------------ the real training script's export
-
-function torchAvailable(): boolean {
-  try {
-    const r = new Deno.Command("/usr/bin/python3", {
-      args: ["-c", "import torch, onnx"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .outputSync();
-    return r.success;
-  } catch {
-    return false;
-  }
-}
 
 const haveTorch = torchAvailable();
 const havePtb = exists(PTB);

@@ -9,20 +9,10 @@ import { evaluateModelFile } from "../compiler/evaluate.ts";
 import { compileOnnx } from "../compiler/compile.ts";
 import { writeFileAtomic } from "../compiler/writer.ts";
 import { LstmModel } from "../runtime/model.ts";
-import { exists, needs, PTB } from "./helpers.ts";
+import { exists, needs, PTB, torchAvailable } from "./helpers.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const EVAL_TOKENS = 1500;
-
-function torchAvailable(): boolean {
-  try {
-    const r = new Deno.Command("/usr/bin/python3", { args: ["-c", "import torch, onnx"], stderr: "null" })
-      .outputSync();
-    return r.success;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test({
   name: "a model trained by models/train.py scores the same in PyTorch, onnxruntime-web and lstm-edge",
