@@ -856,11 +856,17 @@ def run(args) -> int:
         state = ck["state"]
         log(f"resumed from {ckpt_path} at epoch {state['epoch'] + 1}, batch {state['batch']}", logfile)
     else:
+        # The compressed model before re-training (pruned at once to the full sparsity) is a candidate too:
+        # re-training must beat it to count. Then pruning starts again from no mask, reached gradually.
+        if pruned:
+            apply_pruning(1.0)
         before = stream_perplexity(lm, layers, hidden, epoch_valid_ids, device)
         state["history"].append(dict(epoch=0, valid_ppl=before))
-        # The compressed model before re-training is a candidate too: re-training must beat it to count.
         state["best"] = {k: v.detach().cpu().clone() for k, v in lm.state_dict().items()}
         state["best_valid"] = before
+        if pruned:
+            for p in pruned:
+                lm.mat(p["name"]).mask.fill_(True)
         log(f"start {json.dumps({k: v for k, v in vars(args).items() if v is not None})} "
             f"tensors={[(p['name'], p['method']) for p in plan]} train_tokens={train_ids.numel()} "
             f"batches/epoch={batches} device={device} threads={torch.get_num_threads()} torch={torch.__version__} "

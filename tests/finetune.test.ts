@@ -13,6 +13,7 @@ import { chooseModes } from "../compiler/methods/tt.ts";
 import { irMatrix } from "../compiler/ir.ts";
 import { importOnnx } from "../compiler/onnx/import.ts";
 import { mulberry32 } from "../runtime/random.ts";
+import { LstmModel } from "../runtime/model.ts";
 import { exists, needs, PTB, runTask, torchAvailable } from "./helpers.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -168,6 +169,13 @@ Deno.test({
         assert.equal(history[0].epoch, 0, "the compressed model before re-training is logged");
         const compiled = await compileOnnx(await Deno.readFile(out), { fileName: `${name}.onnx` });
         assert.ok(compiled.tensors.every((t) => t.detail.startsWith("trained parts")), name);
+        if (name === "tt-prune-f16") {
+          // Pruned to the recipe's sparsity, whichever epoch early stopping kept.
+          const lm = await LstmModel.load(compiled.bytes);
+          const enc = (n: string) => lm.info.tensors.find((t) => t.name === n)!.encoding;
+          assert.match(enc("layers.0.w_ih"), /^csr16 50\.0% /);
+          assert.match(enc("layers.0.w_hh"), /^csr16 50\.0% /);
+        }
         const lem = `${dir}/${name}.lem`;
         await writeFileAtomic(lem, compiled.bytes);
         for (
