@@ -67,7 +67,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train import LstmLanguageModel, batchify, export_onnx, log, save_atomic, write_reference  # noqa: E402
+from train import (  # noqa: E402
+    LstmLanguageModel, batchify, export_onnx, log, record_batch, save_atomic, write_reference)
 
 PARTS_KEY = "lstm_edge.trained_parts"
 PARTS_FORMAT = 1
@@ -920,12 +921,7 @@ def run(args) -> int:
                     for q in trainable:
                         if q.grad is not None:
                             q.add_(q.grad, alpha=-lr)
-            state["loss_sum"] += loss.item() * tgt.numel()
-            state["loss_tokens"] += tgt.numel()
-            state["batch"] = b + 1
-            if (b + 1) % max(batches // 10, 1) == 0:
-                log(f"epoch {epoch + 1} {b + 1}/{batches} lr {lr:g} "
-                    f"train ppl {math.exp(state['loss_sum'] / state['loss_tokens']):.2f}")
+            record_batch(state, loss.item(), tgt.numel(), epoch, batches, lr)
             if time.time() - last_ckpt > args.checkpoint_minutes * 60:
                 state["hidden"] = (h.detach().cpu(), c.detach().cpu())
                 state["train_seconds"] += time.time() - t0

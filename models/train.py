@@ -137,6 +137,16 @@ def write_reference(stem: str, model: LstmLanguageModel, encode, fields: dict) -
     os.replace(stem + ".reference.json.tmp", stem + ".reference.json")
 
 
+def record_batch(state: dict, loss: float, tokens: int, epoch: int, batches: int, lr: float) -> None:
+    """Counts one batch into the epoch's running train perplexity, logged every tenth of the epoch."""
+    state["loss_sum"] += loss * tokens
+    state["loss_tokens"] += tokens
+    state["batch"] += 1
+    if state["batch"] % max(batches // 10, 1) == 0:
+        log(f"epoch {epoch + 1} {state['batch']}/{batches} lr {lr:g} "
+            f"train ppl {math.exp(state['loss_sum'] / state['loss_tokens']):.2f}")
+
+
 def save_atomic(obj, path: str) -> None:
     tmp = path + ".tmp"
     torch.save(obj, tmp)
@@ -283,13 +293,7 @@ def main(argv=None) -> int:
             with torch.no_grad():
                 for param in model.parameters():
                     param.add_(param.grad, alpha=-lr)
-            state["loss_sum"] += loss.item() * tgt.numel()
-            state["loss_tokens"] += tgt.numel()
-            state["batch"] += 1
-            b = state["batch"]
-            if b % max(batches_per_epoch // 10, 1) == 0:
-                log(f"epoch {epoch + 1} {b}/{batches_per_epoch} lr {lr:g} "
-                    f"train ppl {math.exp(state['loss_sum'] / state['loss_tokens']):.2f}")
+            record_batch(state, loss.item(), tgt.numel(), epoch, batches_per_epoch, lr)
             if time.time() - last_ckpt > args.checkpoint_minutes * 60:
                 state["hidden"] = (h.detach().cpu(), c.detach().cpu())
                 state["train_seconds"] += time.time() - t0
