@@ -8,6 +8,7 @@ import type { EncodedMatrix, EncodedModel, LemMetadataInput } from "./encoded.ts
 import type { MatrixRole, MethodSpec } from "./methods/method.ts";
 import { encodedBytes, methodFor, relativeError } from "./methods/registry.ts";
 import { globalPruneThreshold } from "./methods/prune.ts";
+import { blockShapeOf } from "./methods/prune_blocks.ts";
 import { planRecipe, type Recipe, RecipeError, type TensorPlan } from "./recipe.ts";
 import type { TrainedTensor } from "./onnx/trained_parts.ts";
 
@@ -73,7 +74,7 @@ export function compressModel(
   plan.forEach((p) => {
     if (p.spec.kind !== "prune" || p.spec.scope !== "global" || thresholds.has(p.rule)) return;
     const selected = tensors.filter((_, i) => plan[i].rule === p.rule).map((t) => t.matrix);
-    thresholds.set(p.rule, globalPruneThreshold(selected, p.spec.sparsity));
+    thresholds.set(p.rule, globalPruneThreshold(selected, p.spec.sparsity, blockShapeOf(p.spec)));
   });
   const reports: TensorReport[] = [];
   const encoded = tensors.map((tensor, i): EncodedMatrix => {

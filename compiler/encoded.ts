@@ -63,8 +63,24 @@ export interface SparseCsrEnc {
   values: EncodedMatrix;
 }
 
+/**
+ * Schema table SparseBlocks: the matrix cut into blocks of blockRows (1 or 4) × blockCols (4, 8 or 16);
+ * rowPtr (ceil(rows / blockRows) + 1 entries, from 0 to nblocks), 16-bit block column indices strictly
+ * increasing within a block row (so ceil(cols / blockCols) ≤ 65536), values a
+ * 1 × (nblocks · blockRows · blockCols) Dense f32 or Quantized int8 matrix (group size a multiple of
+ * blockRows · blockCols), block k's rows in order; padding outside rows × cols written 0.
+ */
+export interface SparseBlocksEnc {
+  kind: "blocks";
+  blockRows: number;
+  blockCols: number;
+  rowPtr: Uint32Array;
+  blockIdx: Uint16Array;
+  values: EncodedMatrix;
+}
+
 /** One encoding of a matrix (the schema's union Encoding). */
-export type Encoding = DenseEnc | QuantizedEnc | LowRankEnc | TensorTrainEnc | SparseCsrEnc;
+export type Encoding = DenseEnc | QuantizedEnc | LowRankEnc | TensorTrainEnc | SparseCsrEnc | SparseBlocksEnc;
 
 /** The encoding kinds, as `Encoding["kind"]`. */
 export type EncodingKind = Encoding["kind"];

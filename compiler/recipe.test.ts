@@ -18,6 +18,13 @@ Deno.test("parseMethod() reads every form of the grammar", () => {
   assert.deepEqual(parseMethod("prune:0.8"), { kind: "prune", sparsity: 0.8, storage: { type: "f32" } });
   assert.deepEqual(parseMethod("prune:0"), { kind: "prune", sparsity: 0, storage: { type: "f32" } });
   assert.deepEqual(parseMethod("prune:.5+int8"), { kind: "prune", sparsity: 0.5, storage: { type: "int8" } });
+  assert.deepEqual(parseMethod("prune:0.8:b4x16+int8"), {
+    kind: "prune",
+    sparsity: 0.8,
+    blockRows: 4,
+    blockCols: 16,
+    storage: { type: "int8" },
+  });
   assert.deepEqual(parseMethod("lowrank:64+int8"), { kind: "lowrank", rank: 64, storage: { type: "int8" } });
   assert.deepEqual(parseMethod("lowrank:e0.95"), { kind: "lowrank", energy: 0.95, storage: { type: "f32" } });
   assert.deepEqual(parseMethod("tt:16+f16"), { kind: "tt", maxRank: 16, storage: { type: "f16" } });
@@ -37,6 +44,12 @@ Deno.test("parseMethod() rejects invalid methods, ranks, sparsities and storages
     ["prune:-0.1", /the sparsity "-0.1" is not a number/],
     ["prune:abc", /the sparsity "abc" is not a number/],
     ["prune:0.5+int9", /unknown storage "int9"/],
+    ["prune:0.8:4x16", /the block shape "4x16" is not bRxC, e.g. b4x16/],
+    ["prune:0.8:b2x16", /blocks of 1 or 4 rows × 4, 8 or 16 columns, got 2 × 16/],
+    ["prune:0.8:b1x32", /blocks of 1 or 4 rows × 4, 8 or 16 columns, got 1 × 32/],
+    ["prune:0.8:b1x16+int4", /block-pruned values are stored as f32 or int8 .*not int4/],
+    ["prune:0.8:b4x16+int8:g32", /group size that is a multiple of the block size 64, got 32/],
+    ["prune:0.8:b1x16:x", /expected prune:S or prune:S:bRxC/],
     ["lowrank:0", /the rank must be a whole number ≥ 1, got "0"/],
     ["lowrank:2.5", /the rank must be a whole number ≥ 1, got "2.5"/],
     ["lowrank:e1.5", /energy must be a fraction in \(0, 1\], got 1.5/],

@@ -7,6 +7,7 @@
  * ```
  * METHOD  := STORAGE                         the matrix as it is:            f32, f16, int8, int4:g64
  *          | "prune:" S ["+" STORAGE]        magnitude pruning → CSR:        prune:0.8, prune:0.9+int8
+ *          | "prune:" S ":b" R "x" C ["+" STORAGE]  … of whole R × C blocks: prune:0.8:b4x16+int8
  *          | "lowrank:" R ["+" STORAGE]      truncated SVD to rank R:        lowrank:64, lowrank:64+int8
  *          | "lowrank:e" E ["+" STORAGE]     … smallest rank keeping E of Σσ²: lowrank:e0.95
  *          | "tt:" R ["+" STORAGE]           TT-SVD with ranks ≤ R:          tt:16, tt:16+f16
@@ -17,7 +18,9 @@
  * S is a sparsity in [0, 1]; R, N whole numbers ≥ 1; E in (0, 1]; T in [0, 1). int8 has one scale per row
  * unless `:gN` asks for one per N columns; int4 one per 32 columns unless `:gN`; CSR values (a 1 × nnz
  * vector) default to int8 groups of 64 non-zeros. A rank larger than a matrix allows is clipped to the
- * exact decomposition.
+ * exact decomposition. Block pruning (R = 1 or 4 rows, C = 4, 8 or 16 columns) keeps or drops R × C blocks
+ * whole, by block norm, and stores them as SparseBlocks with f32 or int8 values, which SIMD kernels run
+ * densely.
  *
  * A recipe file is JSON (example: compiler/recipes/example.json):
  *
@@ -43,7 +46,7 @@ import { checkTensorTrainSpec } from "./methods/tt.ts";
 
 /** The method-string grammar, quoted in errors. */
 export const METHOD_GRAMMAR =
-  "f32 | f16 | int8[:gN] | int4[:gN] | prune:S | lowrank:R | lowrank:eE | tt:R | " +
+  "f32 | f16 | int8[:gN] | int4[:gN] | prune:S[:bRxC] | lowrank:R | lowrank:eE | tt:R | " +
   "tt:tT, the last five optionally +STORAGE (e.g. prune:0.8+int8, lowrank:64+int4:g64, tt:16+f16)";
 
 /** A recipe or method string that cannot be used; the message says what was expected and found. */
@@ -117,6 +120,23 @@ export function parseStorage(text: string, method = text): StorageSpec {
   return { type, groupSize: whole(m[2], "the group size", method) };
 }
 
+/** `S` or `S:bRxC` of a prune method. */
+function parsePruneArg(
+  arg: string,
+  storage: StorageSpec,
+  text: string,
+): Extract<MethodSpec, { kind: "prune" }> {
+  const [sparsity, block, ...rest] = arg.split(":");
+  if (rest.length) throw new RecipeError(`Invalid method "${text}": expected prune:S or prune:S:bRxC`);
+  const spec = { kind: "prune" as const, sparsity: number(sparsity, "the sparsity", text), storage };
+  if (block === undefined) return spec;
+  const m = /^b(\d+)x(\d+)$/.exec(block);
+  if (!m) {
+    throw new RecipeError(`Invalid method "${text}": the block shape "${block}" is not bRxC, e.g. b4x16`);
+  }
+  return { ...spec, blockRows: Number(m[1]), blockCols: Number(m[2]) };
+}
+
 /**
  * Parses a method string (grammar in the module doc) into a spec, checking every number.
  *
@@ -149,7 +169,7 @@ export function parseMethod(text: string): MethodSpec {
         if (arg === undefined) {
           throw new RecipeError(`Invalid method "${text}": prune needs a sparsity, e.g. prune:0.8`);
         }
-        spec = { kind: "prune", sparsity: number(arg, "the sparsity", text), storage };
+        spec = parsePruneArg(arg, storage, text);
         checkPruneSpec(spec);
         return spec;
       case "lowrank":

@@ -7,6 +7,7 @@ import { f16BitsToF32 } from "../runtime/format/f16.ts";
 import { floatsAt, type MatrixInfo, readLem } from "../runtime/format/read.ts";
 import { verifyLem } from "../runtime/format/verify.ts";
 import {
+  blockSparse,
   dense,
   lowRank,
   mixedModel,
@@ -181,6 +182,12 @@ function dataVectors(info: MatrixInfo, base: number): [string, number][] {
         [`${info.name} col_idx`, info.colIdxOffset - base],
         ...dataVectors(info.values, base),
       ];
+    case "blocks":
+      return [
+        [`${info.name} row_ptr`, info.rowPtrOffset - base],
+        [`${info.name} block_idx`, info.blockIdxOffset - base],
+        ...dataVectors(info.values, base),
+      ];
   }
 }
 
@@ -194,6 +201,21 @@ Deno.test("writeLem() aligns every data vector to 16 bytes from the start of the
   assert.equal(vectors.length, 18);
   for (const [what, offset] of vectors) assert.equal(offset % 16, 0, `${what} starts at byte ${offset}`);
   assert.equal(bytes.length % 16, 0);
+  const ir = randomIrModel(3, { vocab: 12, embed: 6, hidden: [4, 5] });
+  const blocks = writeLem({
+    ...mixedModel(),
+    decoder: blockSparse(ir.decoder, 0.5, { rows: 4, cols: 4 }, { type: "int8" }),
+  });
+  const decoder = dataVectors(readLem(blocks).decoder, blocks.byteOffset);
+  assert.deepEqual(decoder.map(([what]) => what), [
+    "decoder row_ptr",
+    "decoder block_idx",
+    "decoder.values scales",
+    "decoder.values data",
+  ]);
+  for (const [what, offset] of decoder) {
+    assert.equal(offset % 16, 0, `SparseBlocks ${what} starts at byte ${offset}`);
+  }
 });
 
 Deno.test("writeLem() refuses an inconsistent model, naming the field; verify: false writes it anyway", () => {

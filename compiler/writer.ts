@@ -19,6 +19,7 @@ import {
   Metric,
   Model,
   Quantized,
+  SparseBlocks,
   SparseCsr,
   TensorTrain,
   Tokenizer,
@@ -26,13 +27,7 @@ import {
   Vocabulary,
 } from "../schema/generated/lem_generated.ts";
 import type { EncodedLstmLayer, EncodedMatrix, EncodedModel, LemMetadata } from "./encoded.ts";
-import {
-  DATA_ALIGNMENT,
-  FILE_IDENTIFIER,
-  FORMAT_MAJOR,
-  FORMAT_MINOR,
-  LITTLE_ENDIAN,
-} from "../runtime/format/constants.ts";
+import { DATA_ALIGNMENT, FILE_IDENTIFIER, FORMAT_MAJOR, LITTLE_ENDIAN } from "../runtime/format/constants.ts";
 import { LemFormatError } from "../runtime/format/errors.ts";
 import { verifyLem } from "../runtime/format/verify.ts";
 
@@ -160,6 +155,20 @@ class LemBuilder {
         type = EncodingType.SparseCsr;
         break;
       }
+      case "blocks": {
+        const rowPtr = this.alignedVector(leBytes(e.rowPtr), 4, e.rowPtr.length);
+        const blockIdx = this.alignedVector(leBytes(e.blockIdx), 2, e.blockIdx.length);
+        const values = this.matrix(e.values);
+        SparseBlocks.startSparseBlocks(b);
+        SparseBlocks.addBlockRows(b, checkUint(e.blockRows, `"${m.name}" block rows`));
+        SparseBlocks.addBlockCols(b, checkUint(e.blockCols, `"${m.name}" block columns`));
+        SparseBlocks.addRowPtr(b, rowPtr);
+        SparseBlocks.addBlockIdx(b, blockIdx);
+        SparseBlocks.addValues(b, values);
+        value = SparseBlocks.endSparseBlocks(b);
+        type = EncodingType.SparseBlocks;
+        break;
+      }
       default:
         throw new Error(`writeLem: "${m.name}" has unknown encoding kind ${(e as { kind: unknown }).kind}`);
     }
@@ -243,6 +252,8 @@ function estimateSize(model: EncodedModel): number {
         return own + 12 * e.ranks.length + 48 + e.cores.reduce((s, c) => s + matrix(c), 0);
       case "csr":
         return own + e.rowPtr.byteLength + e.colIdx.byteLength + 64 + matrix(e.values);
+      case "blocks":
+        return own + e.rowPtr.byteLength + e.blockIdx.byteLength + 64 + matrix(e.values);
       default:
         return own;
     }
@@ -258,7 +269,24 @@ function estimateSize(model: EncodedModel): number {
 }
 
 /**
- * Serializes a model into `.lem` bytes: format 1.0, identifier "LEM1", data vectors 16-byte aligned,
+ * The format minor a model needs: the lowest that has every feature it uses (1 for SparseBlocks, else 0),
+ * so that a file without new features reads exactly as before and stays byte-identical.
+ */
+export function requiredFormatMinor(model: EncodedModel): number {
+  const uses = (m: EncodedMatrix): boolean => {
+    const e = m.encoding;
+    if (e.kind === "blocks") return true;
+    if (e.kind === "lowrank") return uses(e.a) || uses(e.b);
+    if (e.kind === "tt") return e.cores.some(uses);
+    if (e.kind === "csr") return uses(e.values);
+    return false;
+  };
+  const matrices = [model.embedding, model.decoder, ...model.layers.flatMap((l) => [l.wIh, l.wHh])];
+  return matrices.some(uses) ? 1 : 0;
+}
+
+/**
+ * Serializes a model into `.lem` bytes: format 1.{@link requiredFormatMinor}, identifier "LEM1", data vectors 16-byte aligned,
  * byte-identical for identical input. Unless `options.verify` is false, the result is checked with the
  * runtime's `verifyLem`; an inconsistent model (shapes, lengths, indices) throws an Error that names
  * the field.
@@ -283,7 +311,7 @@ export function writeLem(model: EncodedModel, options: WriteLemOptions = {}): Ui
   Model.startModel(b);
   b.forceDefaults(true); // store the version even where it equals the schema default (minor 0)
   Model.addFormatMajor(b, FORMAT_MAJOR);
-  Model.addFormatMinor(b, FORMAT_MINOR);
+  Model.addFormatMinor(b, requiredFormatMinor(model));
   b.forceDefaults(false);
   Model.addMetadata(b, metadata);
   Model.addVocabulary(b, vocabulary);

@@ -312,6 +312,9 @@ def parse_method(text: str) -> dict:
         return {"kind": "store", "storage": parse_storage(head, text)}
     if not colon:
         raise FinetuneError(f'Invalid method "{text}": {kind} needs an argument')
+    if kind == "prune" and re.fullmatch(_NUM + r":b\d+x\d+", arg):
+        raise FinetuneError(f'Invalid method "{text}": block pruning (:bRxC) is not re-trained yet; '
+                            "compile it without --finetune, or re-train prune:S (unstructured)")
     if kind == "prune" and re.fullmatch(_NUM, arg) and float(arg) <= 1:
         return {"kind": "prune", "sparsity": float(arg), "storage": storage}
     if kind == "lowrank" and re.fullmatch(_WHOLE, arg):

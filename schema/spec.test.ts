@@ -7,7 +7,7 @@ import { encodeDense } from "../compiler/encoded.ts";
 import { irMatrix } from "../compiler/ir.ts";
 import { writeLem } from "../compiler/writer.ts";
 import { readLem } from "../runtime/format/read.ts";
-import { mixedModel, quantize, sparse, tensorTrain } from "../runtime/format/test_fixtures.ts";
+import { blockSparse, mixedModel, quantize, sparse, tensorTrain } from "../runtime/format/test_fixtures.ts";
 import { mulberry32 } from "../runtime/random.ts";
 
 const spec = await Deno.readTextFile(new URL("SPEC.md", import.meta.url));
@@ -50,6 +50,21 @@ Deno.test("SPEC.md's CSR example is what the writer stores", () => {
     hex(bytes).split(" ").reduce((s, b, i) => s + (i === 0 ? "" : i % width === 0 ? "  " : " ") + b, "");
   assert.ok(spec.includes(`row_ptr:   ${sep(rowPtr, 4)}`));
   assert.ok(spec.includes(`col_idx16: ${sep(colIdx, 2)}`));
+  assert.ok(spec.includes(`Dense F32: ${sep(m.encoding.values.encoding.data, 4)}`));
+});
+
+Deno.test("SPEC.md's SparseBlocks example is what the block-pruning encoder stores", () => {
+  const m = blockSparse(
+    irMatrix("decoder", 2, 6, new Float32Array([0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0])),
+    1e-9,
+    { rows: 1, cols: 4 },
+    { type: "f32" },
+  );
+  assert.ok(m.encoding.kind === "blocks" && m.encoding.values.encoding.kind === "dense");
+  const sep = (bytes: Uint8Array, width: number) =>
+    hex(bytes).split(" ").reduce((s, b, i) => s + (i === 0 ? "" : i % width === 0 ? "  " : " ") + b, "");
+  assert.ok(spec.includes(`row_ptr:     ${sep(new Uint8Array(m.encoding.rowPtr.buffer), 4)}`));
+  assert.ok(spec.includes(`block_idx:   ${sep(new Uint8Array(m.encoding.blockIdx.buffer), 2)}`));
   assert.ok(spec.includes(`Dense F32: ${sep(m.encoding.values.encoding.data, 4)}`));
 });
 

@@ -58,8 +58,8 @@ function assertSameModel(a: LstmModel, b: LstmModel, ids: number[], tol: number,
 
 const LOSSLESS_FIXTURES = ["lstm2", "emb12_hidden8", "tied", "lstm3", "flat_no_decoder_bias"];
 
-for (const method of ["prune:0", "prune:0+f32"]) {
-  Deno.test(`${method} (CSR of every entry) reproduces the f32 perplexity within 1e-4 on the fixtures`, async () => {
+for (const method of ["prune:0", "prune:0+f32", "prune:0:b4x4", "prune:0:b1x8"]) {
+  Deno.test(`${method} (every entry kept) reproduces the f32 perplexity within 1e-4 on the fixtures`, async () => {
     for (const name of LOSSLESS_FIXTURES) {
       const ir = fixtureIr(name);
       const f32 = await LstmModel.load(writeLem(compress(ir, methodRecipe("f32")).model));
@@ -67,8 +67,9 @@ for (const method of ["prune:0", "prune:0+f32"]) {
       assert.ok(tensors.every((t) => t.relativeError === 0));
       const csr = await LstmModel.load(writeLem(model));
       const weights = new Set(tensors.map((t) => t.name));
+      const kind = method.includes(":b") ? "blocks" : "csr";
       assert.ok(
-        csr.info.tensors.filter((t) => weights.has(t.name)).every((t) => t.encoding.startsWith("csr")),
+        csr.info.tensors.filter((t) => weights.has(t.name)).every((t) => t.encoding.startsWith(kind)),
       );
       const ids = stream(ir.vocab.length, 150, 7);
       const rel = Math.abs(csr.score(ids).perplexity / f32.score(ids).perplexity - 1);
@@ -88,6 +89,10 @@ for (
     "prune:0.5+int8",
     "prune:0.3+f16",
     "prune:0.6+int4",
+    "prune:0.5:b1x4+int8",
+    "prune:0.5:b4x8+int8:g64",
+    "prune:0.7:b4x16",
+    "prune:0.3:b1x16",
   ]
 ) {
   Deno.test(`${method} runs through the runtime as the dense model of its decoded matrices`, async () => {

@@ -117,6 +117,8 @@ function partsOf(e: EncodedMatrix, base: string, inits: TensorProto[]): Json {
         }),
         values: partsOf(enc.values, `${base}/values`, inits),
       };
+    case "blocks":
+      throw new Error(`${base}: finetune.py writes no block-pruned parts`);
   }
 }
 

@@ -31,6 +31,12 @@ export type MethodSpec =
     scope?: "tensor" | "global";
     /** Set by the pipeline for global scope: entries with |x| below it are pruned (overrides sparsity). */
     threshold?: number;
+    /**
+     * Block-sparse (SparseBlocks) instead of CSR: blocks of blockRows (1 or 4) × blockCols (4, 8 or 16) are
+     * kept or dropped whole, by block L2 norm; sparsity is then the fraction of blocks dropped.
+     */
+    blockRows?: number;
+    blockCols?: number;
     storage: StorageSpec;
   }
   | { kind: "lowrank"; rank?: number; energy?: number; storage: StorageSpec }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { mulberry32 } from "../../runtime/random.ts";
 import { irMatrix } from "../ir.ts";
 import { csrToDense, globalPruneThreshold, pruneMethod, type PruneSpec } from "./prune.ts";
+import { blockNorms, blocksToDense } from "./prune_blocks.ts";
 import { decodeStorage } from "./storage.ts";
 import { randomMatrix } from "../../runtime/format/test_fixtures.ts";
 
@@ -102,4 +103,78 @@ Deno.test("prune rejects a sparsity outside [0, 1]", () => {
     () => pruneMethod.encode(randomMatrix(mulberry32(5), "w", 2, 2), spec(1.2), "w_hh"),
     /from 0 to 1, got 1.2/,
   );
+});
+
+Deno.test("block pruning drops exactly round(s·blocks) whole blocks, the smallest by norm, padding included", () => {
+  const rand = mulberry32(5);
+  for (
+    const [rows, cols, br, bc, s] of [[1, 1, 1, 4, 0.5], [5, 9, 4, 4, 0.5], [13, 37, 1, 8, 0.8], [
+      40,
+      20,
+      4,
+      16,
+      0.7,
+    ]] as const
+  ) {
+    const m = randomMatrix(rand, "w", rows, cols);
+    const { encoded, detail } = pruneMethod.encode(
+      m,
+      { ...spec(s), blockRows: br, blockCols: bc },
+      "decoder",
+    );
+    assert.ok(encoded.encoding.kind === "blocks");
+    const blocks = Math.ceil(rows / br) * Math.ceil(cols / bc);
+    assert.equal(
+      encoded.encoding.blockIdx.length,
+      blocks - Math.round(s * blocks),
+      `${rows}×${cols} ${br}×${bc}`,
+    );
+    assert.match(detail, new RegExp(`of ${blocks} blocks of ${br}×${bc}`));
+    const dense = blocksToDense(encoded);
+    const norms = blockNorms(m, { rows: br, cols: bc });
+    let maxDropped = 0;
+    let minKept = Infinity;
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) {
+        const b = Math.floor(i / br) * Math.ceil(cols / bc) + Math.floor(j / bc);
+        const kept = encoded.encoding.blockIdx.length > 0 && dense[i * cols + j] !== 0;
+        if (kept) {
+          assert.equal(dense[i * cols + j], m.data[i * cols + j], "kept entries are stored exactly (f32)");
+          minKept = Math.min(minKept, norms[b]);
+        } else maxDropped = Math.max(maxDropped, norms[b]);
+      }
+    }
+    assert.ok(maxDropped <= minKept, "no kept block is smaller than a dropped one");
+  }
+});
+
+Deno.test("global block pruning thresholds block norms across matrices", () => {
+  const rand = mulberry32(6);
+  const small = randomMatrix(rand, "a", 8, 16, 0.1);
+  const large = randomMatrix(rand, "b", 8, 16, 1);
+  const block = { rows: 4, cols: 8 };
+  const t = globalPruneThreshold([small, large], 0.5, block);
+  const kept = [small, large].map((m) => {
+    const { encoded } = pruneMethod.encode(
+      m,
+      { ...spec(0.5), scope: "global", threshold: t, blockRows: 4, blockCols: 8 },
+      "w_hh",
+    );
+    return encoded.encoding.kind === "blocks" ? encoded.encoding.blockIdx.length : -1;
+  });
+  assert.deepEqual(kept, [0, 4], "the 4 large-magnitude blocks stay, the 4 small ones go");
+});
+
+Deno.test("block-pruned int8 values get groups of whole blocks (64, or the block size when larger)", () => {
+  const m = randomMatrix(mulberry32(7), "w", 8, 32);
+  for (const [br, bc, group] of [[1, 16, 64], [4, 16, 64], [4, 8, 64]] as const) {
+    const { encoded } = pruneMethod.encode(m, {
+      ...spec(0.5, { type: "int8" }),
+      blockRows: br,
+      blockCols: bc,
+    }, "w_hh");
+    assert.ok(encoded.encoding.kind === "blocks");
+    const v = encoded.encoding.values.encoding;
+    assert.ok(v.kind === "quantized" && v.groupSize === group && group % (br * bc) === 0);
+  }
 });

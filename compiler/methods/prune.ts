@@ -10,6 +10,8 @@
  *   {@link globalPruneThreshold}; each prunes the entries with |x| below it. Ties at the threshold are
  *   kept, so the achieved sparsity can fall a little short of the target (the detail says what it is).
  * - Column indices are 16-bit when cols ≤ 65536, else 32-bit.
+ * - With `:bRxC` (`blockRows`, `blockCols`), whole R × C blocks are pruned by block norm and stored as
+ *   SparseBlocks instead (compiler/methods/prune_blocks.ts).
  * - Values are a 1 × nnz leaf in any storage type, in row order. int8/int4 values take one scale per
  *   group of consecutive non-zeros: int8 {@link CSR_INT8_DEFAULT_GROUP} (64) by default, int4 32 —
  *   a "per row" scale of the 1 × nnz vector would be a single scale for the whole matrix.
@@ -19,6 +21,14 @@ import type { IrMatrix } from "../ir.ts";
 import type { EncodedMatrix } from "../encoded.ts";
 import type { CompressionMethod, MethodSpec, StorageSpec } from "./method.ts";
 import { checkStorage, decodeStorage, describeStorage, encodeStorage } from "./storage.ts";
+import {
+  blockNorms,
+  type BlockShape,
+  blockShapeOf,
+  blockValueStorage,
+  checkBlockSpec,
+  encodeBlocks,
+} from "./prune_blocks.ts";
 
 /** The spec this method takes (`prune:0.8`, `prune:0.8+int8`). */
 export type PruneSpec = Extract<MethodSpec, { kind: "prune" }>;
@@ -35,6 +45,8 @@ export function checkPruneSpec(spec: PruneSpec): void {
     throw new Error(`prune scope must be "tensor" or "global", got "${spec.scope}"`);
   }
   checkStorage(spec.storage);
+  const block = blockShapeOf(spec);
+  if (block) checkBlockSpec(block, spec.storage);
 }
 
 /** The storage of CSR values: int8 gets group scales along the non-zeros (see the module doc). */
@@ -54,33 +66,44 @@ export function csrValueStorage(storage: StorageSpec): StorageSpec {
  * const t = globalPruneThreshold([wIh, wHh, decoder], 0.8);
  * pruneMethod.encode(decoder, { kind: "prune", sparsity: 0.8, scope: "global", threshold: t, storage }, "decoder");
  * ```
+ * With a `block` shape the magnitudes are block norms ({@link pruneScores}).
  */
-export function globalPruneThreshold(matrices: readonly IrMatrix[], sparsity: number): number {
-  const total = matrices.reduce((s, m) => s + m.data.length, 0);
+export function globalPruneThreshold(
+  matrices: readonly IrMatrix[],
+  sparsity: number,
+  block?: BlockShape,
+): number {
+  const scores = matrices.map((m) => pruneScores(m, block));
+  const total = scores.reduce((s, m) => s + m.length, 0);
   const k = Math.round(sparsity * total);
   if (k <= 0) return 0;
   if (k >= total) return Infinity;
   const mags = new Float32Array(total);
   let at = 0;
-  for (const m of matrices) {
-    for (let i = 0; i < m.data.length; i++) mags[at++] = Math.abs(m.data[i]);
+  for (const m of scores) {
+    mags.set(m, at);
+    at += m.length;
   }
   mags.sort();
   return mags[k];
 }
 
-/** Which entries a per-tensor prune keeps: all but the `count` smallest |x| (ties: lower index first). */
-function keepSmallestPruned(data: Float32Array, count: number): Uint8Array {
-  const keep = new Uint8Array(data.length).fill(1);
+/** What pruning ranks: |x| of every entry, or with a `block` shape the L2 norm of every block. */
+export function pruneScores(m: IrMatrix, block?: BlockShape): Float32Array {
+  return block === undefined ? Float32Array.from(m.data, Math.abs) : blockNorms(m, block);
+}
+
+/** Which scores a per-tensor prune keeps: all but the `count` smallest (ties: lower index first). */
+function keepSmallestPruned(mags: Float32Array, count: number): Uint8Array {
+  const keep = new Uint8Array(mags.length).fill(1);
   if (count <= 0) return keep;
-  if (count >= data.length) return keep.fill(0);
-  const mags = Float32Array.from(data, Math.abs);
+  if (count >= mags.length) return keep.fill(0);
   const sorted = mags.slice().sort();
   const t = sorted[count - 1]; // the largest pruned magnitude
   let below = 0;
   for (let i = 0; i < count; i++) if (sorted[i] < t) below++;
   let ties = count - below; // how many entries equal to t are pruned, in index order
-  for (let i = 0; i < data.length; i++) {
+  for (let i = 0; i < mags.length; i++) {
     if (mags[i] < t) keep[i] = 0;
     else if (mags[i] === t && ties > 0) {
       keep[i] = 0;
@@ -152,20 +175,38 @@ export const pruneMethod: CompressionMethod<PruneSpec> = {
   kind: "prune",
   encode(m, spec) {
     checkPruneSpec(spec);
+    const block = blockShapeOf(spec);
+    const scores = pruneScores(m, block);
     let keep: Uint8Array;
     if (spec.threshold !== undefined) {
       const t = spec.threshold;
-      keep = new Uint8Array(m.data.length);
-      for (let i = 0; i < keep.length; i++) keep[i] = Math.abs(m.data[i]) < t ? 0 : 1;
+      keep = new Uint8Array(scores.length);
+      for (let i = 0; i < keep.length; i++) keep[i] = scores[i] < t ? 0 : 1;
     } else {
-      keep = keepSmallestPruned(m.data, Math.round(spec.sparsity * m.data.length));
+      keep = keepSmallestPruned(scores, Math.round(spec.sparsity * scores.length));
+    }
+    const scope = spec.threshold !== undefined ? `, global |x| < ${spec.threshold.toPrecision(4)}` : "";
+    if (block) {
+      const encoded = encodeBlocks(m, keep, spec.storage, block);
+      const enc = encoded.encoding as Extract<EncodedMatrix["encoding"], { kind: "blocks" }>;
+      const n = enc.blockIdx.length;
+      const achieved = scores.length ? 1 - n / scores.length : 0;
+      return {
+        encoded,
+        detail: `block sparsity ${
+          achieved.toFixed(3)
+        } (${n} of ${scores.length} blocks of ${block.rows}×${block.cols}${
+          scope.replace("|x|", "block norm")
+        }), values ${
+          describeStorage(blockValueStorage(spec.storage, block), n * block.rows * block.cols)
+        }`,
+      };
     }
     const encoded = encodeCsr(m, keep, spec.storage);
     const enc = encoded.encoding as Extract<EncodedMatrix["encoding"], { kind: "csr" }>;
     const nnz = enc.colIdx.length;
     const n = m.data.length;
     const achieved = n ? 1 - nnz / n : 0;
-    const scope = spec.threshold !== undefined ? `, global |x| < ${spec.threshold.toPrecision(4)}` : "";
     return {
       encoded,
       detail: `sparsity ${achieved.toFixed(3)} (nnz ${nnz} of ${n}${scope}), ` +

@@ -10,6 +10,7 @@ import type { EncodedMatrix } from "../encoded.ts";
 import type { CompressionMethod, MethodSpec } from "./method.ts";
 import { storeMethod } from "./store.ts";
 import { csrToDense, pruneMethod } from "./prune.ts";
+import { blocksToDense } from "./prune_blocks.ts";
 import { lowRankMethod, lowRankToDense } from "./lowrank.ts";
 import { tensorTrainMethod, tensorTrainToDense } from "./tt.ts";
 import { decodeStorage } from "./storage.ts";
@@ -37,6 +38,8 @@ export function decodeMatrix(e: EncodedMatrix): Float32Array {
       return decodeStorage(e);
     case "csr":
       return csrToDense(e);
+    case "blocks":
+      return blocksToDense(e);
     case "lowrank":
       return lowRankToDense(e);
     case "tt":
@@ -58,6 +61,8 @@ export function encodedBytes(m: EncodedMatrix): number {
       return e.cores.reduce((s, c) => s + encodedBytes(c), 0) + 4 * (3 * e.rowModes.length + 1);
     case "csr":
       return e.rowPtr.byteLength + e.colIdx.byteLength + encodedBytes(e.values);
+    case "blocks":
+      return e.rowPtr.byteLength + e.blockIdx.byteLength + encodedBytes(e.values);
   }
 }
 

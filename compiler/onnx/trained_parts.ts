@@ -219,6 +219,9 @@ class PartReader {
         break;
       }
       case "prune": {
+        if (spec.blockCols !== undefined) {
+          this.fail(`block-pruned (${method}) trained parts are not supported`);
+        }
         const rowPtr = Uint32Array.from(this.init(entry.rowPtr, "rowPtr", rows + 1, ["int32"]));
         const nnz = rowPtr[rows];
         if (rowPtr[0] !== 0 || rowPtr.some((p, i) => i > 0 && p < rowPtr[i - 1])) {

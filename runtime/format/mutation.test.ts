@@ -4,15 +4,23 @@ import { writeLem } from "../../compiler/writer.ts";
 import { LemFormatError } from "./errors.ts";
 import { formatSummary, readLem, summarize } from "./read.ts";
 import { verifyLem } from "./verify.ts";
-import { mixedModel, randInt, sparse, toEncodedModel } from "./test_fixtures.ts";
+import { blockSparse, mixedModel, randInt, sparse, toEncodedModel } from "./test_fixtures.ts";
 import { randomIrModel } from "./test_fixtures.ts";
 
-/** Small valid files with several encodings: the mixed model, and a variant with a CSR32 int8 decoder. */
+/**
+ * Small valid files with several encodings: the mixed model, a variant with a CSR32 int8 decoder, and
+ * one with SparseBlocks (4 × 4 int8 decoder, 1 × 8 f32 embedding).
+ */
 function baseFiles(): Uint8Array[] {
   const mixed = mixedModel(1);
   const ir = randomIrModel(1, { vocab: 12, embed: 6, hidden: [4, 5] });
   const csr32 = { ...mixedModel(2), decoder: sparse(ir.decoder, 0.4, 32, { type: "int8" }) };
-  return [writeLem(mixed), writeLem(csr32)];
+  const blocks = {
+    ...mixedModel(3),
+    embedding: blockSparse(ir.embedding, 0.5, { rows: 1, cols: 8 }, { type: "f32" }),
+    decoder: blockSparse(ir.decoder, 0.5, { rows: 4, cols: 4 }, { type: "int8", groupSize: 16 }),
+  };
+  return [writeLem(mixed), writeLem(csr32), writeLem(blocks)];
 }
 
 /** Applies 1–4 random byte mutations (bit flip, random byte, 0x00, 0xff, ±1) in place; returns them. */

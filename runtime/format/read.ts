@@ -23,6 +23,7 @@ import {
   Matrix,
   Model,
   Quantized,
+  SparseBlocks,
   SparseCsr,
   TensorTrain,
 } from "../../schema/generated/lem_generated.ts";
@@ -61,7 +62,7 @@ export interface QuantizedInfo extends MatrixInfoBase {
   dataLength: number;
 }
 
-/** A matrix that may appear inside LowRank, TensorTrain and SparseCsr. */
+/** A matrix that may appear inside LowRank, TensorTrain, SparseCsr and SparseBlocks. */
 export type StoredInfo = DenseInfo | QuantizedInfo;
 
 /** LowRank: W ≈ a · b, a (rows × rank), b (rank × cols). */
@@ -91,8 +92,29 @@ export interface SparseCsrInfo extends MatrixInfoBase {
   values: StoredInfo;
 }
 
+/**
+ * SparseBlocks: blocks of blockRows × blockCols; ceil(rows / blockRows) + 1 uint32 row pointers, nblocks
+ * 16-bit block indices, 1 × (nblocks · blockRows · blockCols) values (f32, or int8 with group
+ * scales along the values).
+ */
+export interface SparseBlocksInfo extends MatrixInfoBase {
+  kind: "blocks";
+  blockRows: number;
+  blockCols: number;
+  nblocks: number;
+  rowPtrOffset: number;
+  blockIdxOffset: number;
+  values: StoredInfo;
+}
+
 /** Where and how one matrix is stored. */
-export type MatrixInfo = DenseInfo | QuantizedInfo | LowRankInfo | TensorTrainInfo | SparseCsrInfo;
+export type MatrixInfo =
+  | DenseInfo
+  | QuantizedInfo
+  | LowRankInfo
+  | TensorTrainInfo
+  | SparseCsrInfo
+  | SparseBlocksInfo;
 
 /** One LSTM layer, gates i, f, g, o. */
 export interface LayerInfo {
@@ -302,6 +324,25 @@ export function matrixInfo(m: Matrix): MatrixInfo {
         values,
       };
     }
+    case Encoding.SparseBlocks: {
+      const sb = m.encoding(new SparseBlocks()) as SparseBlocks;
+      const rowPtr = vectorSpan(sb, 2);
+      const idx = vectorSpan(sb, 3);
+      const values = storedInfo(sb.values()!);
+      return {
+        kind: "blocks",
+        name,
+        rows,
+        cols,
+        bytes: 4 * rowPtr.count + 2 * idx.count + values.bytes,
+        blockRows: sb.blockRows(),
+        blockCols: sb.blockCols(),
+        nblocks: idx.count,
+        rowPtrOffset: rowPtr.offset,
+        blockIdxOffset: idx.offset,
+        values,
+      };
+    }
     default:
       throw new LemFormatError(
         name || "(matrix)",
@@ -418,6 +459,13 @@ export function describeEncoding(info: MatrixInfo): string {
     case "csr": {
       const density = info.rows * info.cols ? (100 * info.nnz) / (info.rows * info.cols) : 0;
       return `csr${info.colIdxBits} ${density.toFixed(1)}% (${describeEncoding(info.values)})`;
+    }
+    case "blocks": {
+      const total = Math.ceil(info.rows / info.blockRows) * Math.ceil(info.cols / info.blockCols);
+      const density = total ? (100 * info.nblocks) / total : 0;
+      return `blocks ${info.blockRows}x${info.blockCols} ${density.toFixed(1)}% (${
+        describeEncoding(info.values)
+      })`;
     }
   }
 }

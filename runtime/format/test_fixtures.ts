@@ -1,6 +1,6 @@
 /**
  * Test helpers for the format: small random IR models, encodings of each kind built with the compiler's
- * real encoders (compiler/methods/storage.ts for Dense/Quantized, compiler/methods/prune.ts for CSR; random
+ * real encoders (compiler/methods/storage.ts for Dense/Quantized, compiler/methods/prune.ts for CSR, prune_blocks.ts for SparseBlocks; random
  * low-rank and TT factors in any storage), and the inverse of the reader (a read file back to an
  * EncodedModel) for round-trip comparisons. Used by tests only.
  * @module
@@ -11,6 +11,7 @@ import type { EncodedMatrix, EncodedModel, FloatTypeName } from "../../compiler/
 import type { StorageSpec } from "../../compiler/methods/method.ts";
 import { encodeStorage } from "../../compiler/methods/storage.ts";
 import { encodeCsr } from "../../compiler/methods/prune.ts";
+import { blockNorms, type BlockShape, encodeBlocks } from "../../compiler/methods/prune_blocks.ts";
 import { mulberry32 } from "../random.ts";
 import { floatsAt, type LemFile, type MatrixInfo, uint16sAt, uint32sAt } from "./read.ts";
 
@@ -76,6 +77,12 @@ export function quantize(m: IrMatrix, bits: 4 | 8, groupSize: number): EncodedMa
 export function sparse(m: IrMatrix, threshold: number, idxBits: 16 | 32, values: StorageSpec): EncodedMatrix {
   const keep = Uint8Array.from(m.data, (x) => (Math.abs(x) >= threshold ? 1 : 0));
   return encodeCsr(m, keep, values, { colIdxBits: idxBits });
+}
+
+/** `m` block-pruned (SparseBlocks), keeping the blocks whose norm is at least `threshold`. */
+export function blockSparse(m: IrMatrix, threshold: number, block: BlockShape, values: StorageSpec): EncodedMatrix {
+  const keep = Uint8Array.from(blockNorms(m, block), (x) => (x >= threshold ? 1 : 0));
+  return encodeBlocks(m, keep, values, block);
 }
 
 /** A random low-rank matrix with factors in `storage`. */
@@ -208,6 +215,18 @@ export function toEncoded(file: LemFile, info: MatrixInfo): EncodedMatrix {
           colIdx: info.colIdxBits === 16
             ? uint16sAt(buf, info.colIdxOffset, info.nnz).slice()
             : uint32sAt(buf, info.colIdxOffset, info.nnz).slice(),
+          values: toEncoded(file, info.values),
+        },
+      };
+    case "blocks":
+      return {
+        ...base,
+        encoding: {
+          kind: "blocks",
+          blockRows: info.blockRows,
+          blockCols: info.blockCols,
+          rowPtr: uint32sAt(buf, info.rowPtrOffset, Math.ceil(info.rows / info.blockRows) + 1).slice(),
+          blockIdx: uint16sAt(buf, info.blockIdxOffset, info.nblocks).slice(),
           values: toEncoded(file, info.values),
         },
       };

@@ -15,11 +15,19 @@ import {
   Vocabulary,
 } from "../../schema/generated/lem_generated.ts";
 import { writeLem } from "../../compiler/writer.ts";
-import { encodeDense, type EncodedModel, encodeModelDense } from "../../compiler/encoded.ts";
+import {
+  encodeDense,
+  type EncodedMatrix,
+  type EncodedModel,
+  encodeModelDense,
+  type SparseBlocksEnc,
+} from "../../compiler/encoded.ts";
+import { irMatrix } from "../../compiler/ir.ts";
 import { LemFormatError } from "./errors.ts";
 import { verifyLem } from "./verify.ts";
 import { readLem } from "./read.ts";
 import {
+  blockSparse,
   dense,
   lowRank,
   mixedModel,
@@ -289,7 +297,7 @@ Deno.test("verifyLem() rejects inconsistent low-rank, TT and nested encodings", 
   rejects(
     at(1, "wIh", { ...lr, encoding: { ...lre, a: lowRank(rand, "y", 20, 2, 1, { type: "f32" }) } }),
     "layers[1].w_ih.encoding(LowRank).a.encoding",
-    /is LowRank; matrices inside LowRank, TensorTrain and SparseCsr must be Dense or Quantized/,
+    /is LowRank; matrices inside LowRank, TensorTrain, SparseCsr and SparseBlocks must be Dense or Quantized/,
   );
   rejects(
     at(1, "wHh", tensorTrain(rand, "t", 20, 5, [5, 5], [1, 5], [2, 2, 1], { type: "f32" })),
@@ -393,4 +401,84 @@ Deno.test("verifyLem() stays linear: a table referenced thousands of times is re
   const start = performance.now();
   rejects(bytes, "metadata.metrics[13].name", /objects are shared or overlap/);
   assert.ok(performance.now() - start < 1000);
+});
+
+/** The mixed model with a 4 × 4 block-sparse int8 decoder (12 × 5: three block rows, two block columns). */
+function blocksModel(values = { type: "int8" as const, groupSize: 16 }, block = { rows: 4, cols: 4 }) {
+  const model = mixedModel();
+  const ir = randomIrModel(1, { vocab: 12, embed: 6, hidden: [4, 5] });
+  return { ...model, decoder: blockSparse(ir.decoder, 0, block, values) };
+}
+
+/** The blocks model with its decoder's SparseBlocks encoding changed by `change`, written unverified. */
+function withBlocks(change: (e: SparseBlocksEnc) => SparseBlocksEnc): Uint8Array {
+  const model = blocksModel();
+  const e = model.decoder.encoding as SparseBlocksEnc;
+  return writeLem({ ...model, decoder: { ...model.decoder, encoding: change(e) } }, { verify: false });
+}
+
+const BLOCKS = "decoder.encoding(SparseBlocks)";
+
+Deno.test("verifyLem() accepts SparseBlocks of every shape and value type the kernels run; the file is format 1.1", () => {
+  for (const rows of [1, 4]) {
+    for (const cols of [4, 8, 16]) {
+      for (
+        const values of [{ type: "f32" as const }, { type: "int8" as const, groupSize: rows * cols * 2 }]
+      ) {
+        const bytes = writeLem(blocksModel(values as never, { rows, cols }));
+        verifyLem(bytes);
+        assert.equal(readLem(bytes).formatMinor, 1, `${rows}×${cols} ${values.type}`);
+      }
+    }
+  }
+  assert.equal(readLem(writeLem(mixedModel())).formatMinor, 0, "a file without SparseBlocks stays 1.0");
+});
+
+Deno.test("verifyLem() rejects SparseBlocks with an unknown block shape", () => {
+  rejects(withBlocks((e) => ({ ...e, blockRows: 2 })), `${BLOCKS}.block_rows`, /is 2, expected 1 or 4/);
+  rejects(withBlocks((e) => ({ ...e, blockCols: 5 })), `${BLOCKS}.block_cols`, /is 5, expected 4, 8 or 16/);
+});
+
+Deno.test("verifyLem() rejects SparseBlocks row pointers, indices and values that do not fit", () => {
+  rejects(
+    withBlocks((e) => ({ ...e, rowPtr: e.rowPtr.subarray(1) })),
+    `${BLOCKS}.row_ptr`,
+    /holds 3 entries, expected 4 \(block rows \(ceil\(12 rows \/ 4\)\) \+ 1\)/,
+  );
+  rejects(
+    withBlocks((e) => ({ ...e, blockIdx: Uint16Array.from(e.blockIdx, (j, k) => k === 1 ? 2 : j) })),
+    `${BLOCKS}.block_idx`,
+    /block index 2 at entry 1 \(row 0\) is not below 2 blocks per row \(ceil\(5 cols \/ 4\)\)/,
+  );
+  rejects(
+    withBlocks((e) => ({ ...e, blockIdx: Uint16Array.from(e.blockIdx, (j, k) => k === 1 ? 0 : j) })),
+    `${BLOCKS}.block_idx`,
+    /row 0's block indices do not strictly increase \(entry 1: 0 after 0\)/,
+  );
+  const model = blocksModel();
+  const e = model.decoder.encoding as SparseBlocksEnc;
+  const data = (count: number) => new Float32Array(count).map((_, i) => Math.sin(i));
+  const values = (v: EncodedMatrix) =>
+    writeLem({ ...model, decoder: { ...model.decoder, encoding: { ...e, values: v } } }, { verify: false });
+  const n = e.blockIdx.length * 16;
+  rejects(
+    values(quantize(irMatrix("decoder.values", 1, n - 16, data(n - 16)), 8, 16)),
+    `${BLOCKS}.values.cols`,
+    new RegExp(`is ${n - 16}, expected ${n} \\(nblocks × 16\\)`),
+  );
+  rejects(
+    values(quantize(irMatrix("decoder.values", 1, n, data(n)), 8, 8)),
+    `${BLOCKS}.values.encoding(Quantized).group_size`,
+    /is 8, not a multiple of the block size 16 \(4 × 4\)/,
+  );
+  rejects(
+    values(quantize(irMatrix("decoder.values", 1, n, data(n)), 4, 16)),
+    `${BLOCKS}.values.encoding(Quantized).bits`,
+    /is 4; SparseBlocks values must be F32 or Quantized 8-bit/,
+  );
+  rejects(
+    values(encodeDense(irMatrix("decoder.values", 1, n, data(n)), "f16")),
+    `${BLOCKS}.values.encoding(Dense).type`,
+    /is 1; SparseBlocks values must be F32 \(0\) or Quantized 8-bit/,
+  );
 });

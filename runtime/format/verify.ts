@@ -21,8 +21,16 @@ import { LemFormatError } from "./errors.ts";
 export const MIN_FILE_SIZE = 16;
 
 /** Names of the schema's union Encoding, by type byte. */
-export const ENCODING_NAMES = ["NONE", "Dense", "Quantized", "LowRank", "TensorTrain", "SparseCsr"] as const;
-const KNOWN_ENCODINGS = "1 Dense, 2 Quantized, 3 LowRank, 4 TensorTrain, 5 SparseCsr";
+export const ENCODING_NAMES = [
+  "NONE",
+  "Dense",
+  "Quantized",
+  "LowRank",
+  "TensorTrain",
+  "SparseCsr",
+  "SparseBlocks",
+] as const;
+const KNOWN_ENCODINGS = "1 Dense, 2 Quantized, 3 LowRank, 4 TensorTrain, 5 SparseCsr, 6 SparseBlocks";
 const MAX_OFFSET = 0x7fffffff;
 const TWO_POW_32 = 2 ** 32;
 
@@ -257,7 +265,7 @@ function required<T>(w: Walker, value: T | null, path: string): T {
 
 /**
  * Checks a Matrix table and its encoding; returns its shape. `nested` matrices (inside LowRank,
- * TensorTrain, SparseCsr) must be Dense or Quantized.
+ * TensorTrain, SparseCsr, SparseBlocks) must be Dense or Quantized.
  */
 function verifyMatrix(w: Walker, t: Table, nested: boolean): Shape {
   w.stringField(t, 0, "name");
@@ -276,7 +284,7 @@ function verifyMatrix(w: Walker, t: Table, nested: boolean): Shape {
   if (nested && type > 2) {
     w.fail(
       join(t.path, "encoding"),
-      `is ${kind}; matrices inside LowRank, TensorTrain and SparseCsr must be Dense or Quantized`,
+      `is ${kind}; matrices inside LowRank, TensorTrain, SparseCsr and SparseBlocks must be Dense or Quantized`,
     );
   }
   const e = w.table(value, join(t.path, `encoding(${kind})`));
@@ -295,6 +303,9 @@ function verifyMatrix(w: Walker, t: Table, nested: boolean): Shape {
       break;
     case 5:
       verifySparseCsr(w, e, rows, cols);
+      break;
+    case 6:
+      verifySparseBlocks(w, e, rows, cols);
       break;
   }
   return { rows, cols };
@@ -421,63 +432,181 @@ function verifyTensorTrain(w: Walker, e: Table, rows: number, cols: number): voi
 }
 
 function verifySparseCsr(w: Walker, e: Table, rows: number, cols: number): void {
-  const rowPtr = w.vectorField(e, 0, "row_ptr", 4);
-  const idx16 = w.vectorField(e, 1, "col_idx16", 2);
-  const idx32 = w.vectorField(e, 2, "col_idx32", 4);
-  const valuesTable = required(w, w.tableField(e, 3, "values"), join(e.path, "values"));
+  verifySparseRows(w, e, rows, {
+    fields: [0, 1, 2, 3],
+    rowsName: "rows",
+    idxNames: ["col_idx16", "col_idx32"],
+    entry: "column index",
+    entries: "column indices",
+    count: "nnz",
+    limit: cols,
+    limitName: "cols",
+    valuesPerEntry: 1,
+  });
+}
+
+/**
+ * SparseBlocks: block_rows ∈ {1, 4}, block_cols ∈ {4, 8, 16}; the row pointers (one per block row) and
+ * block indices as SparseCsr's, with indices below ceil(cols / block_cols); values Dense F32 or Quantized
+ * 8-bit with a group size that is a multiple of block_rows · block_cols, 1 × nblocks · block_rows ·
+ * block_cols.
+ */
+function verifySparseBlocks(w: Walker, e: Table, rows: number, cols: number): void {
+  const blockRows = w.u32Field(e, 0, "block_rows", 1);
+  if (blockRows !== 1 && blockRows !== 4) {
+    w.fail(join(e.path, "block_rows"), `is ${blockRows}, expected 1 or 4`);
+  }
+  const blockCols = w.u32Field(e, 1, "block_cols", 0);
+  if (blockCols !== 4 && blockCols !== 8 && blockCols !== 16) {
+    w.fail(join(e.path, "block_cols"), `is ${blockCols}, expected 4, 8 or 16`);
+  }
+  const blocksPerRow = Math.ceil(cols / blockCols);
+  const blockSize = blockRows * blockCols;
+  const values = verifySparseRows(w, e, Math.ceil(rows / blockRows), {
+    fields: [2, 3, -1, 4],
+    rowsName: `block rows (ceil(${rows} rows / ${blockRows}))`,
+    idxNames: ["block_idx", null],
+    entry: "block index",
+    entries: "block indices",
+    count: "nblocks",
+    limit: blocksPerRow,
+    limitName: `blocks per row (ceil(${cols} cols / ${blockCols}))`,
+    valuesPerEntry: blockSize,
+  });
+  // The values' storage: what the block kernels run (f32, or int8 whose groups hold whole blocks).
+  const type = w.u8Field(values, 3, "encoding_type", 0);
+  // (verifyMatrix has checked the values table: a nested Dense or Quantized matrix.)
+  const enc = w.table(
+    w.offsetField(values, 4, "encoding"),
+    join(values.path, `encoding(${ENCODING_NAMES[type]})`),
+  );
+  if (type === 1) {
+    const ft = w.u8Field(enc, 0, "type", 0);
+    if (ft !== 0) {
+      w.fail(join(enc.path, "type"), `is ${ft}; SparseBlocks values must be F32 (0) or Quantized 8-bit`);
+    }
+  } else {
+    const bits = w.u8Field(enc, 0, "bits", 0);
+    if (bits !== 8) {
+      w.fail(join(enc.path, "bits"), `is ${bits}; SparseBlocks values must be F32 or Quantized 8-bit`);
+    }
+    const group = w.u32Field(enc, 1, "group_size", 0);
+    if (group % blockSize !== 0) {
+      w.fail(
+        join(enc.path, "group_size"),
+        `is ${group}, not a multiple of the block size ${blockSize} (${blockRows} × ${blockCols})`,
+      );
+    }
+  }
+}
+
+/** What {@link verifySparseRows} checks, for SparseCsr or SparseBlocks. */
+interface SparseRowsSpec {
+  /** Field ids of row_ptr, the 16-bit and the 32-bit index vector (−1: none), values. */
+  fields: [number, number, number, number];
+  /** What the row pointers count ("rows", "block rows"). */
+  rowsName: string;
+  /** Names of the 16-bit and the 32-bit index vector (null: 16-bit only, and then required). */
+  idxNames: [string, string | null];
+  entry: string;
+  entries: string;
+  /** Name of the entry count in messages. */
+  count: string;
+  /** Every index must be below this. */
+  limit: number;
+  limitName: string;
+  /** values.cols = entries × this. */
+  valuesPerEntry: number;
+}
+
+/**
+ * The row-pointer, index and values checks SparseCsr and SparseBlocks share: row_ptr has rows + 1 entries,
+ * starts at 0, never decreases, ends at the entry count; exactly one index vector (the 16-bit one when
+ * there is no 32-bit one), 16-bit only for a limit ≤ 65536; indices below the limit and strictly increasing within each row; values a nested 1-row matrix
+ * of entries × valuesPerEntry columns. Returns the values' Matrix table.
+ */
+function verifySparseRows(w: Walker, e: Table, rows: number, spec: SparseRowsSpec): Table {
+  const [fPtr, f16, f32, fValues] = spec.fields;
+  const [name16, name32] = spec.idxNames;
+  const rowPtr = w.vectorField(e, fPtr, "row_ptr", 4);
+  const idx16 = w.vectorField(e, f16, name16, 2);
+  const idx32 = name32 === null ? null : w.vectorField(e, f32, name32, 4);
+  const valuesTable = required(w, w.tableField(e, fValues, "values"), join(e.path, "values"));
   const rpPath = join(e.path, "row_ptr");
   const nPtr = rowPtr?.length ?? 0;
   if (rowPtr === null || nPtr !== rows + 1) {
-    w.fail(rpPath, `holds ${nPtr} entries, expected ${rows + 1} (rows + 1)`);
+    w.fail(rpPath, `holds ${nPtr} entries, expected ${rows + 1} (${spec.rowsName} + 1)`);
   }
-  if ((idx16 === null) === (idx32 === null)) {
+  if (name32 === null && idx16 === null) w.fail(join(e.path, name16), `is missing (required)`);
+  if (name32 !== null && (idx16 === null) === (idx32 === null)) {
     w.fail(
-      join(e.path, idx16 === null ? "col_idx32" : "col_idx16"),
+      join(e.path, idx16 === null ? name32 : name16),
       `${
         idx16 === null ? "is missing" : "is present"
-      }: exactly one of col_idx16 and col_idx32 must be present`,
+      }: exactly one of ${name16} and ${name32} must be present`,
     );
   }
-  const idxPath = join(e.path, idx16 !== null ? "col_idx16" : "col_idx32");
-  if (idx16 !== null && cols > 65536) {
-    w.fail(idxPath, `is used for ${cols} columns; 16-bit indices allow at most 65536 (use col_idx32)`);
+  const idxPath = join(e.path, idx16 !== null ? name16 : name32!);
+  if (idx16 !== null && spec.limit > 65536) {
+    w.fail(
+      idxPath,
+      `is used for ${spec.limit} ${spec.limitName}; 16-bit indices allow at most 65536 (${
+        name32 === null ? "such a matrix must be stored another way" : `use ${name32}`
+      })`,
+    );
   }
   const idx = (idx16 ?? idx32) as Vec;
   w.charge(nPtr, rpPath);
+  const what = spec.valuesPerEntry === 1 ? "CSR" : "block";
   const ptr = (r: number) => w.u32(rowPtr.start + 4 * r);
-  if (ptr(0) !== 0) w.fail(rpPath, `is invalid: CSR row pointer 0 is ${ptr(0)}, expected 0`);
+  if (ptr(0) !== 0) w.fail(rpPath, `is invalid: ${what} row pointer 0 is ${ptr(0)}, expected 0`);
   for (let r = 1; r <= rows; r++) {
     const cur = ptr(r);
     const prev = ptr(r - 1);
-    if (cur < prev) w.fail(rpPath, `is invalid: CSR row pointer ${r} decreases (${cur} < ${prev})`);
+    if (cur < prev) w.fail(rpPath, `is invalid: ${what} row pointer ${r} decreases (${cur} < ${prev})`);
   }
-  const nnz = ptr(rows);
-  if (idx.length !== nnz) {
-    w.fail(idxPath, `holds ${idx.length} column indices, expected ${nnz} (the last row pointer, nnz)`);
+  const n = ptr(rows);
+  if (idx.length !== n) {
+    w.fail(
+      idxPath,
+      `holds ${idx.length} ${spec.entries}, expected ${n} (the last row pointer, ${spec.count})`,
+    );
   }
   const values = verifyMatrix(w, valuesTable, true);
+  const expectedCols = n * spec.valuesPerEntry;
   if (values.rows !== 1) w.fail(join(valuesTable.path, "rows"), `is ${values.rows}, expected 1`);
-  if (values.cols !== nnz) w.fail(join(valuesTable.path, "cols"), `is ${values.cols}, expected ${nnz} (nnz)`);
-  w.charge(nnz, idxPath);
+  if (values.cols !== expectedCols) {
+    w.fail(
+      join(valuesTable.path, "cols"),
+      `is ${values.cols}, expected ${expectedCols} (${spec.count}${
+        spec.valuesPerEntry === 1 ? "" : ` × ${spec.valuesPerEntry}`
+      })`,
+    );
+  }
+  w.charge(n, idxPath);
   const wide = idx16 === null;
-  const col = (j: number) => wide ? w.u32(idx.start + 4 * j) : w.u16(idx.start + 2 * j);
+  const at = (j: number) => wide ? w.u32(idx.start + 4 * j) : w.u16(idx.start + 2 * j);
   for (let r = 0; r < rows; r++) {
     const end = ptr(r + 1);
     let prev = -1;
     for (let j = ptr(r); j < end; j++) {
-      const c = col(j);
-      if (c >= cols) {
-        w.fail(idxPath, `is invalid: column index ${c} at entry ${j} (row ${r}) is not below ${cols} cols`);
+      const c = at(j);
+      if (c >= spec.limit) {
+        w.fail(
+          idxPath,
+          `is invalid: ${spec.entry} ${c} at entry ${j} (row ${r}) is not below ${spec.limit} ${spec.limitName}`,
+        );
       }
       if (c <= prev) {
         w.fail(
           idxPath,
-          `is invalid: row ${r}'s column indices do not strictly increase (entry ${j}: ${c} after ${prev})`,
+          `is invalid: row ${r}'s ${spec.entries} do not strictly increase (entry ${j}: ${c} after ${prev})`,
         );
       }
       prev = c;
     }
   }
+  return valuesTable;
 }
 
 /** Checks the vocabulary table and returns its tokens (decoded once; readLem reuses them). */

@@ -9,6 +9,9 @@ import {
 } from "./kernels.ts";
 
 const ABI = [
+  "blocks_gather",
+  "blocks_matmat",
+  "blocks_matvec",
   "csr_gather",
   "csr_matmat",
   "csr_matvec",

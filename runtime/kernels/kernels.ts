@@ -153,6 +153,57 @@ export interface KernelExports {
     row: number,
     out: number,
   ): void;
+  /**
+   * SparseBlocks y (rows) += W·x. rowPtr: ceil(rows / br) + 1 u32; blockIdx: u16;
+   * vals: valKind 0 f32 or 2 int8 (scale of value v: ⌊v/group⌋, group a multiple of br·c), nblocks·br·c;
+   * br: 1 or 4 block rows; c: 4, 8 or 16 block columns; scratch: blocksScratchBytes(cols).
+   */
+  blocks_matvec(
+    rowPtr: number,
+    blockIdx: number,
+    vals: number,
+    valKind: number,
+    scales: number,
+    group: number,
+    br: number,
+    c: number,
+    rows: number,
+    cols: number,
+    x: number,
+    y: number,
+    scratch: number,
+  ): void;
+  /** SparseBlocks Y (n, rows) += X (n, cols)·Wᵀ, one timestep at a time; arguments as blocks_matvec. */
+  blocks_matmat(
+    rowPtr: number,
+    blockIdx: number,
+    vals: number,
+    valKind: number,
+    scales: number,
+    group: number,
+    br: number,
+    c: number,
+    rows: number,
+    cols: number,
+    x: number,
+    n: number,
+    y: number,
+    scratch: number,
+  ): void;
+  /** SparseBlocks out (cols) ← row `row` as dense (zeros in dropped blocks); arguments as blocks_matvec. */
+  blocks_gather(
+    rowPtr: number,
+    blockIdx: number,
+    vals: number,
+    valKind: number,
+    scales: number,
+    group: number,
+    br: number,
+    c: number,
+    cols: number,
+    row: number,
+    out: number,
+  ): void;
 }
 
 /** A relaxed matrix × vector product: 1, or 0 having written nothing (x holds Inf/NaN). */

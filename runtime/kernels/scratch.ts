@@ -16,6 +16,14 @@ export function quantizedScratchBytes(cols: number): number {
 }
 
 /**
+ * Bytes of scratch the SparseBlocks kernels need for a matrix of `cols` columns (as/blocks.ts): x copied
+ * as f32 or int16, zero-padded to whole blocks of up to 16 columns.
+ */
+export function blocksScratchBytes(cols: number): number {
+  return 4 * ((cols + 31) & ~15);
+}
+
+/**
  * Bytes of the table that the relaxed module's q8_prepare / q4_prepare write once per matrix (as/relaxed.ts):
  * 16 per group and quad of rows, twice for int8 (offset sums and scales), once for int4 (scales).
  */

@@ -119,7 +119,7 @@ export class Arena {
   }
 
   /** Copies an array into fresh memory and returns its pointer. */
-  put(a: Float32Array | Uint16Array | Int32Array, name: string): number {
+  put(a: ArrayBufferView, name: string): number {
     const ptr = this.alloc(a.byteLength, name);
     this.bytes(ptr, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
     return ptr;

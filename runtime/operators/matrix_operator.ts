@@ -6,7 +6,7 @@
 import type { KernelInstance } from "../kernels/kernels.ts";
 import type { MatrixInfo } from "../format/read.ts";
 import { storeOperator, storeScratchBytes } from "./store.ts";
-import { pruneOperator } from "./prune.ts";
+import { blocksOperator, blocksScratchBytesOf, pruneOperator } from "./prune.ts";
 import { lowRankOperator, lowRankScratchBytes, type StoreOperators } from "./lowrank.ts";
 import { tensorTrainOperator, tensorTrainScratchBytes } from "./tt.ts";
 
@@ -40,6 +40,8 @@ export function operatorScratchBytes(m: MatrixInfo): number {
       return lowRankScratchBytes(m, stored);
     case "tt":
       return tensorTrainScratchBytes(m, stored);
+    case "blocks":
+      return blocksScratchBytesOf(m);
     default:
       return 0;
   }
@@ -52,6 +54,7 @@ export function operatorScratchBytes(m: MatrixInfo): number {
 export function matrixOperator(m: MatrixInfo, k: KernelInstance, scratch: number): MatrixOperator {
   if (m.kind === "dense" || m.kind === "quantized") return storeOperator(m, k, scratch);
   if (m.kind === "csr") return pruneOperator(m, k);
+  if (m.kind === "blocks") return blocksOperator(m, k, scratch);
   if (m.kind === "lowrank") return lowRankOperator(m, k, scratch, stored);
   if (m.kind === "tt") return tensorTrainOperator(m, k, scratch, stored);
   const other = m as { name: string; kind: string }; // every kind of this format is handled above

@@ -11,6 +11,7 @@ export { Metadata } from './lem/metadata.ts';
 export { Metric } from './lem/metric.ts';
 export { Model } from './lem/model.ts';
 export { Quantized } from './lem/quantized.ts';
+export { SparseBlocks } from './lem/sparse-blocks.ts';
 export { SparseCsr } from './lem/sparse-csr.ts';
 export { TensorTrain } from './lem/tensor-train.ts';
 export { Tokenizer } from './lem/tokenizer.ts';

@@ -175,7 +175,7 @@ function toPhaseOrder(src: usize, dst: usize, n: i32, group: i32): void {
  * NaN when x holds an Inf or NaN (out not written). With `phased` (int4 SIMD path) out is in phase order
  * for groups of `group`, staged through `stage` (n int16).
  */
-function quantizeX(x: usize, n: i32, out: usize, phased: bool, group: i32, stage: usize): f32 {
+export function quantizeX(x: usize, n: i32, out: usize, phased: bool, group: i32, stage: usize): f32 {
   let mv = f32x4.splat(0);
   let c = 0;
   for (; c + 4 <= n; c += 4) mv = f32x4.max(mv, f32x4.abs(v128.load(x + (<usize>c << 2))));

@@ -4,6 +4,7 @@
 import { Dense } from '../lem/dense.ts';
 import { LowRank } from '../lem/low-rank.ts';
 import { Quantized } from '../lem/quantized.ts';
+import { SparseBlocks } from '../lem/sparse-blocks.ts';
 import { SparseCsr } from '../lem/sparse-csr.ts';
 import { TensorTrain } from '../lem/tensor-train.ts';
 
@@ -14,13 +15,14 @@ export enum Encoding {
   Quantized = 2,
   LowRank = 3,
   TensorTrain = 4,
-  SparseCsr = 5
+  SparseCsr = 5,
+  SparseBlocks = 6
 }
 
 export function unionToEncoding(
   type: Encoding,
-  accessor: (obj:Dense|LowRank|Quantized|SparseCsr|TensorTrain) => Dense|LowRank|Quantized|SparseCsr|TensorTrain|null
-): Dense|LowRank|Quantized|SparseCsr|TensorTrain|null {
+  accessor: (obj:Dense|LowRank|Quantized|SparseBlocks|SparseCsr|TensorTrain) => Dense|LowRank|Quantized|SparseBlocks|SparseCsr|TensorTrain|null
+): Dense|LowRank|Quantized|SparseBlocks|SparseCsr|TensorTrain|null {
   switch(Encoding[type]) {
     case 'NONE': return null; 
     case 'Dense': return accessor(new Dense())! as Dense;
@@ -28,15 +30,16 @@ export function unionToEncoding(
     case 'LowRank': return accessor(new LowRank())! as LowRank;
     case 'TensorTrain': return accessor(new TensorTrain())! as TensorTrain;
     case 'SparseCsr': return accessor(new SparseCsr())! as SparseCsr;
+    case 'SparseBlocks': return accessor(new SparseBlocks())! as SparseBlocks;
     default: return null;
   }
 }
 
 export function unionListToEncoding(
   type: Encoding, 
-  accessor: (index: number, obj:Dense|LowRank|Quantized|SparseCsr|TensorTrain) => Dense|LowRank|Quantized|SparseCsr|TensorTrain|null, 
+  accessor: (index: number, obj:Dense|LowRank|Quantized|SparseBlocks|SparseCsr|TensorTrain) => Dense|LowRank|Quantized|SparseBlocks|SparseCsr|TensorTrain|null, 
   index: number
-): Dense|LowRank|Quantized|SparseCsr|TensorTrain|null {
+): Dense|LowRank|Quantized|SparseBlocks|SparseCsr|TensorTrain|null {
   switch(Encoding[type]) {
     case 'NONE': return null; 
     case 'Dense': return accessor(index, new Dense())! as Dense;
@@ -44,6 +47,7 @@ export function unionListToEncoding(
     case 'LowRank': return accessor(index, new LowRank())! as LowRank;
     case 'TensorTrain': return accessor(index, new TensorTrain())! as TensorTrain;
     case 'SparseCsr': return accessor(index, new SparseCsr())! as SparseCsr;
+    case 'SparseBlocks': return accessor(index, new SparseBlocks())! as SparseBlocks;
     default: return null;
   }
 }

@@ -7,8 +7,8 @@ import { Encoding, unionToEncoding, unionListToEncoding } from '../lem/encoding.
 
 
 /**
- * A rows x cols weight matrix in one encoding. Matrices nested inside LowRank, TensorTrain and
- * SparseCsr must be Dense or Quantized (no deeper nesting). name is the tensor's stable name, e.g.
+ * A rows x cols weight matrix in one encoding. Matrices nested inside LowRank, TensorTrain, SparseCsr and
+ * SparseBlocks must be Dense or Quantized (no deeper nesting). name is the tensor's stable name, e.g.
  * "embedding", "layers.0.w_ih", "decoder" (nested ones e.g. "decoder.a", "decoder.cores.0").
  */
 export class Matrix {
