@@ -80,7 +80,12 @@ export function sparse(m: IrMatrix, threshold: number, idxBits: 16 | 32, values:
 }
 
 /** `m` block-pruned (SparseBlocks), keeping the blocks whose norm is at least `threshold`. */
-export function blockSparse(m: IrMatrix, threshold: number, block: BlockShape, values: StorageSpec): EncodedMatrix {
+export function blockSparse(
+  m: IrMatrix,
+  threshold: number,
+  block: BlockShape,
+  values: StorageSpec,
+): EncodedMatrix {
   const keep = Uint8Array.from(blockNorms(m, block), (x) => (x >= threshold ? 1 : 0));
   return encodeBlocks(m, keep, values, block);
 }

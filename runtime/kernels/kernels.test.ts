@@ -15,6 +15,7 @@ const ABI = [
   "csr_gather",
   "csr_matmat",
   "csr_matvec",
+  "f16_finite",
   "gather_f16",
   "gather_f32",
   "gather_q4",

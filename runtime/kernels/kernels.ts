@@ -32,12 +32,34 @@ export interface KernelExports {
   heap_base(): number;
   /** W: (rows, cols) f32; x: (cols); y: (rows) += W·x. */
   matvec_f32(w: number, rows: number, cols: number, x: number, y: number): void;
-  /** W: (rows, cols) f16 bits; x: (cols) f32; y: (rows) f32 += W·x. */
-  matvec_f16(w: number, rows: number, cols: number, x: number, y: number): void;
+  /**
+   * W: (rows, cols) f16 bits; x: (cols) f32; y: (rows) f32 += W·x. With scratch (f16ScratchBytes(cols),
+   * or 0) and finite = 1 (W checked by f16_finite) the fast path; otherwise the exact one.
+   */
+  matvec_f16(
+    w: number,
+    rows: number,
+    cols: number,
+    x: number,
+    y: number,
+    scratch: number,
+    finite: number,
+  ): void;
   /** W: (rows, cols) f32; X: (n, cols); Y: (n, rows) += X·Wᵀ, i.e. Y[t·rows + r] += W[r]·X[t]. */
   matmat_f32(w: number, rows: number, cols: number, x: number, n: number, y: number): void;
-  /** As matmat_f32 with W as f16 bits. */
-  matmat_f16(w: number, rows: number, cols: number, x: number, n: number, y: number): void;
+  /** As matmat_f32 with W as f16 bits; scratch and finite as matvec_f16. */
+  matmat_f16(
+    w: number,
+    rows: number,
+    cols: number,
+    x: number,
+    n: number,
+    y: number,
+    scratch: number,
+    finite: number,
+  ): void;
+  /** 1 when none of the `count` halves at w is Inf/NaN (then matvec_f16/matmat_f16 may take finite = 1). */
+  f16_finite(w: number, count: number): number;
   /** out: (cols) f32 ← row `row` of W: (·, cols) f32. */
   gather_f32(w: number, cols: number, row: number, out: number): void;
   /** out: (cols) f32 ← row `row` of W: (·, cols) f16 bits. */

@@ -3,6 +3,7 @@ import { f32ToF16Bits } from "../format/f16.ts";
 import { instantiateKernels } from "./kernels.ts";
 import { matmatF16, matmatF32 } from "./matmat.ref.ts";
 import { matvecF32 } from "./matvec.ref.ts";
+import { f16ScratchBytes } from "./scratch.ts";
 import { Arena, assertAllClose, randomF16, randomF32, rng, SIZES } from "./testing.ts";
 
 const k = await instantiateKernels();
@@ -51,16 +52,25 @@ function runMatmat(
   n: number,
   y0: Float32Array,
   misalign = 0,
+  path: "exact" | "fast" = "fast",
 ): Float32Array {
   const arena = new Arena(k, misalign);
   const pw = arena.put(w, "W");
   const px = arena.put(x, "X");
   const py = arena.put(y0, "Y");
   if (kind === "f32") k.exports.matmat_f32(pw, rows, cols, px, n, py);
-  else k.exports.matmat_f16(pw, rows, cols, px, n, py);
+  else if (path === "exact") k.exports.matmat_f16(pw, rows, cols, px, n, py, 0, 0);
+  else {
+    const scratch = arena.alloc(f16ScratchBytes(cols), "scratch");
+    k.exports.matmat_f16(pw, rows, cols, px, n, py, scratch, k.exports.f16_finite(pw, rows * cols));
+  }
   arena.checkGuards();
+  assert.deepEqual(arena.f32(px, n * cols), x, "X must not change");
   return arena.f32(py, n * rows);
 }
+
+/** The two f16 paths (exact; fast with x prepared in scratch), as in matvec.test.ts. */
+const F16_PATHS = ["exact", "fast"] as const;
 
 for (const kind of ["f32", "f16"] as const) {
   for (const rows of SIZES) {
@@ -74,7 +84,13 @@ for (const kind of ["f32", "f16"] as const) {
           const expected = y0.slice();
           if (w instanceof Float32Array) matmatF32(w, rows, cols, x, n, expected);
           else matmatF16(w, rows, cols, x, n, expected);
-          assertAllClose(runMatmat(kind, w, rows, cols, x, n, y0), expected, `Y (n = ${n})`);
+          for (const path of kind === "f16" ? F16_PATHS : ["fast"] as const) {
+            assertAllClose(
+              runMatmat(kind, w, rows, cols, x, n, y0, 0, path),
+              expected,
+              `Y (n = ${n}, ${path})`,
+            );
+          }
         }
       });
     }
@@ -100,11 +116,13 @@ Deno.test("matmat_f32 and matmat_f16 work on pointers that are not 16-byte align
     );
   }
   for (const misalign of [2, 6, 10]) {
-    assertAllClose(
-      runMatmat("f16", w16, rows, cols, x, n, y0, misalign),
-      e16,
-      `Y (f16, misaligned ${misalign})`,
-    );
+    for (const path of F16_PATHS) {
+      assertAllClose(
+        runMatmat("f16", w16, rows, cols, x, n, y0, misalign, path),
+        e16,
+        `Y (f16 ${path}, misaligned ${misalign})`,
+      );
+    }
   }
 });
 
@@ -118,5 +136,17 @@ Deno.test("matmat_f16 gives Inf and NaN weights the reference's results", () => 
   const y0 = new Float32Array(n * rows);
   const expected = y0.slice();
   matmatF16(w, rows, cols, x, n, expected);
-  assertAllClose(runMatmat("f16", w, rows, cols, x, n, y0), expected, "Y");
+  for (const path of F16_PATHS) {
+    assertAllClose(runMatmat("f16", w, rows, cols, x, n, y0, 0, path), expected, `Y (${path})`);
+  }
+});
+
+Deno.test("matmat_f16's fast path runs a block of timesteps exactly when one of them has |x| ≥ 2^15", () => {
+  const [rows, cols, n] = [5, 21, 9];
+  const w = randomF16(rows * cols, rng(15));
+  const x = randomF32(n * cols, rng(16));
+  x[5 * cols + 2] = 40000; // timestep 5: the second block of four runs exactly, the others fast
+  const expected = new Float32Array(n * rows);
+  matmatF16(w, rows, cols, x, n, expected);
+  assertAllClose(runMatmat("f16", w, rows, cols, x, n, new Float32Array(n * rows)), expected, "Y");
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { f32ToF16Bits } from "../format/f16.ts";
 import { instantiateKernels } from "./kernels.ts";
 import { matvecF16, matvecF32 } from "./matvec.ref.ts";
+import { f16ScratchBytes } from "./scratch.ts";
 import { Arena, assertAllClose, randomF16, randomF32, rng, SIZES } from "./testing.ts";
 
 const k = await instantiateKernels();
@@ -19,6 +20,12 @@ Deno.test("matvecF16 (reference) adds a hand-computed 2 × 3 product to y", () =
   assert.deepEqual([...y], [9, 20.5]);
 });
 
+/**
+ * f16 products run two ways: "exact" (no scratch: every half decoded exactly, Inf/NaN included) and
+ * "fast" (x prepared in scratch, taken when f16_finite says the weights have no Inf/NaN).
+ */
+const F16_PATHS = ["exact", "fast"] as const;
+
 /** Runs the kernel on fresh guarded copies and returns y; y starts non-zero, so accumulation is checked. */
 function runMatvec(
   kind: "f32" | "f16",
@@ -28,13 +35,18 @@ function runMatvec(
   x: Float32Array,
   y0: Float32Array,
   misalign = 0,
+  path: (typeof F16_PATHS)[number] = "fast",
 ) {
   const arena = new Arena(k, misalign);
   const pw = arena.put(w, "W");
   const px = arena.put(x, "x");
   const py = arena.put(y0, "y");
   if (kind === "f32") k.exports.matvec_f32(pw, rows, cols, px, py);
-  else k.exports.matvec_f16(pw, rows, cols, px, py);
+  else if (path === "exact") k.exports.matvec_f16(pw, rows, cols, px, py, 0, 0);
+  else {
+    const scratch = arena.alloc(f16ScratchBytes(cols), "scratch");
+    k.exports.matvec_f16(pw, rows, cols, px, py, scratch, k.exports.f16_finite(pw, rows * cols));
+  }
   arena.checkGuards();
   assert.deepEqual(arena.f32(px, cols), x, "x must not change");
   return arena.f32(py, rows);
@@ -58,7 +70,9 @@ for (const rows of SIZES) {
       const y0 = randomF32(rows, rand);
       const expected = y0.slice();
       matvecF16(w, rows, cols, x, expected);
-      assertAllClose(runMatvec("f16", w, rows, cols, x, y0), expected, "y");
+      for (const path of F16_PATHS) {
+        assertAllClose(runMatvec("f16", w, rows, cols, x, y0, 0, path), expected, `y (${path})`);
+      }
     });
   }
 }
@@ -88,10 +102,13 @@ Deno.test("matvec_f32 and matvec_f16 accumulate into y rather than overwrite it"
     const pw = arena.put(w, "W");
     const px = arena.put(x, "x");
     const py = arena.put(new Float32Array(rows), "y");
-    const kernel = w instanceof Float32Array ? k.exports.matvec_f32 : k.exports.matvec_f16;
-    kernel(pw, rows, cols, px, py);
+    const scratch = arena.alloc(f16ScratchBytes(cols), "scratch");
+    const kernel = w instanceof Float32Array
+      ? () => k.exports.matvec_f32(pw, rows, cols, px, py)
+      : () => k.exports.matvec_f16(pw, rows, cols, px, py, scratch, 1);
+    kernel();
     const once = arena.f32(py, rows);
-    kernel(pw, rows, cols, px, py);
+    kernel();
     assertAllClose(arena.f32(py, rows), once.map((v) => 2 * v), "y after two calls");
     arena.checkGuards();
   }
@@ -114,11 +131,13 @@ Deno.test("matvec_f32 and matvec_f16 work on pointers that are not 16-byte align
     );
     const e16 = y0.slice();
     matvecF16(w16, rows, cols, x, e16);
-    assertAllClose(
-      runMatvec("f16", w16, rows, cols, x, y0, misalign),
-      e16,
-      `y (f16, misaligned ${misalign})`,
-    );
+    for (const path of F16_PATHS) {
+      assertAllClose(
+        runMatvec("f16", w16, rows, cols, x, y0, misalign, path),
+        e16,
+        `y (f16 ${path}, misaligned ${misalign})`,
+      );
+    }
   }
 });
 
@@ -133,10 +152,46 @@ Deno.test("matvec_f16 gives Inf and NaN weights the reference's results, and sub
     const y0 = new Float32Array(rows);
     const expected = y0.slice();
     matvecF16(w, rows, cols, x, expected);
-    assertAllClose(
-      runMatvec("f16", w, rows, cols, x, y0),
-      expected,
-      `y with 0x${bits.toString(16)} at (${r}, ${c})`,
-    );
+    for (const path of F16_PATHS) {
+      assertAllClose(
+        runMatvec("f16", w, rows, cols, x, y0, 0, path),
+        expected,
+        `y (${path}) with 0x${bits.toString(16)} at (${r}, ${c})`,
+      );
+    }
+  }
+});
+
+Deno.test("f16_finite() finds an Inf or NaN half anywhere, also in the scalar tail", () => {
+  for (const n of [1, 7, 8, 9, 203]) {
+    const arena = new Arena(k);
+    const w = randomF16(n, rng(n));
+    w[Math.floor(n / 3)] = 0x0001; // a subnormal is finite
+    const p = arena.put(w, "w");
+    assert.equal(k.exports.f16_finite(p, n), 1, `n ${n}`);
+    for (const at of [0, n - 1]) {
+      for (const bits of [0x7c00, 0xfc00, 0x7e01]) {
+        const bad = w.slice();
+        bad[at] = bits;
+        assert.equal(
+          k.exports.f16_finite(arena.put(bad, "bad"), n),
+          0,
+          `0x${bits.toString(16)} at ${at} of ${n}`,
+        );
+      }
+    }
+    arena.checkGuards();
+  }
+});
+
+Deno.test("matvec_f16's fast path falls back to the exact one for |x| ≥ 2^15 and for Inf/NaN in x", () => {
+  const [rows, cols] = [9, 21];
+  const w = randomF16(rows * cols, rng(4));
+  for (const big of [32768, 1e30, Infinity, NaN]) {
+    const x = randomF32(cols, rng(5));
+    x[3] = big;
+    const expected = new Float32Array(rows);
+    matvecF16(w, rows, cols, x, expected);
+    assertAllClose(runMatvec("f16", w, rows, cols, x, new Float32Array(rows)), expected, `x[3] = ${big}`);
   }
 });

@@ -16,6 +16,14 @@ export function quantizedScratchBytes(cols: number): number {
 }
 
 /**
+ * Bytes of scratch the f16 products need for a matrix of `cols` columns (as/f16.ts, prepared x): x · 2^112
+ * for four timesteps.
+ */
+export function f16ScratchBytes(cols: number): number {
+  return 16 * ((cols + 3) & ~3);
+}
+
+/**
  * Bytes of scratch the SparseBlocks kernels need for a matrix of `cols` columns (as/blocks.ts): x copied
  * as f32 or int16, zero-padded to whole blocks of up to 16 columns.
  */

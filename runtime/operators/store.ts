@@ -6,7 +6,10 @@
  * Runs what the "store" method (compiler/methods/store.ts; storage types in compiler/methods/storage.ts)
  * writes; format: schema/SPEC.md "Dense", "Quantized".
  *
- *   dense f32/f16   matvec_f32/f16, matmat_f32/f16, gather_f32/f16        no scratch
+ *   dense f32       matvec_f32, matmat_f32, gather_f32                     no scratch
+ *   dense f16       matvec_f16, matmat_f16, gather_f16                     scratch: x prepared for the fast
+ *                   products (f16ScratchBytes); the weights checked once for Inf/NaN (f16_finite), which
+ *                   the fast products do not handle
  *   int8 / int4     matvec_q8/q4, matmat_q8/q4, gather_q8/q4               scratch: quantized copies of x
  *                   (quantizedScratchBytes(cols) in kernels/scratch.ts, see kernels/as/quantized.ts), then the relaxed
  *                   kernels' prepared table (relaxedPrepBytes: scales in row quads, int8's offset sums),
@@ -17,7 +20,7 @@
  * when those refuse (x with Inf/NaN) or do not apply (int4 with an odd group size below cols).
  * @module
  */
-import { quantizedScratchBytes, relaxedPrepBytes } from "../kernels/scratch.ts";
+import { f16ScratchBytes, quantizedScratchBytes, relaxedPrepBytes } from "../kernels/scratch.ts";
 import type { KernelInstance } from "../kernels/kernels.ts";
 import type { StoredInfo } from "../format/read.ts";
 import type { MatrixOperator } from "./matrix_operator.ts";
@@ -32,7 +35,7 @@ function kernelGroup(groupSize: number, cols: number): number {
  * relaxed kernels' table (16 bytes per quad of rows and group; twice for int8), used where they load.
  */
 export function storeScratchBytes(m: StoredInfo): number {
-  if (m.kind !== "quantized") return 0;
+  if (m.kind === "dense") return m.floatType === "f16" ? f16ScratchBytes(m.cols) : 0;
   return quantizedScratchBytes(m.cols) + relaxedPrepBytes(m.bits, m.rows, m.cols, m.groupSize);
 }
 
@@ -60,11 +63,14 @@ export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number)
         gatherRow: (row, out) => ex.gather_f32(w, cols, row, out),
       };
     }
+    // Whether the weights are free of Inf/NaN (the fast products' condition), checked once at first use.
+    let finite = -1;
+    const isFinite = () => finite < 0 ? (finite = ex.f16_finite(w, rows * cols)) : finite;
     return {
       rows,
       cols,
-      matvec: (x, y) => ex.matvec_f16(w, rows, cols, x, y),
-      matmat: (x, n, y) => ex.matmat_f16(w, rows, cols, x, n, y),
+      matvec: (x, y) => ex.matvec_f16(w, rows, cols, x, y, scratch, isFinite()),
+      matmat: (x, n, y) => ex.matmat_f16(w, rows, cols, x, n, y, scratch, isFinite()),
       gatherRow: (row, out) => ex.gather_f16(w, cols, row, out),
     };
   }

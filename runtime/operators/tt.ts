@@ -5,9 +5,9 @@
  * Runs what the "tt" method (compiler/methods/tt.ts) writes; format: schema/SPEC.md "TensorTrain".
  *
  * The kernels read f32 cores. A Dense f32 core is read in place; any other core (f16, int8, int4) is
- * decoded into this operator's scratch at the start of each call, row by row through its leaf
- * operator's gather — core-sized work (Σ R_k·m_k·n_k·R_{k+1} values, e.g. 30 k for a 10000 × 200
- * decoder at rank 16), small next to the contraction itself, and nothing is kept between calls.
+ * decoded into this operator's scratch once, at the first call, row by row through its leaf operator's
+ * gather (Σ R_k·m_k·n_k·R_{k+1} values, e.g. 30 k for a 10000 × 200 decoder at rank 16), and kept: the
+ * scratch is this operator's alone, so the runtime holds a compressed core and its f32 copy.
  *
  * Scratch: the kernels' descriptor (4 + 5d i32), two work buffers of maxInter floats
  * (`ttWorkFloats`), decoded cores, and each decoded core's leaf scratch.
@@ -76,8 +76,14 @@ export function tensorTrainOperator(
     return [ptr, m.ranks[i], m.rowModes[i], m.colModes[i], m.ranks[i + 1]];
   });
   new Int32Array(k.memory.buffer, desc, header.length + cores.length).set([...header, ...cores]);
+  // Non-f32 cores are decoded into this operator's scratch once, at first use, and kept: the cores never
+  // change, and decoding them per call cost more than the contraction (a rank-128 embedding's 1.3 M core
+  // values for every row gathered).
+  let decoded = toDecode.length === 0;
   const decode = () => {
+    if (decoded) return;
     for (const c of toDecode) for (let r = 0; r < c.rows; r++) c.op.gatherRow(r, c.at + 4 * r * c.cols);
+    decoded = true;
   };
   const ex = k.exports;
   return {

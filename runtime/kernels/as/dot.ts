@@ -6,11 +6,11 @@
 // (v128.load tolerates any address); 16-byte-aligned rows are merely a little faster.
 
 import {
+  f16Even,
+  f16Odd,
   f16ToF32,
   f16x8High,
   f16x8Low,
-  sawSpecial,
-  trackMagnitude,
 } from "./f16";
 
 /** [Σa0, Σa1, Σa2, Σa3] — the horizontal sums of four f32x4 accumulators, packed. */
@@ -84,16 +84,12 @@ export function dot1_f32(p: usize, q: usize, n: i32): f32 {
   return s;
 }
 
-// Set by the non-exact passes below: whether an Inf/NaN half was met (then the caller redoes it exactly).
-let special: bool = false;
-
 // @ts-ignore: decorator
-@inline function dot4RowsF16Pass(p0: usize, p1: usize, p2: usize, p3: usize, x: usize, n: i32, exact: bool): v128 {
+@inline function dot4RowsF16Exact(p0: usize, p1: usize, p2: usize, p3: usize, x: usize, n: i32): v128 {
   let a0 = f32x4.splat(0);
   let a1 = a0;
   let a2 = a0;
   let a3 = a0;
-  let m = i16x8.splat(0);
   let c = 0;
   for (; c + 8 <= n; c += 8) {
     const o16 = <usize>c << 1;
@@ -104,11 +100,10 @@ let special: bool = false;
     const r1 = v128.load(p1 + o16);
     const r2 = v128.load(p2 + o16);
     const r3 = v128.load(p3 + o16);
-    if (!exact) m = trackMagnitude(trackMagnitude(trackMagnitude(trackMagnitude(m, r0), r1), r2), r3);
-    a0 = f32x4.add(f32x4.add(a0, f32x4.mul(f16x8Low(r0, exact), xl)), f32x4.mul(f16x8High(r0, exact), xh));
-    a1 = f32x4.add(f32x4.add(a1, f32x4.mul(f16x8Low(r1, exact), xl)), f32x4.mul(f16x8High(r1, exact), xh));
-    a2 = f32x4.add(f32x4.add(a2, f32x4.mul(f16x8Low(r2, exact), xl)), f32x4.mul(f16x8High(r2, exact), xh));
-    a3 = f32x4.add(f32x4.add(a3, f32x4.mul(f16x8Low(r3, exact), xl)), f32x4.mul(f16x8High(r3, exact), xh));
+    a0 = f32x4.add(f32x4.add(a0, f32x4.mul(f16x8Low(r0, true), xl)), f32x4.mul(f16x8High(r0, true), xh));
+    a1 = f32x4.add(f32x4.add(a1, f32x4.mul(f16x8Low(r1, true), xl)), f32x4.mul(f16x8High(r1, true), xh));
+    a2 = f32x4.add(f32x4.add(a2, f32x4.mul(f16x8Low(r2, true), xl)), f32x4.mul(f16x8High(r2, true), xh));
+    a3 = f32x4.add(f32x4.add(a3, f32x4.mul(f16x8Low(r3, true), xl)), f32x4.mul(f16x8High(r3, true), xh));
   }
   if (c + 4 <= n) {
     const o16 = <usize>c << 1;
@@ -117,14 +112,12 @@ let special: bool = false;
     const r1 = v128.load64_zero(p1 + o16);
     const r2 = v128.load64_zero(p2 + o16);
     const r3 = v128.load64_zero(p3 + o16);
-    if (!exact) m = trackMagnitude(trackMagnitude(trackMagnitude(trackMagnitude(m, r0), r1), r2), r3);
-    a0 = f32x4.add(a0, f32x4.mul(f16x8Low(r0, exact), xl));
-    a1 = f32x4.add(a1, f32x4.mul(f16x8Low(r1, exact), xl));
-    a2 = f32x4.add(a2, f32x4.mul(f16x8Low(r2, exact), xl));
-    a3 = f32x4.add(a3, f32x4.mul(f16x8Low(r3, exact), xl));
+    a0 = f32x4.add(a0, f32x4.mul(f16x8Low(r0, true), xl));
+    a1 = f32x4.add(a1, f32x4.mul(f16x8Low(r1, true), xl));
+    a2 = f32x4.add(a2, f32x4.mul(f16x8Low(r2, true), xl));
+    a3 = f32x4.add(a3, f32x4.mul(f16x8Low(r3, true), xl));
     c += 4;
   }
-  if (!exact) special = sawSpecial(m);
   let s = hsum4(a0, a1, a2, a3);
   for (; c < n; c++) {
     const o16 = <usize>c << 1;
@@ -139,26 +132,26 @@ let special: bool = false;
   return s;
 }
 
-/** p0..p3: four f16 rows (n), x: f32 (n) → [p0·x, p1·x, p2·x, p3·x]. */
+/**
+ * p0..p3: four f16 rows (n), x: f32 (n) → [p0·x, p1·x, p2·x, p3·x], exact for any halves (Inf/NaN too):
+ * the path for matrices that hold Inf/NaN or an x too large to prepare (the prepared path is the fast one).
+ */
 export function dot4RowsF16(p0: usize, p1: usize, p2: usize, p3: usize, x: usize, n: i32): v128 {
-  const s = dot4RowsF16Pass(p0, p1, p2, p3, x, n, false);
-  return special ? dot4RowsF16Pass(p0, p1, p2, p3, x, n, true) : s;
+  return dot4RowsF16Exact(p0, p1, p2, p3, x, n);
 }
 
 // @ts-ignore: decorator
-@inline function dotRowF16X4Pass(w: usize, x0: usize, x1: usize, x2: usize, x3: usize, n: i32, exact: bool): v128 {
+@inline function dotRowF16X4Exact(w: usize, x0: usize, x1: usize, x2: usize, x3: usize, n: i32): v128 {
   let a0 = f32x4.splat(0);
   let a1 = a0;
   let a2 = a0;
   let a3 = a0;
-  let m = i16x8.splat(0);
   let c = 0;
   for (; c + 8 <= n; c += 8) {
     const o32 = <usize>c << 2;
     const r = v128.load(w + (<usize>c << 1));
-    if (!exact) m = trackMagnitude(m, r);
-    const lo = f16x8Low(r, exact);
-    const hi = f16x8High(r, exact);
+    const lo = f16x8Low(r, true);
+    const hi = f16x8High(r, true);
     a0 = f32x4.add(f32x4.add(a0, f32x4.mul(lo, v128.load(x0 + o32))), f32x4.mul(hi, v128.load(x0 + o32, 16)));
     a1 = f32x4.add(f32x4.add(a1, f32x4.mul(lo, v128.load(x1 + o32))), f32x4.mul(hi, v128.load(x1 + o32, 16)));
     a2 = f32x4.add(f32x4.add(a2, f32x4.mul(lo, v128.load(x2 + o32))), f32x4.mul(hi, v128.load(x2 + o32, 16)));
@@ -167,15 +160,13 @@ export function dot4RowsF16(p0: usize, p1: usize, p2: usize, p3: usize, x: usize
   if (c + 4 <= n) {
     const o32 = <usize>c << 2;
     const r = v128.load64_zero(w + (<usize>c << 1));
-    if (!exact) m = trackMagnitude(m, r);
-    const lo = f16x8Low(r, exact);
+    const lo = f16x8Low(r, true);
     a0 = f32x4.add(a0, f32x4.mul(lo, v128.load(x0 + o32)));
     a1 = f32x4.add(a1, f32x4.mul(lo, v128.load(x1 + o32)));
     a2 = f32x4.add(a2, f32x4.mul(lo, v128.load(x2 + o32)));
     a3 = f32x4.add(a3, f32x4.mul(lo, v128.load(x3 + o32)));
     c += 4;
   }
-  if (!exact) special = sawSpecial(m);
   let s = hsum4(a0, a1, a2, a3);
   for (; c < n; c++) {
     const o32 = <usize>c << 2;
@@ -185,10 +176,77 @@ export function dot4RowsF16(p0: usize, p1: usize, p2: usize, p3: usize, x: usize
   return s;
 }
 
-/** w: one f16 row (n), x0..x3: four f32 vectors (n) → [w·x0, w·x1, w·x2, w·x3]. */
+/** w: one f16 row (n), x0..x3: four f32 vectors (n) → [w·x0, w·x1, w·x2, w·x3], exact as dot4RowsF16. */
 export function dotRowF16X4(w: usize, x0: usize, x1: usize, x2: usize, x3: usize, n: i32): v128 {
-  const s = dotRowF16X4Pass(w, x0, x1, x2, x3, n, false);
-  return special ? dotRowF16X4Pass(w, x0, x1, x2, x3, n, true) : s;
+  return dotRowF16X4Exact(w, x0, x1, x2, x3, n);
+}
+
+/**
+ * p0..p3: four f16 rows (n) free of Inf/NaN, xs: x prepared by prepareF16X, x: x itself (for the last
+ * n % 8 columns) → [p0·x, p1·x, p2·x, p3·x].
+ */
+export function dot4RowsF16Prepared(p0: usize, p1: usize, p2: usize, p3: usize, xs: usize, x: usize, n: i32): v128 {
+  let a0 = f32x4.splat(0);
+  let a1 = a0;
+  let a2 = a0;
+  let a3 = a0;
+  let c = 0;
+  for (; c + 8 <= n; c += 8) {
+    const o16 = <usize>c << 1;
+    const xe = v128.load(xs + (<usize>c << 2));
+    const xo = v128.load(xs + (<usize>c << 2), 16);
+    const r0 = v128.load(p0 + o16);
+    const r1 = v128.load(p1 + o16);
+    const r2 = v128.load(p2 + o16);
+    const r3 = v128.load(p3 + o16);
+    a0 = f32x4.add(f32x4.add(a0, f32x4.mul(f16Even(r0), xe)), f32x4.mul(f16Odd(r0), xo));
+    a1 = f32x4.add(f32x4.add(a1, f32x4.mul(f16Even(r1), xe)), f32x4.mul(f16Odd(r1), xo));
+    a2 = f32x4.add(f32x4.add(a2, f32x4.mul(f16Even(r2), xe)), f32x4.mul(f16Odd(r2), xo));
+    a3 = f32x4.add(f32x4.add(a3, f32x4.mul(f16Even(r3), xe)), f32x4.mul(f16Odd(r3), xo));
+  }
+  let s = hsum4(a0, a1, a2, a3);
+  for (; c < n; c++) {
+    const o16 = <usize>c << 1;
+    const pv = pack4(
+      f16ToF32(load<u16>(p0 + o16)),
+      f16ToF32(load<u16>(p1 + o16)),
+      f16ToF32(load<u16>(p2 + o16)),
+      f16ToF32(load<u16>(p3 + o16)),
+    );
+    s = f32x4.add(s, f32x4.mul(pv, f32x4.splat(load<f32>(x + (<usize>c << 2)))));
+  }
+  return s;
+}
+
+/**
+ * w: one f16 row (n) free of Inf/NaN, xs0..xs3: four prepared vectors, x0..x3: the vectors themselves
+ * (last n % 8 columns) → [w·x0, w·x1, w·x2, w·x3].
+ */
+export function dotRowF16X4Prepared(
+  w: usize, xs0: usize, xs1: usize, xs2: usize, xs3: usize, x0: usize, x1: usize, x2: usize, x3: usize, n: i32,
+): v128 {
+  let a0 = f32x4.splat(0);
+  let a1 = a0;
+  let a2 = a0;
+  let a3 = a0;
+  let c = 0;
+  for (; c + 8 <= n; c += 8) {
+    const o32 = <usize>c << 2;
+    const r = v128.load(w + (<usize>c << 1));
+    const e = f16Even(r);
+    const o = f16Odd(r);
+    a0 = f32x4.add(f32x4.add(a0, f32x4.mul(e, v128.load(xs0 + o32))), f32x4.mul(o, v128.load(xs0 + o32, 16)));
+    a1 = f32x4.add(f32x4.add(a1, f32x4.mul(e, v128.load(xs1 + o32))), f32x4.mul(o, v128.load(xs1 + o32, 16)));
+    a2 = f32x4.add(f32x4.add(a2, f32x4.mul(e, v128.load(xs2 + o32))), f32x4.mul(o, v128.load(xs2 + o32, 16)));
+    a3 = f32x4.add(f32x4.add(a3, f32x4.mul(e, v128.load(xs3 + o32))), f32x4.mul(o, v128.load(xs3 + o32, 16)));
+  }
+  let s = hsum4(a0, a1, a2, a3);
+  for (; c < n; c++) {
+    const o32 = <usize>c << 2;
+    const xv = pack4(load<f32>(x0 + o32), load<f32>(x1 + o32), load<f32>(x2 + o32), load<f32>(x3 + o32));
+    s = f32x4.add(s, f32x4.mul(xv, f32x4.splat(f16ToF32(load<u16>(w + (<usize>c << 1))))));
+  }
+  return s;
 }
 
 /** Adds the first `m` (0..4) lanes of `s` to the f32 values at dst, dst + step, dst + 2·step, … */

@@ -10,8 +10,9 @@
 // Worked example: 0xC000 (−2) → sign-extended 0xFFFFC000 → << 13 = 0xF8000000 → & 0x8FFFFFFF = 0x88000000
 // = −2^-111 → × 2^112 = −2.
 // The SIMD form builds the same 32-bit patterns from two 16-bit parts (`f16x8Parts`) and interleaves them.
-// Inf/NaN: exact conversions fix them per lane; the matvec/matmat fast paths instead track the largest
-// magnitude seen (`trackMagnitude`) and redo the rare dot product that met one exactly (dot.ts).
+// Inf/NaN: exact conversions fix them per lane (`fixSpecial`); gathers and the exact products use them.
+// The fast matvec/matmat path (prepared x, below) handles no Inf/NaN weights: `f16_finite` tells, once
+// per matrix, whether it may be used.
 
 // @ts-ignore: decorator
 @inline export const F16_MASK: i32 = 0x8fffffff;
@@ -73,4 +74,59 @@
 // @ts-ignore: decorator
 @inline export function sawSpecial(max: v128): bool {
   return v128.any_true(i16x8.ge_u(max, i16x8.splat(0x7c00)));
+}
+
+// The prepared-x form (matvec/matmat with scratch): the 2^112 scale moves from every weight to x, which is
+// copied once per call as x · 2^112 with its even and odd columns of each 8 split into two f32x4
+// (`prepareF16X`). A vector of 8 halves is then read as i32x4 lanes holding (h[2j], h[2j+1]): the even halves
+// become f32 patterns by shl 16, shr_s 3, and (3 ops), the odd ones by shr_s 3, and (2 ops; the low bits
+// the mask clears held the neighbour's high bits) — 5 ops and no shuffles for 8 weights, against 7 plus two
+// scale multiplies. Exact for every finite half as long as x · 2^112 does not overflow (|x| < 2^15 is
+// required), and the products are the same f32 products as w · x. Inf/NaN weights are not handled: the
+// caller checks the matrix once (`f16_finite`) and uses the exact path for one that has them.
+
+/** f32 patterns (× 2^-112) of the even halves 0, 2, 4, 6 of 8 packed halves. */
+// @ts-ignore: decorator
+@inline export function f16Even(raw: v128): v128 {
+  return v128.and(i32x4.shr_s(i32x4.shl(raw, 16), 3), i32x4.splat(F16_MASK));
+}
+
+/** f32 patterns (× 2^-112) of the odd halves 1, 3, 5, 7 of 8 packed halves. */
+// @ts-ignore: decorator
+@inline export function f16Odd(raw: v128): v128 {
+  return v128.and(i32x4.shr_s(raw, 3), i32x4.splat(<i32>0x8fffe000));
+}
+
+/** Largest |x| below which x · 2^112 stays finite with room for the products' rounding. */
+// @ts-ignore: decorator
+@inline const PREPARED_X_LIMIT: f32 = 32768;
+
+/**
+ * Writes x (n f32) as the prepared form at xs: for each whole block of 8 columns, [x0, x2, x4, x6] · 2^112
+ * then [x1, x3, x5, x7] · 2^112 (8 floats); the last n % 8 columns are not written (callers run them
+ * exactly from x). Returns false, with xs partly written, when some |x| ≥ 2^15 or x holds Inf/NaN.
+ */
+export function prepareF16X(x: usize, n: i32, xs: usize): bool {
+  const scale = f32x4.splat(F16_SCALE);
+  let m = f32x4.splat(0);
+  let c = 0;
+  for (; c + 8 <= n; c += 8) {
+    const v0 = v128.load(x + (<usize>c << 2));
+    const v1 = v128.load(x + (<usize>c << 2), 16);
+    m = f32x4.max(m, f32x4.max(f32x4.abs(v0), f32x4.abs(v1)));
+    v128.store(xs + (<usize>c << 2), f32x4.mul(f32x4.shuffle(v0, v1, 0, 2, 4, 6), scale));
+    v128.store(xs + (<usize>c << 2), f32x4.mul(f32x4.shuffle(v0, v1, 1, 3, 5, 7), scale), 16);
+  }
+  // NaN fails every comparison, so "all lanes < limit" is false for NaN too.
+  return i32x4.all_true(f32x4.lt(m, f32x4.splat(PREPARED_X_LIMIT)));
+}
+
+/** 1 when none of the `count` halves at w is an Inf or NaN (exponent 31), else 0. */
+export function f16_finite(w: usize, count: i32): i32 {
+  let m = i16x8.splat(0);
+  let c = 0;
+  for (; c + 8 <= count; c += 8) m = trackMagnitude(m, v128.load(w + (<usize>c << 1)));
+  if (sawSpecial(m)) return 0;
+  for (; c < count; c++) if ((load<u16>(w + (<usize>c << 1)) & 0x7c00) == 0x7c00) return 0;
+  return 1;
 }

@@ -5,6 +5,7 @@
 export { matvec_f16, matvec_f32 } from "./matvec";
 export { matmat_f16, matmat_f32 } from "./matmat";
 export { gather_f16, gather_f32 } from "./gather";
+export { f16_finite } from "./f16";
 export { lstm_cell } from "./lstm_cell";
 export { log_softmax } from "./log_softmax";
 export { top_k } from "./top_k";

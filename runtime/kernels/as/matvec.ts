@@ -8,7 +8,8 @@
 // logProbs) 0.79 vs 0.83 and 1.04 vs 1.54 ms with this threshold against 1 MiB (800 × 200 kept hot in L2
 // alone is the exception: four rows per pass 0.031 vs 0.039 ms).
 
-import { addLanes, dot1_f32, dot4_f32, dot4RowsF16 } from "./dot";
+import { addLanes, dot1_f32, dot4_f32, dot4RowsF16, dot4RowsF16Prepared } from "./dot";
+import { prepareF16X } from "./f16";
 
 /** Elements (4 bytes each) from which an f32 matrix is streamed one row at a time: 256 KiB. */
 // @ts-ignore: decorator
@@ -39,10 +40,30 @@ export function matvec_f32(w: usize, rows: i32, cols: i32, x: usize, y: usize): 
   }
 }
 
-/** W: (rows, cols) row-major f16 bits at w (row stride cols·2 bytes); x: (cols) f32; y: (rows) f32, accumulated. */
-export function matvec_f16(w: usize, rows: i32, cols: i32, x: usize, y: usize): void {
+/**
+ * W: (rows, cols) row-major f16 bits at w (row stride cols·2 bytes); x: (cols) f32; y: (rows) f32,
+ * accumulated. With `finite` (the caller has checked W with f16_finite) and `scratch` (≥ cols · 4 bytes,
+ * f16ScratchBytes) x is prepared once and the rows run the cheaper decode (f16.ts); otherwise, or when
+ * |x| ≥ 2^15 or x holds Inf/NaN, every dot product watches for Inf/NaN weights and is redone exactly.
+ */
+export function matvec_f16(w: usize, rows: i32, cols: i32, x: usize, y: usize, scratch: usize, finite: i32): void {
   const stride = <usize>cols << 1;
   let r = 0;
+  if (finite && scratch && prepareF16X(x, cols, scratch)) {
+    for (; r + 4 <= rows; r += 4) {
+      const p = w + <usize>r * stride;
+      const s = dot4RowsF16Prepared(p, p + stride, p + 2 * stride, p + 3 * stride, scratch, x, cols);
+      const dst = y + (<usize>r << 2);
+      v128.store(dst, f32x4.add(v128.load(dst), s));
+    }
+    const m = rows - r;
+    if (m > 0) {
+      const p = w + <usize>r * stride;
+      const s = dot4RowsF16Prepared(p, m > 1 ? p + stride : p, m > 2 ? p + 2 * stride : p, p, scratch, x, cols);
+      addLanes(y + (<usize>r << 2), 4, s, m);
+    }
+    return;
+  }
   for (; r + 4 <= rows; r += 4) {
     const p = w + <usize>r * stride;
     const s = dot4RowsF16(p, p + stride, p + 2 * stride, p + 3 * stride, x, cols);
