@@ -15,7 +15,7 @@ import {
 
 /** [Σa0, Σa1, Σa2, Σa3] — the horizontal sums of four f32x4 accumulators, packed. */
 // @ts-ignore: decorator
-@inline function hsum4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+@inline export function hsum4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
   // u01 = [a0₀+a0₂, a1₀+a1₂, a0₁+a0₃, a1₁+a1₃], likewise u23.
   const u01 = f32x4.add(f32x4.shuffle(a0, a1, 0, 4, 1, 5), f32x4.shuffle(a0, a1, 2, 6, 3, 7));
   const u23 = f32x4.add(f32x4.shuffle(a2, a3, 0, 4, 1, 5), f32x4.shuffle(a2, a3, 2, 6, 3, 7));
@@ -24,7 +24,7 @@ import {
 
 /** f32x4 [v0, v1, v2, v3] from four scalars. */
 // @ts-ignore: decorator
-@inline function pack4(v0: f32, v1: f32, v2: f32, v3: f32): v128 {
+@inline export function pack4(v0: f32, v1: f32, v2: f32, v3: f32): v128 {
   return f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(v0), 1, v1), 2, v2), 3, v3);
 }
 

@@ -3,10 +3,14 @@
 // per block of four timesteps (n/4 passes over W instead of n matvecs); the last n % 4 timesteps take one
 // more pass with the unused lanes discarded. Sizes ≤ 0 do nothing.
 
-import { addLanes, dot4_f32, dotRowF16X4, dotRowF16X4Prepared } from "./dot";
+import { addLanes, dot4_f32, dotRowF16X4, dotRowF16X4Prepared, hsum4, pack4 } from "./dot";
 import { prepareF16X } from "./f16";
 
-/** W: (rows, cols) row-major f32; X: (n, cols) row-major f32; Y: (n, rows) row-major f32, accumulated. */
+/**
+ * W: (rows, cols) row-major f32; X: (n, cols) row-major f32; Y: (n, rows) row-major f32, accumulated.
+ * Register blocks of two rows × four timesteps: each load of x serves two rows and each load of W four
+ * timesteps (22 instructions per 32 multiply-adds, against 13 per 16 for one row × four timesteps).
+ */
 export function matmat_f32(w: usize, rows: i32, cols: i32, x: usize, n: i32, y: usize): void {
   const wStride = <usize>cols << 2;
   const xStride = <usize>cols << 2;
@@ -18,7 +22,48 @@ export function matmat_f32(w: usize, rows: i32, cols: i32, x: usize, n: i32, y: 
     const x2 = m > 2 ? x0 + 2 * xStride : x0;
     const x3 = m > 3 ? x0 + 3 * xStride : x0;
     const y0 = y + <usize>t * yStride;
-    for (let r = 0; r < rows; r++) {
+    let r = 0;
+    for (; r + 2 <= rows; r += 2) {
+      const wa = w + <usize>r * wStride;
+      const wb = wa + wStride;
+      let a0 = f32x4.splat(0);
+      let a1 = a0;
+      let a2 = a0;
+      let a3 = a0;
+      let b0 = a0;
+      let b1 = a0;
+      let b2 = a0;
+      let b3 = a0;
+      let c = 0;
+      for (; c + 4 <= cols; c += 4) {
+        const off = <usize>c << 2;
+        const va = v128.load(wa + off);
+        const vb = v128.load(wb + off);
+        const v0 = v128.load(x0 + off);
+        const v1 = v128.load(x1 + off);
+        const v2 = v128.load(x2 + off);
+        const v3 = v128.load(x3 + off);
+        a0 = f32x4.add(a0, f32x4.mul(va, v0));
+        a1 = f32x4.add(a1, f32x4.mul(va, v1));
+        a2 = f32x4.add(a2, f32x4.mul(va, v2));
+        a3 = f32x4.add(a3, f32x4.mul(va, v3));
+        b0 = f32x4.add(b0, f32x4.mul(vb, v0));
+        b1 = f32x4.add(b1, f32x4.mul(vb, v1));
+        b2 = f32x4.add(b2, f32x4.mul(vb, v2));
+        b3 = f32x4.add(b3, f32x4.mul(vb, v3));
+      }
+      let sa = hsum4(a0, a1, a2, a3);
+      let sb = hsum4(b0, b1, b2, b3);
+      for (; c < cols; c++) {
+        const off = <usize>c << 2;
+        const xv = pack4(load<f32>(x0 + off), load<f32>(x1 + off), load<f32>(x2 + off), load<f32>(x3 + off));
+        sa = f32x4.add(sa, f32x4.mul(xv, f32x4.splat(load<f32>(wa + off))));
+        sb = f32x4.add(sb, f32x4.mul(xv, f32x4.splat(load<f32>(wb + off))));
+      }
+      addLanes(y0 + (<usize>r << 2), yStride, sa, m);
+      addLanes(y0 + (<usize>(r + 1) << 2), yStride, sb, m);
+    }
+    if (r < rows) {
       const s = dot4_f32(x0, x1, x2, x3, w + <usize>r * wStride, cols);
       addLanes(y0 + (<usize>r << 2), yStride, s, m);
     }
