@@ -91,10 +91,19 @@ export function createApp(options: AppOptions) {
     })
     .post("/v1/generate", jsonBody(limits, parseGenerate), async (c) => {
       const req = c.req.valid("json");
+      const maxTokens = req.maxTokens ?? DEFAULT_MAX_TOKENS;
+      if ((req.minTokens ?? 0) > maxTokens) {
+        throw new ApiError(
+          400,
+          "out_of_range",
+          `minTokens must be 0..maxTokens (${maxTokens}), got ${req.minTokens}`,
+        );
+      }
       const state = stateFrom(req.state);
       countTokens(c.req.raw, service.feed(req.prompt, state).tokens); // may throw a 4xx: before any stream starts
       const settings = {
-        maxTokens: req.maxTokens ?? DEFAULT_MAX_TOKENS,
+        maxTokens,
+        minTokens: req.minTokens ?? 0,
         temperature: req.temperature ?? 1,
         topK: req.topK ?? DEFAULT_TOP_K,
         seed: req.seed ?? (crypto.getRandomValues(new Uint32Array(1))[0]),

@@ -128,6 +128,13 @@ export function openApiDocument(limits: Limits): Schema {
           requestBody: body(obj({
             prompt: { ...text, description: "May be empty only when state is given" },
             maxTokens: { type: "integer", minimum: 1, maximum: limits.maxGenerateTokens, default: 20 },
+            minTokens: {
+              type: "integer",
+              minimum: 0,
+              maximum: limits.maxGenerateTokens,
+              default: 0,
+              description: "No <eos> before this many words (at most maxTokens)",
+            },
             temperature: { type: "number", minimum: 0, maximum: 10, default: 1 },
             topK: { type: "integer", minimum: 0, default: 40, description: "0: sample from every word" },
             seed: { type: "integer", minimum: 0, maximum: 4294967295, description: "Same seed, same text" },

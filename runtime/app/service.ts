@@ -95,22 +95,25 @@ export class TextService {
 
   /**
    * Samples up to `maxTokens` tokens after `state` (feed the prompt first), never `<unk>`, stopping after
-   * `<eos>`, calling `onToken` for each; `state` ends after the last token (including `<eos>`).
+   * `<eos>` — but not before `minTokens` (default 0) tokens: until then `<eos>` is not sampled either —
+   * calling `onToken` for each; `state` ends after the last token (including `<eos>`).
    */
   async generate(
     state: LstmState,
-    options: { maxTokens: number; temperature: number; topK: number; seed: number },
+    options: { maxTokens: number; minTokens?: number; temperature: number; topK: number; seed: number },
     onToken?: (t: GeneratedToken) => void | Promise<void>,
   ): Promise<GenerateResult> {
     const t = this.model.tokenizer;
     const random = mulberry32(options.seed);
     const tokens: string[] = [];
     let finishReason: GenerateResult["finishReason"] = "length";
+    const never = t.unkId >= 0 ? [t.unkId] : [];
+    const notYet = t.eosId >= 0 ? [...never, t.eosId] : never; // before minTokens
     for (let i = 0; i < options.maxTokens; i++) {
       const id = sampleToken(this.model.logProbs(state), random, {
         temperature: options.temperature,
         topK: options.topK,
-        exclude: t.unkId >= 0 ? [t.unkId] : [],
+        exclude: i < (options.minTokens ?? 0) ? notYet : never,
       });
       this.model.feed(state, id);
       if (id === t.eosId) {
