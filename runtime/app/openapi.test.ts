@@ -4,11 +4,27 @@
  * client's (runtime/client.ts) on predict, score and generate.
  */
 import assert from "node:assert/strict";
-import SwaggerParser from "@apidevtools/swagger-parser";
-import { createConfig, lintFromString } from "@redocly/openapi-core";
-import openapiTS, { astToString } from "openapi-typescript";
 import { createApp } from "../app.ts";
 import { loadTestModel } from "./test_model.ts";
+
+/**
+ * The npm tools (deno.json's imports), imported without their type declarations: those pull in @types/node,
+ * whose node:assert overloads would then apply to every test file type-checked together with this one.
+ */
+const untyped = (name: string): Promise<unknown> => import(name);
+const SwaggerParser = ((await untyped("@apidevtools/swagger-parser")) as {
+  default: { validate(doc: unknown): Promise<unknown> };
+}).default;
+const { createConfig, lintFromString } = (await untyped("@redocly/openapi-core")) as {
+  createConfig(config: { extends: string[] }): Promise<unknown>;
+  lintFromString(options: { source: string; absoluteRef: string; config: unknown }): Promise<
+    { severity: string; ruleId: string; message: string; location: { pointer?: string }[] }[]
+  >;
+};
+const { default: openapiTS, astToString } = (await untyped("openapi-typescript")) as {
+  default(doc: unknown): Promise<unknown>;
+  astToString(ast: unknown): string;
+};
 
 const test = await loadTestModel();
 const app = createApp({ model: test.model, sha256: test.sha256 });
