@@ -24,6 +24,7 @@ import { countTokens, requestLog } from "./app/request_log.ts";
 
 /** What {@link createApp} serves. */
 export interface AppOptions {
+  /** The loaded model every route runs. */
   model: LstmModel;
   /** Hex SHA-256 of the `.lem` file: the model's identity, to which states are bound. */
   sha256: string;
@@ -31,6 +32,7 @@ export interface AppOptions {
   modelBytes?: Uint8Array;
   /** The browser bundle of the runtime for the demo's offline mode (404 without). */
   browserRuntime?: () => Promise<string>;
+  /** Request limits (runtime/app/limits.ts); the defaults for those left out. */
   limits?: Partial<Limits>;
   /** Where internal errors go (default console.error). */
   log?: (message: string, error: unknown) => void;

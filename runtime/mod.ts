@@ -10,7 +10,7 @@
  * const model = await loadModel(await Deno.readFile("models/ptb-small.lem"));
  * const text = new TextService(model, { maxTextTokens: 4000 });
  * const { predictions } = text.predict("the stock market", model.createState(), 5);
- * console.log(predictions); // [{ token: "is", prob: 0.08 }, …]
+ * console.log(predictions); // [{ token: "'s", prob: 0.2456 }, { token: "has", prob: 0.0529 }, …]
  * ```
  * @module
  */
@@ -21,10 +21,11 @@ export { type EncodedText, TokenizeError, Tokenizer, type TokenizerRules } from 
 export { type GeneratedToken, type GenerateResult, type Prediction, TextService } from "./app/service.ts";
 export { type AppOptions, type AppType, createApp } from "./app.ts";
 export type { Limits } from "./app/limits.ts";
-export { createClient, type GenerateResponse } from "./client.ts";
+export { type Client, type ClientOptions, createClient, type GenerateResponse } from "./client.ts";
 export type { ErrorBody, GenerateRequest, PredictRequest, ScoreRequest } from "./client.ts";
 export { sha256Hex } from "./sha256.ts";
-export { simdSupported } from "./kernels/kernels.ts";
+export { type RelaxedSource, simdSupported } from "./kernels/kernels.ts";
+export type { NllAccumulator } from "./perplexity.ts";
 
 /**
  * Loads a `.lem` model: verifies the bytes, then instantiates the kernels. In Deno it compiles

@@ -12,6 +12,7 @@ import { mulberry32 } from "../random.ts";
 
 /** One offered next word. */
 export interface Prediction {
+  /** The word. */
   token: string;
   /** Probability (0..1) under the model. */
   prob: number;
@@ -19,20 +20,27 @@ export interface Prediction {
 
 /** One generated token as it is produced. */
 export interface GeneratedToken {
+  /** The word. */
   token: string;
+  /** Its position in the generated text, from 0. */
   index: number;
 }
 
 /** The end of a generation. */
 export interface GenerateResult {
+  /** The generated words joined by spaces. */
   text: string;
+  /** The generated words. */
   tokens: string[];
+  /** "eos": the model ended the text; "length": maxTokens words were generated. */
   finishReason: "eos" | "length";
+  /** The seed used (given, or drawn and returned): the same seed gives the same text. */
   seed: number;
 }
 
 /** Prediction, scoring and generation on text for one model. Single-threaded, like the model. */
 export class TextService {
+  /** A service for `model`, refusing texts over `limits.maxTextTokens` tokens (413). */
   constructor(readonly model: LstmModel, readonly limits: Pick<Limits, "maxTextTokens">) {}
 
   /**

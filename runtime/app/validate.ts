@@ -21,11 +21,13 @@ export interface PredictRequest {
 
 /** POST /v1/score */
 export interface ScoreRequest {
+  /** The text to score (PTB convention: `<eos>` after each line, every token after the first scored). */
   text: string;
 }
 
 /** POST /v1/generate */
 export interface GenerateRequest {
+  /** The text to continue (after `state` when given). May be empty only when `state` is given. */
   prompt: string;
   /** 1..maxGenerateTokens (default 20). */
   maxTokens?: number;
@@ -39,6 +41,7 @@ export interface GenerateRequest {
   seed?: number;
   /** Answer with Server-Sent Events, one `token` event per word, then `done`. */
   stream?: boolean;
+  /** From an earlier response: the state after the text sent before. */
   state?: string;
 }
 
