@@ -1,6 +1,6 @@
 /**
  * One log line per request (`deno task serve --log`): method, path, status, milliseconds and the tokens
- * the model processed, e.g. `POST /v1/predict 200 4.2 ms 3 tokens`. Routes that run the model record
+ * the model processed, e.g. `POST /v1/predict 200 2.4 ms 3 tokens`. Routes that run the model record
  * their tokens with {@link countTokens}; other routes log 0. A streamed answer (Server-Sent Events) is
  * logged when its last byte is sent, so its time and tokens are the whole generation's.
  * @module

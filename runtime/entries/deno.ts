@@ -23,7 +23,7 @@ Serves the HTTP API (see README "Serving") and the demo page for one compiled mo
   --limits JSON     request limits, e.g. '{"maxBodyBytes": 131072, "maxGenerateTokens": 50}'
                     (keys: maxBodyBytes, maxTextChars, maxTextTokens, maxK, maxGenerateTokens)
   --log             one line per request on stdout: method, path, status, ms and the tokens the
-                    model processed, e.g. "POST /v1/predict 200 4.2 ms 3 tokens"
+                    model processed, e.g. "POST /v1/predict 200 2.4 ms 3 tokens"
   -h, --help        this text
 `;
 
