@@ -20,6 +20,8 @@ import { checkMenu, DEFAULT_MENU } from "../budget/menu.ts";
 import { type Budget, violations } from "../budget/budget.ts";
 
 const SHIPPED = "models/ptb-small.onnx";
+const FINE_PCT = QUALITY_THRESHOLDS.fine * 100;
+const NOTICEABLE_PCT = QUALITY_THRESHOLDS.noticeable * 100;
 const USAGE = "deno task compile [IN.onnx] [-o OUT.lem] [--vocab FILE] [--tokenizer JSON] " +
   "[--method M [--prune-scope tensor|global] | --recipe FILE | --target-size BYTES …] [--eval TEXT] " +
   "[--max-ppl-increase PCT] [--write-recipe FILE]";
@@ -96,12 +98,11 @@ Budgeted compile (searches a method per tensor; needs --eval; not with --method/
   meets the budget it says which budget is out of reach and what came closest, writes no model
   (unless --write-closest) and exits with code 3.
 
-Every compile ends with a quality verdict against the original run by onnxruntime-web: "fine" up to
-+${QUALITY_THRESHOLDS.fine * 100} % perplexity, "noticeable" up to +${
-  QUALITY_THRESHOLDS.noticeable * 100
-} %, "ruined" beyond. With --eval it is the measured
-perplexity increase on that text; without, the increase expected on text the original would write,
-exp(KL) − 1 with KL the mean divergence of the next-token distributions over the reference tokens.
+Every compile ends with a quality verdict against the original run by onnxruntime-web: "fine" up
+to +${FINE_PCT} % perplexity, "noticeable" up to +${NOTICEABLE_PCT} %, "ruined" beyond. With --eval it is the
+measured perplexity increase on that text; without, the increase expected on text the original
+would write, exp(KL) − 1 with KL the mean divergence of the next-token distributions over the
+reference tokens.
 
   -h, --help          this text
 `;
