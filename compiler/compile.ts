@@ -11,6 +11,7 @@ import { writeLem } from "./writer.ts";
 import { OnnxReferenceModel } from "./onnxruntime_reference.ts";
 import { LstmModel } from "../runtime/model.ts";
 import { Tokenizer } from "../runtime/tokenizer.ts";
+import { meanDivergence } from "./quality.ts";
 
 /** The compiler's name and version, written into every file. */
 export const COMPILER = "lstm-edge 0.1.0";
@@ -58,6 +59,11 @@ export interface CompileResult {
   referenceError?: string;
   /** Tokens in the logit check. */
   checkTokens: number;
+  /**
+   * Mean KL(onnxruntime-web's next-token distribution ‖ ours) over the check tokens, nats (compiler/quality.ts
+   * turns it into the quality verdict); undefined when onnxruntime-web could not run the original.
+   */
+  checkDivergence?: number;
   perplexitySource?: number;
   perplexityCompiled?: number;
   evalTokens?: number;
@@ -160,6 +166,7 @@ export async function compileImported(
       maxLogitDiff = Math.max(maxLogitDiff, Math.abs(refLogits[i] - ourLogits[i]));
     }
     result.maxLogitDiff = maxLogitDiff;
+    result.checkDivergence = meanDivergence(refLogits, ourLogits, ir.vocab.length);
     metrics.push({ name: "check_max_abs_logit_diff", value: maxLogitDiff });
   }
 

@@ -361,6 +361,10 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
+    // Name the file asked for, not the temporary one.
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error(`Cannot write "${path}": the folder "${dir || "."}" does not exist`, { cause: e });
+    }
     throw e;
   }
 }

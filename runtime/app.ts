@@ -20,9 +20,11 @@ import { TextService } from "./app/service.ts";
 import { jsonBody, parseGenerate, parsePredict, parseScore } from "./app/validate.ts";
 import { openApiDocument } from "./app/openapi.ts";
 import { demoPage } from "./app/demo_page.ts";
+import { countTokens, requestLog } from "./app/request_log.ts";
 
 /** What {@link createApp} serves. */
 export interface AppOptions {
+  /** The loaded model every route runs. */
   model: LstmModel;
   /** Hex SHA-256 of the `.lem` file: the model's identity, to which states are bound. */
   sha256: string;
@@ -30,9 +32,15 @@ export interface AppOptions {
   modelBytes?: Uint8Array;
   /** The browser bundle of the runtime for the demo's offline mode (404 without). */
   browserRuntime?: () => Promise<string>;
+  /** Request limits (runtime/app/limits.ts); the defaults for those left out. */
   limits?: Partial<Limits>;
   /** Where internal errors go (default console.error). */
   log?: (message: string, error: unknown) => void;
+  /**
+   * Called with one line per request — method, path, status, ms, tokens (runtime/app/request_log.ts);
+   * `deno task serve --log` passes console.log. No request log without it.
+   */
+  requestLog?: (line: string) => void;
 }
 
 const DEFAULT_K = 5;
@@ -60,6 +68,7 @@ export function createApp(options: AppOptions) {
   ) => (state === undefined ? model.createState() : codec.decode(state));
 
   const app = new Hono()
+    .use("*", options.requestLog ? requestLog(options.requestLog) : (_, next) => next())
     .use("/v1/*", cors())
     .get("/healthz", (c) => c.json({ status: "ok" as const, model: model.info.name }))
     .get("/v1/model", (c) =>
@@ -74,26 +83,42 @@ export function createApp(options: AppOptions) {
       const req = c.req.valid("json");
       const state = stateFrom(req.state);
       const result = service.predict(req.text, state, req.k ?? DEFAULT_K, req.includeSpecial ?? false);
+      countTokens(c.req.raw, result.tokens);
       return c.json({ ...result, state: codec.encode(state) });
     })
-    .post("/v1/score", jsonBody(limits, parseScore), (c) => c.json(service.score(c.req.valid("json").text)))
+    .post("/v1/score", jsonBody(limits, parseScore), (c) => {
+      const result = service.score(c.req.valid("json").text);
+      countTokens(c.req.raw, result.tokens);
+      return c.json(result);
+    })
     .post("/v1/generate", jsonBody(limits, parseGenerate), async (c) => {
       const req = c.req.valid("json");
+      const maxTokens = req.maxTokens ?? DEFAULT_MAX_TOKENS;
+      if ((req.minTokens ?? 0) > maxTokens) {
+        throw new ApiError(
+          400,
+          "out_of_range",
+          `minTokens must be 0..maxTokens (${maxTokens}), got ${req.minTokens}`,
+        );
+      }
       const state = stateFrom(req.state);
-      service.feed(req.prompt, state); // may throw a 4xx: before any stream starts
+      countTokens(c.req.raw, service.feed(req.prompt, state).tokens); // may throw a 4xx: before any stream starts
       const settings = {
-        maxTokens: req.maxTokens ?? DEFAULT_MAX_TOKENS,
+        maxTokens,
+        minTokens: req.minTokens ?? 0,
         temperature: req.temperature ?? 1,
         topK: req.topK ?? DEFAULT_TOP_K,
         seed: req.seed ?? (crypto.getRandomValues(new Uint32Array(1))[0]),
       };
       if (!req.stream) {
         const result = await service.generate(state, settings);
+        countTokens(c.req.raw, result.tokens.length);
         return c.json({ ...result, state: codec.encode(state) });
       }
       return streamSSE(c, async (stream) => {
         try {
           const result = await service.generate(state, settings, async (t) => {
+            countTokens(c.req.raw, 1);
             await stream.writeSSE({ event: "token", data: JSON.stringify(t) });
           });
           await stream.writeSSE({

@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { hc } from "hono/client";
+import { type ClientRequestOptions, hc } from "hono/client";
 import type { AppType } from "./app.ts";
 
 export type { AppType };
@@ -24,10 +24,13 @@ import type { GenerateResult } from "./app/service.ts";
  */
 export type GenerateResponse = GenerateResult & { state: string };
 
+/** The typed client: `client.v1.predict.$post({ json })` and so on for every route of the app. */
+export type Client = ReturnType<typeof hc<AppType>>;
+
+/** Options of {@link createClient}: Hono's `hc` options (`fetch`, `headers`, …). */
+export type ClientOptions = ClientRequestOptions;
+
 /** A client for a server at `baseUrl`; `options.fetch` replaces the global fetch (e.g. `app.request`). */
-export function createClient(
-  baseUrl: string,
-  options?: Parameters<typeof hc>[1],
-): ReturnType<typeof hc<AppType>> {
+export function createClient(baseUrl: string, options?: ClientOptions): Client {
   return hc<AppType>(baseUrl, options);
 }

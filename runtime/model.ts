@@ -49,13 +49,21 @@ export class LstmState {
 
 /** Shape and provenance of a loaded model. */
 export interface ModelInfo {
+  /** The model's name (the metadata's, else "model"). */
   name: string;
+  /** Tokens in the vocabulary, `<unk>` and `<eos>` included. */
   vocabSize: number;
+  /** Width of the embedding (the first layer's input). */
   embeddingSize: number;
+  /** The LSTM layers, first to last. */
   layers: { inputSize: number; hiddenSize: number }[];
+  /** Bytes of the `.lem` file. */
   fileBytes: number;
+  /** Every tensor: shape, encoding as described by runtime/format/read.ts, bytes in the file. */
   tensors: { name: string; rows: number; cols: number; encoding: string; bytes: number }[];
+  /** Provenance: the compiler, the source file and its SHA-256, the recipe (JSON). */
   metadata: { name: string; compiler: string; sourceFile: string; sourceSha256: string; recipe: string };
+  /** What compile measured, by name (e.g. perplexity_compiled, check_max_abs_logit_diff). */
   metrics: Record<string, number>;
 }
 
@@ -70,7 +78,9 @@ interface Layer {
 
 /** A loaded language model. Single-threaded; one instance serves any number of states. */
 export class LstmModel {
+  /** Text to token ids by the model's own rules and vocabulary. */
   readonly tokenizer: Tokenizer;
+  /** Shape and provenance. */
   readonly info: ModelInfo;
   readonly #k: KernelInstance;
   readonly #layers: Layer[];

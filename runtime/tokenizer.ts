@@ -12,13 +12,17 @@
 
 /** Tokenizer rules as stored in the format's Tokenizer table. */
 export interface TokenizerRules {
+  /** Lowercase a word that is not in the vocabulary as written. */
   lowercase: boolean;
+  /** The token a number becomes (PTB: "N"), if any. */
   numberToken?: string;
+  /** `<eos>` ends every line. */
   eosPerLine: boolean;
 }
 
 /** The result of encoding a text. */
 export interface EncodedText {
+  /** Token ids, in order. */
   ids: number[];
   /** How many words were not in the vocabulary (and became `<unk>`). */
   unknown: number;
@@ -26,6 +30,7 @@ export interface EncodedText {
 
 /** Thrown for text that cannot be encoded (a word outside a vocabulary without `<unk>`). */
 export class TokenizeError extends Error {
+  /** "TokenizeError". */
   override name = "TokenizeError";
 }
 

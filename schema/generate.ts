@@ -11,6 +11,8 @@
  * @module
  */
 
+import { parseCli } from "../runtime/cli/args.ts";
+
 /** The flatc version whose output is committed (Debian's flatbuffers-compiler; matches npm flatbuffers@2.0.7). */
 export const EXPECTED_FLATC_VERSION = "2.0.8";
 
@@ -108,7 +110,18 @@ export async function generateSchema(
   }
 }
 
+const HELP = `
+usage: deno task gen:schema
+
+Regenerates schema/generated/ (the TypeScript bindings of schema/lem.fbs) with flatc ${EXPECTED_FLATC_VERSION}
+(Debian flatbuffers-compiler), made importable by Deno. The output is committed; schema/generated.test.ts
+fails when it is stale.
+
+  -h, --help  this text
+`;
+
 if (import.meta.main) {
+  parseCli(Deno.args, {}, HELP);
   const version = await flatcVersion();
   if (version !== null && version !== EXPECTED_FLATC_VERSION) {
     console.warn(

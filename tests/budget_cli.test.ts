@@ -20,7 +20,7 @@ Deno.test("compile --target-size rejects bad flags before reading anything (exit
     [["--target-size", "3000"], /--target-size needs --eval VALID_TEXT/],
     [["--target-size", "3000", "--eval", "v.txt", "--method", "int8"], /cannot be combined with --method/],
     [["--target-size", "3000", "--eval", "v.txt", "--recipe", "r.json"], /cannot be combined with --recipe/],
-    [["--max-ppl-increase", "5", "--eval", "v.txt"], /--max-ppl-increase goes with --target-size/],
+    [["--max-ms-per-token", "5", "--eval", "v.txt"], /--max-ms-per-token goes with --target-size/],
     [["--write-closest"], /--write-closest goes with --target-size/],
     [
       ["--target-size", "3000", "--eval", "v.txt", "--max-ppl-increase=-1"],

@@ -12,6 +12,12 @@ export const PTB = new URL("../../shared/data/ptb/", import.meta.url);
 /** The small two-layer LM exported by PyTorch (tests/fixtures/make_fixtures.py) that CLI tests compile. */
 export const LSTM2_FIXTURE = new URL("fixtures/lstm2.onnx", import.meta.url).pathname;
 
+/**
+ * A model whose next-token distributions are sharp (weights uniform ±2.5; tests/fixtures/make_fixtures.py):
+ * heavy compression ruins it, 8-bit quantization does not — what the compile quality-verdict tests need.
+ */
+export const CONFIDENT_FIXTURE = new URL("fixtures/confident.onnx", import.meta.url).pathname;
+
 /** Runs `deno task -q ARGS` in the repository root without colour; the exit code and the output. */
 export async function runTask(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {

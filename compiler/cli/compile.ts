@@ -1,24 +1,30 @@
 /**
- * `deno task compile [IN.onnx] [-o OUT.lem] [--vocab FILE] [--tokenizer JSON] [--method M | --recipe FILE] [--eval TEXT]`
+ * `deno task compile [IN.onnx] [-o OUT.lem] [--vocab FILE] [--tokenizer JSON] [--method M | --recipe FILE] [--eval TEXT] [--max-ppl-increase PCT]`
  * `deno task compile IN.onnx --target-size BYTES [--max-ppl-increase PCT] [--max-ms-per-token MS] --eval VALID -o OUT.lem`
  *
- * With no arguments it compiles the shipped model, models/ptb-small.onnx → models/ptb-small.lem. With
- * --target-size it searches per-tensor methods for the budget (compiler/budget/, docs/budget.md).
+ * With no arguments it compiles the shipped model, models/ptb-small.onnx → models/ptb-small.lem; without
+ * -o a compressed compile writes a name that says its method (IN.int8.lem), never IN.lem. Every compile
+ * ends with the quality verdict of compiler/quality.ts. With --target-size it searches per-tensor methods
+ * for the budget (compiler/budget/, docs/budget.md).
  * @module
  */
 import { parseCli, readInput, runCli, UsageError } from "../../runtime/cli/args.ts";
+import { formatPercent } from "../../runtime/cli/format.ts";
 import { compileOnnx } from "../compile.ts";
+import { compileQuality, QUALITY_THRESHOLDS } from "../quality.ts";
 import { writeFileAtomic } from "../writer.ts";
 import { METHOD_GRAMMAR, methodRecipe, parseRecipe, type Recipe, RecipeError } from "../recipe.ts";
 import { runBudgetedCompile } from "./compile_budget.ts";
-import { compileReport, readCompileInputs, stageProgress } from "./compile_report.ts";
+import { checkOutputFolders, compileReport, readCompileInputs, stageProgress } from "./compile_report.ts";
 import { checkMenu, DEFAULT_MENU } from "../budget/menu.ts";
-import type { Budget } from "../budget/budget.ts";
+import { type Budget, violations } from "../budget/budget.ts";
 
 const SHIPPED = "models/ptb-small.onnx";
+const FINE_PCT = QUALITY_THRESHOLDS.fine * 100;
+const NOTICEABLE_PCT = QUALITY_THRESHOLDS.noticeable * 100;
 const USAGE = "deno task compile [IN.onnx] [-o OUT.lem] [--vocab FILE] [--tokenizer JSON] " +
   "[--method M [--prune-scope tensor|global] | --recipe FILE | --target-size BYTES …] [--eval TEXT] " +
-  "[--write-recipe FILE]";
+  "[--max-ppl-increase PCT] [--write-recipe FILE]";
 const HELP = `
 usage: ${USAGE}
 
@@ -27,7 +33,10 @@ into one .lem file for lstm-edge's runtime, then checks the result against the o
 onnxruntime-web: logits on 32 tokens always, perplexity with --eval. The numbers are stored in the file.
 
   IN.onnx             the model (default: ${SHIPPED}, the shipped PTB model)
-  -o, --out FILE      where to write (default: IN with the extension .lem); written atomically
+  -o, --out FILE      where to write; written atomically, and only there: without -o the name
+                      says the method — IN.lem for f32 (or a re-trained file's own recipe),
+                      IN.METHOD.lem for --method (IN.int8.lem, IN.tt-16+int8.lem), IN.RECIPE.lem
+                      for --recipe RECIPE.json, IN.budget-BYTES.lem for --target-size BYTES
   --vocab FILE        vocabulary, one token per line (line number = id), replacing the ONNX
                       file's own (metadata_props "vocab"; needed when it has none)
   --tokenizer JSON    text normalization rules replacing metadata_props "tokenizer", e.g.
@@ -48,6 +57,10 @@ onnxruntime-web: logits on 32 tokens always, perplexity with --eval. The numbers
   --eval TEXT         PTB-format text: measure perplexity before and after compiling (with
                       --target-size: the validation text the search measures on)
   --eval-limit N      score only the first N tokens of the --eval text
+  --max-ppl-increase PCT
+                      write nothing and exit with code 3 when the compiled model's perplexity is
+                      more than PCT % above the original's (measured on --eval, else expected from
+                      the divergence on the reference tokens; see "quality" below)
   --name NAME         model name stored in the file (default: IN's base name)
   --write-recipe FILE save the per-tensor recipe used (or chosen by the search) as JSON that
                       --recipe accepts
@@ -84,6 +97,12 @@ Budgeted compile (searches a method per tensor; needs --eval; not with --method/
   prints the Pareto frontier (bytes, perplexity, ms/token) and progress on stderr. When no model
   meets the budget it says which budget is out of reach and what came closest, writes no model
   (unless --write-closest) and exits with code 3.
+
+Every compile ends with a quality verdict against the original run by onnxruntime-web: "fine" up
+to +${FINE_PCT} % perplexity, "noticeable" up to +${NOTICEABLE_PCT} %, "ruined" beyond. With --eval it is the
+measured perplexity increase on that text; without, the increase expected on text the original
+would write, exp(KL) − 1 with KL the mean divergence of the next-token distributions over the
+reference tokens.
 
   -h, --help          this text
 `;
@@ -179,7 +198,6 @@ const BUDGET_ONLY = [
   "shortlist",
   "shortlist-batches",
   "python",
-  "max-ppl-increase",
   "max-ms-per-token",
   "plot",
   "subset-tokens",
@@ -200,10 +218,8 @@ function parseBudgetFlags(values: Flags, out: string): BudgetFlags {
   }
   const budget: Budget = {
     targetBytes: parseNumberFlag("target-size", values["target-size"]!, { whole: true, min: 1 }),
+    maxPplIncrease: parsePplLimit(values),
   };
-  if (values["max-ppl-increase"] !== undefined) {
-    budget.maxPplIncrease = parseNumberFlag("max-ppl-increase", values["max-ppl-increase"], { min: 0 }) / 100;
-  }
   if (values["max-ms-per-token"] !== undefined) {
     budget.maxMsPerToken = parseNumberFlag("max-ms-per-token", values["max-ms-per-token"], {
       min: 0,
@@ -215,7 +231,7 @@ function parseBudgetFlags(values: Flags, out: string): BudgetFlags {
     try {
       menu = checkMenu(values.menu.split(",").map((m) => m.trim()));
     } catch (e) {
-      throw new UsageError(`--menu: ${(e as Error).message}\nmethods: ${METHOD_GRAMMAR}`);
+      throw new UsageError(withGrammar(`--menu: ${(e as Error).message}`, "methods:"));
     }
   }
   if (values.plot !== undefined && !values.plot.endsWith(".svg")) {
@@ -234,6 +250,17 @@ function parseBudgetFlags(values: Flags, out: string): BudgetFlags {
     writeClosest: values["write-closest"] ?? false,
     finetune: parseFinetuneFlags(values, out),
   };
+}
+
+/** A bad method's message with the method grammar after `label`, once: an unknown method's ends with it. */
+function withGrammar(message: string, label: string): string {
+  return message.includes(METHOD_GRAMMAR) ? message : `${message}\n${label} ${METHOD_GRAMMAR}`;
+}
+
+/** `--max-ppl-increase PCT` as a fraction (5 → 0.05), the same for a plain and a budgeted compile. */
+function parsePplLimit(values: Flags): number | undefined {
+  const text = values["max-ppl-increase"];
+  return text === undefined ? undefined : parseNumberFlag("max-ppl-increase", text, { min: 0 }) / 100;
 }
 
 /** `--finetune` and the flags that go with it; undefined without it. */
@@ -280,7 +307,7 @@ async function parseRecipeFlags(values: Flags): Promise<Recipe | undefined> {
       : methodRecipe(values.method!, scope);
   } catch (e) {
     if (e instanceof RecipeError && values.recipe === undefined) {
-      throw new UsageError(`${e.message}\n--method takes ${METHOD_GRAMMAR}`);
+      throw new UsageError(withGrammar(e.message, "--method takes"));
     }
     throw e;
   }
@@ -292,13 +319,13 @@ async function parseRecipeFlags(values: Flags): Promise<Recipe | undefined> {
  */
 async function parseCompileArgs(
   args: string[],
-): Promise<{ command: CompileCommand; recipe?: Recipe; budget?: BudgetFlags }> {
+): Promise<{ command: CompileCommand; recipe?: Recipe; budget?: BudgetFlags; maxPplIncrease?: number }> {
   const { values, positionals } = parseCli(args, FLAGS, HELP);
   if (positionals.length > 1) {
     throw new UsageError(`expected at most one input file, got ${positionals.length}`);
   }
   const input = positionals[0] ?? SHIPPED;
-  const out = values.out ?? input.replace(/\.onnx$/i, "") + ".lem";
+  const out = values.out ?? defaultOutput(input, values);
   const budgeted = values["target-size"] !== undefined;
   for (const flag of BUDGET_ONLY) {
     if (!budgeted && values[flag] !== undefined) throw new UsageError(`--${flag} goes with --target-size`);
@@ -326,18 +353,71 @@ async function parseCompileArgs(
     name: values.name,
     writeRecipe: values["write-recipe"],
   };
-  return { command, recipe, budget };
+  return { command, recipe, budget, maxPplIncrease: budget ? undefined : parsePplLimit(values) };
 }
 
-/** A compile by one recipe: compile, write the model (and the recipe), print the report. */
-async function runPlainCompile(command: CompileCommand, recipe: Recipe | undefined): Promise<void> {
+/**
+ * Where a compile without -o writes: a name that says the method (`IN.int8.lem`, `IN.tt-16+int8.lem`,
+ * `IN.RECIPE.lem`, `IN.budget-BYTES.lem`), so that a compressed compile never replaces the f32 model
+ * (`IN.lem`) that serve, build:worker and the library read.
+ */
+function defaultOutput(input: string, values: Flags): string {
+  const method = values.method?.trim();
+  const tag = values["target-size"] !== undefined
+    ? `budget-${values["target-size"].trim()}`
+    : values.recipe !== undefined
+    ? values.recipe.replace(/^.*[\\/]/, "").replace(/\.json$/i, "")
+    : method !== undefined && method !== "f32"
+    ? method + (values["prune-scope"] === "global" ? "-global" : "")
+    : "";
+  // ":" is not allowed in Windows file names.
+  return input.replace(/\.onnx$/i, "") + (tag ? `.${tag.replace(/[:/\\]/g, "-")}` : "") + ".lem";
+}
+
+/**
+ * A compile by one recipe: compile, check `--max-ppl-increase`, write the model (and the recipe), print
+ * the report. Returns the exit code: 0, or 3 (nothing written) when the model misses the limit.
+ */
+async function runPlainCompile(
+  command: CompileCommand,
+  recipe: Recipe | undefined,
+  maxPplIncrease: number | undefined,
+): Promise<number> {
   const inputs = await readCompileInputs(command);
+  await checkOutputFolders([command.out, command.writeRecipe]);
   console.error(`compiling ${command.input} (${inputs.sizeText}) …`);
   const result = await compileOnnx(inputs.onnxBytes, {
     ...inputs.options,
     recipe,
     onProgress: stageProgress(),
   });
+  if (maxPplIncrease !== undefined) {
+    const quality = compileQuality(result);
+    if (!quality) {
+      throw new Error(
+        `--max-ppl-increase cannot be checked: onnxruntime-web cannot run the original ` +
+          `(${result.referenceError}); nothing written to ${command.out}`,
+      );
+    }
+    // The budgeted compile's check, on the perplexity ratio compiled ÷ original.
+    const missed = violations(
+      { bytes: result.bytes.length, perplexity: 1 + quality.increase },
+      { targetBytes: Infinity, maxPplIncrease },
+      1,
+    );
+    if (missed.length) {
+      console.log(compileReport(result, { ...command, out: undefined }));
+      const limit = +(maxPplIncrease * 100).toPrecision(6);
+      const where = quality.basis === "eval"
+        ? `on ${command.evalPath}`
+        : "(expected from the reference tokens)";
+      console.error(
+        `error: the compiled model's perplexity ${formatPercent(quality.increase, 1)} ${where} exceeds ` +
+          `--max-ppl-increase ${limit}; nothing written to ${command.out}`,
+      );
+      return 3;
+    }
+  }
   await writeFileAtomic(command.out, result.bytes);
   if (command.writeRecipe !== undefined) {
     await writeFileAtomic(
@@ -346,15 +426,13 @@ async function runPlainCompile(command: CompileCommand, recipe: Recipe | undefin
     );
   }
   console.log(compileReport(result, command));
+  return 0;
 }
 
 await runCli(async () => {
-  const { command, recipe, budget } = await parseCompileArgs(Deno.args);
-  if (!budget) return await runPlainCompile(command, recipe);
-  const code = await runBudgetedCompile(
-    command,
-    budget!,
-    ["deno", "task", "compile", ...Deno.args].join(" "),
-  );
+  const { command, recipe, budget, maxPplIncrease } = await parseCompileArgs(Deno.args);
+  const code = budget
+    ? await runBudgetedCompile(command, budget, ["deno", "task", "compile", ...Deno.args].join(" "))
+    : await runPlainCompile(command, recipe, maxPplIncrease);
   if (code !== 0) Deno.exit(code);
 }, USAGE);

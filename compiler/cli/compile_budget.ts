@@ -18,7 +18,7 @@ import { frontierTable } from "../budget/table.ts";
 import { paretoSvg, type PlotPoint } from "../budget/svg.ts";
 import { assignmentRecipe, describeAssignment, recipeJson } from "../budget/assignment.ts";
 import type { BudgetFlags, CompileCommand } from "./compile.ts";
-import { compileReport, readCompileInputs, stageProgress } from "./compile_report.ts";
+import { checkOutputFolders, compileReport, readCompileInputs, stageProgress } from "./compile_report.ts";
 
 function clock(seconds: number): string {
   const s = Math.round(seconds);
@@ -102,6 +102,7 @@ export async function runBudgetedCompile(
 ): Promise<number> {
   const { budget } = flags;
   const inputs = await readCompileInputs(command);
+  await checkOutputFolders([command.out, command.writeRecipe, flags.plot]);
   const name = command.name ?? inputs.options.fileName.replace(/\.[^.]*$/, "");
   if (flags.finetune) {
     await readInput(flags.finetune.trainPath, "Training text");

@@ -1,11 +1,12 @@
 /**
  * What `deno task compile` reads and prints, the same for a plain and a budgeted compile: the inputs
  * named on the command line, progress lines on stderr, and the report of a {@link CompileResult} (tensor
- * table, file written, the onnxruntime-web logit check, perplexity before and after).
+ * table, file written, the onnxruntime-web logit check, perplexity before and after, the quality verdict).
  * @module
  */
-import { readInput } from "../../runtime/cli/args.ts";
-import { formatBytes } from "../../runtime/cli/format.ts";
+import { checkOutputFolder, readInput } from "../../runtime/cli/args.ts";
+import { formatBytes, formatPercent } from "../../runtime/cli/format.ts";
+import { compileQuality, QUALITY_THRESHOLDS } from "../quality.ts";
 import type { CompileOptions, CompileResult } from "../compile.ts";
 import { readVocabFile } from "../onnx/import.ts";
 import { tensorTable } from "./tensor_table.ts";
@@ -48,6 +49,14 @@ export async function readCompileInputs(files: CompileFiles): Promise<{
   };
 }
 
+/**
+ * Fails unless the folder of every file a compile will write exists: checked after the inputs are read
+ * and before compressing, not minutes later when writing.
+ */
+export async function checkOutputFolders(paths: readonly (string | undefined)[]): Promise<void> {
+  for (const path of paths) if (path !== undefined) await checkOutputFolder(path);
+}
+
 /** Compile progress on stderr: a line per stage, at most every 5 s within one. */
 export function stageProgress(): NonNullable<CompileOptions["onProgress"]> {
   let lastStage = "";
@@ -61,15 +70,19 @@ export function stageProgress(): NonNullable<CompileOptions["onProgress"]> {
   };
 }
 
-/** The report printed after a compile; `note` is appended to the "wrote" line. */
+/**
+ * The report printed after a compile; `note` is appended to the "wrote" line. Without `out` the model
+ * was not written (a limit refused it) and the report says so.
+ */
 export function compileReport(
   result: CompileResult,
-  { out, evalPath }: { out: string; evalPath?: string },
+  { out, evalPath }: { out?: string; evalPath?: string },
   note = "",
 ): string {
+  const size = `${formatBytes(result.bytes.length)} (${result.bytes.length} bytes${note})`;
   const lines = [
     tensorTable(result.tensors).trimEnd(),
-    `\nwrote ${out}: ${formatBytes(result.bytes.length)} (${result.bytes.length} bytes${note})`,
+    out === undefined ? `\ncompiled, not written: ${size}` : `\nwrote ${out}: ${size}`,
   ];
   if (result.referenceError) {
     lines.push(
@@ -98,5 +111,25 @@ export function compileReport(
         } %)`,
     );
   }
+  lines.push(qualityLine(result, evalPath));
   return lines.join("\n");
+}
+
+/**
+ * `quality: fine — perplexity +0.1 % on valid.txt …`: the verdict of compiler/quality.ts, what it is
+ * based on and the thresholds.
+ */
+export function qualityLine(result: CompileResult, evalPath?: string): string {
+  const quality = compileQuality(result);
+  if (!quality) return "quality: not measured (onnxruntime-web cannot run the original to compare with)";
+  const expected = result.checkDivergence === undefined ? undefined : Math.expm1(result.checkDivergence);
+  const reference =
+    `expected from the divergence from onnxruntime-web over ${result.checkTokens} reference tokens`;
+  const basis = quality.basis === "eval"
+    ? `perplexity ${formatPercent(quality.increase, 1)} on ${evalPath}` +
+      (expected === undefined ? "" : ` (${formatPercent(expected, 1)} ${reference})`)
+    : `perplexity ${formatPercent(quality.increase, 1)} ${reference}; --eval TEXT measures it on real text`;
+  const { fine, noticeable } = QUALITY_THRESHOLDS;
+  return `quality: ${quality.verdict} — ${basis} (fine ≤ ${formatPercent(fine, 0)}, noticeable ≤ ` +
+    `${formatPercent(noticeable, 0)}, ruined above)`;
 }

@@ -5,6 +5,7 @@
 
 /** The JSON body of every error response. */
 export interface ErrorBody {
+  /** `code`: stable and machine-readable (e.g. "out_of_range"); `message`: for people. */
   error: { code: string; message: string };
 }
 

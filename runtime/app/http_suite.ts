@@ -115,6 +115,22 @@ export async function checkEveryRoute(call: Call, options: { runtime: boolean })
   assert.equal(events.at(-1)!.event, "done");
   assert.equal(events.at(-1)!.data.text, g1.text);
 
+  // minTokens: no <eos> before it. A seed whose text ends at <eos> early, asked again for more.
+  let early: { seed: number; tokens: string[] } | undefined;
+  for (let seed = 0; seed < 64 && !early; seed++) {
+    const g = await json(await post(call, "/v1/generate", { prompt: "the", maxTokens: 10, seed }));
+    if (g.finishReason === "eos" && g.tokens.length < 3) early = g;
+  }
+  assert.ok(early, "no seed in 0..63 ends at <eos> within 3 words");
+  const atLeast = { prompt: "the", maxTokens: 10, seed: early.seed, minTokens: 3 };
+  const longer = await json(await post(call, "/v1/generate", atLeast));
+  assert.ok(longer.tokens.length >= 3, JSON.stringify(longer));
+  assert.equal(longer.text, longer.tokens.join(" "));
+  const exact = await json(await post(call, "/v1/generate", { ...atLeast, maxTokens: 6, minTokens: 6 }));
+  assert.deepEqual([exact.tokens.length, exact.finishReason], [6, "length"]);
+  const streamed = await (await post(call, "/v1/generate", { ...atLeast, stream: true })).text();
+  assert.equal(JSON.parse(/event: done\ndata: (.*)/.exec(streamed)![1]).text, longer.text);
+
   // Bad input: every one a 4xx with {error: {code, message}}.
   const bad: [string, unknown, number, string][] = [
     ["/v1/predict", "{", 400, "invalid_json"],
@@ -163,6 +179,10 @@ export async function checkEveryRoute(call: Call, options: { runtime: boolean })
     ["/v1/generate", { prompt: "the", seed: -1 }, 400, "out_of_range"],
     ["/v1/generate", { prompt: "the", seed: 2 ** 32 }, 400, "out_of_range"],
     ["/v1/generate", { prompt: "the", topK: -3 }, 400, "out_of_range"],
+    ["/v1/generate", { prompt: "the", minTokens: -1 }, 400, "out_of_range"],
+    ["/v1/generate", { prompt: "the", minTokens: 1.5 }, 400, "invalid_field"],
+    ["/v1/generate", { prompt: "the", minTokens: 21 }, 400, "out_of_range"], // over the default maxTokens 20
+    ["/v1/generate", { prompt: "the", maxTokens: 5, minTokens: 6, stream: true }, 400, "out_of_range"],
     ["/v1/generate", { prompt: "the", stream: 1 }, 400, "invalid_field"],
     ["/v1/generate", { prompt: "the", stream: true, state: "AAAA" }, 400, "invalid_state"],
     ["/v1/generate", { text: "the" }, 400, "unknown_field"],

@@ -1,6 +1,8 @@
 /**
  * GET /openapi.json: the API described (OpenAPI 3.1), with this server's limits filled in.
- * A test checks that every route of the app is described here and nothing else.
+ * Tests check that every route of the app is described here and nothing else, that the document passes
+ * swagger-parser's validation and Redocly's recommended rules, and that the TypeScript types
+ * openapi-typescript generates from it are the typed client's (runtime/app/openapi.test.ts).
  * @module
  */
 import type { Limits } from "./limits.ts";
@@ -15,6 +17,7 @@ const obj = (properties: Record<string, Schema>, required: string[] = []): Schem
   additionalProperties: false,
 });
 const json = (schema: Schema) => ({ content: { "application/json": { schema } } });
+const body = (schema: Schema) => ({ required: true, ...json(schema) });
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
 const errors = {
   "400": {
@@ -24,6 +27,9 @@ const errors = {
   "405": { description: "Method not allowed", ...json(ref("Error")) },
   "413": { description: "Body, text or token count over the limit", ...json(ref("Error")) },
 };
+/** The client errors of a GET route: only another method on its path (405). */
+const getErrors = { "405": errors["405"] };
+const notFound = (description: string) => ({ "404": { description, ...json(ref("Error")) } });
 
 /** The OpenAPI document for a server with these limits. */
 export function openApiDocument(limits: Limits): Schema {
@@ -33,6 +39,10 @@ export function openApiDocument(limits: Limits): Schema {
   const text = { type: "string", maxLength: limits.maxTextChars };
   return {
     openapi: "3.1.0",
+    // Relative: the server that serves this document.
+    servers: [{ url: "/", description: "This server" }],
+    // The API is open: no authentication (an empty list of security requirements).
+    security: [],
     info: {
       title: "lstm-edge",
       version: "1",
@@ -43,20 +53,30 @@ export function openApiDocument(limits: Limits): Schema {
     paths: {
       "/v1/model": {
         get: {
+          operationId: "getModel",
           summary: "The model: name, vocabulary size, layer shapes, file bytes, tensors, metrics, limits",
-          responses: { "200": { description: "Model information", ...json({ type: "object" }) } },
+          responses: {
+            "200": { description: "Model information", ...json({ type: "object" }) },
+            ...getErrors,
+          },
         },
       },
       "/v1/model.lem": {
         get: {
+          operationId: "getModelFile",
           summary: "The model file itself (for the demo page's offline mode)",
-          responses: { "200": { description: "The .lem file", content: { "application/octet-stream": {} } } },
+          responses: {
+            "200": { description: "The .lem file", content: { "application/octet-stream": {} } },
+            ...notFound("This server does not serve its model file"),
+            ...getErrors,
+          },
         },
       },
       "/v1/predict": {
         post: {
+          operationId: "predict",
           summary: "The k most likely next words after text (continuing from state when given)",
-          requestBody: json(obj({
+          requestBody: body(obj({
             text: { ...text, description: "Words after state; may be empty only when state is given" },
             k: { type: "integer", minimum: 1, maximum: limits.maxK, default: 5 },
             state,
@@ -66,11 +86,14 @@ export function openApiDocument(limits: Limits): Schema {
             "200": {
               description: "Predictions, and the state after text",
               ...json(obj({
-                predictions: { type: "array", items: obj({ token: str("word"), prob: { type: "number" } }) },
+                predictions: {
+                  type: "array",
+                  items: obj({ token: str("word"), prob: { type: "number" } }, ["token", "prob"]),
+                },
                 state,
                 tokens: { type: "integer", description: "Tokens fed from text" },
                 unknown: { type: "integer", description: "Words of text outside the vocabulary (<unk>)" },
-              })),
+              }, ["predictions", "state", "tokens", "unknown"])),
             },
             ...errors,
           },
@@ -78,8 +101,9 @@ export function openApiDocument(limits: Limits): Schema {
       },
       "/v1/score": {
         post: {
+          operationId: "score",
           summary: "Perplexity of text (zero state, <eos> per line, every token after the first scored)",
-          requestBody: json(obj({ text }, ["text"])),
+          requestBody: body(obj({ text }, ["text"])),
           responses: {
             "200": {
               description: "Scores",
@@ -91,7 +115,7 @@ export function openApiDocument(limits: Limits): Schema {
                 },
                 tokens: { type: "integer", description: "Tokens scored" },
                 unknown: { type: "integer" },
-              })),
+              }, ["perplexity", "logprob", "tokens", "unknown"])),
             },
             ...errors,
           },
@@ -99,10 +123,18 @@ export function openApiDocument(limits: Limits): Schema {
       },
       "/v1/generate": {
         post: {
+          operationId: "generate",
           summary: "Sample a continuation of prompt; JSON, or Server-Sent Events with stream: true",
-          requestBody: json(obj({
+          requestBody: body(obj({
             prompt: { ...text, description: "May be empty only when state is given" },
             maxTokens: { type: "integer", minimum: 1, maximum: limits.maxGenerateTokens, default: 20 },
+            minTokens: {
+              type: "integer",
+              minimum: 0,
+              maximum: limits.maxGenerateTokens,
+              default: 0,
+              description: "No <eos> before this many words (at most maxTokens)",
+            },
             temperature: { type: "number", minimum: 0, maximum: 10, default: 1 },
             topK: { type: "integer", minimum: 0, default: 40, description: "0: sample from every word" },
             seed: { type: "integer", minimum: 0, maximum: 4294967295, description: "Same seed, same text" },
@@ -114,28 +146,68 @@ export function openApiDocument(limits: Limits): Schema {
               description:
                 "The text; with stream: true, `token` events ({token, index}) then one `done` event " +
                 "carrying the same object as the JSON answer (or one `error` event)",
-              ...json(obj({
-                text: { type: "string" },
-                tokens: { type: "array", items: { type: "string" } },
-                finishReason: { enum: ["eos", "length"] },
-                seed: { type: "integer" },
-                state,
-              })),
-              "text/event-stream": {},
+              content: {
+                "application/json": {
+                  schema: obj({
+                    text: { type: "string" },
+                    tokens: { type: "array", items: { type: "string" } },
+                    finishReason: { type: "string", enum: ["eos", "length"] },
+                    seed: { type: "integer" },
+                    state,
+                  }, ["text", "tokens", "finishReason", "seed", "state"]),
+                },
+                "text/event-stream": {
+                  schema: {
+                    type: "string",
+                    description: "event: token / data: {token, index} per word, then event: done / data: " +
+                      "the JSON answer, or event: error / data: {error: {code, message}}",
+                  },
+                },
+              },
             },
             ...errors,
           },
         },
       },
-      "/healthz": { get: { summary: "Liveness", responses: { "200": { description: "ok" } } } },
-      "/openapi.json": {
-        get: { summary: "This document", responses: { "200": { description: "OpenAPI" } } },
+      "/healthz": {
+        get: {
+          operationId: "health",
+          summary: "Liveness",
+          responses: {
+            "200": {
+              description: "ok",
+              ...json(obj({ status: { type: "string", enum: ["ok"] }, model: str("model name") }, [
+                "status",
+                "model",
+              ])),
+            },
+            ...getErrors,
+          },
+        },
       },
-      "/": { get: { summary: "Demo page", responses: { "200": { description: "HTML" } } } },
+      "/openapi.json": {
+        get: {
+          operationId: "getOpenApi",
+          summary: "This document",
+          responses: { "200": { description: "OpenAPI", ...json({ type: "object" }) }, ...getErrors },
+        },
+      },
+      "/": {
+        get: {
+          operationId: "demoPage",
+          summary: "Demo page",
+          responses: { "200": { description: "HTML", content: { "text/html": {} } }, ...getErrors },
+        },
+      },
       "/demo/runtime.js": {
         get: {
+          operationId: "getBrowserRuntime",
           summary: "The runtime bundled for browsers (demo offline mode)",
-          responses: { "200": { description: "JavaScript" } },
+          responses: {
+            "200": { description: "JavaScript", content: { "text/javascript": {} } },
+            ...notFound("This server has no offline runtime"),
+            ...getErrors,
+          },
         },
       },
     },

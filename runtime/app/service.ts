@@ -12,6 +12,7 @@ import { mulberry32 } from "../random.ts";
 
 /** One offered next word. */
 export interface Prediction {
+  /** The word. */
   token: string;
   /** Probability (0..1) under the model. */
   prob: number;
@@ -19,20 +20,27 @@ export interface Prediction {
 
 /** One generated token as it is produced. */
 export interface GeneratedToken {
+  /** The word. */
   token: string;
+  /** Its position in the generated text, from 0. */
   index: number;
 }
 
 /** The end of a generation. */
 export interface GenerateResult {
+  /** The generated words joined by spaces. */
   text: string;
+  /** The generated words. */
   tokens: string[];
+  /** "eos": the model ended the text; "length": maxTokens words were generated. */
   finishReason: "eos" | "length";
+  /** The seed used (given, or drawn and returned): the same seed gives the same text. */
   seed: number;
 }
 
 /** Prediction, scoring and generation on text for one model. Single-threaded, like the model. */
 export class TextService {
+  /** A service for `model`, refusing texts over `limits.maxTextTokens` tokens (413). */
   constructor(readonly model: LstmModel, readonly limits: Pick<Limits, "maxTextTokens">) {}
 
   /**
@@ -95,22 +103,25 @@ export class TextService {
 
   /**
    * Samples up to `maxTokens` tokens after `state` (feed the prompt first), never `<unk>`, stopping after
-   * `<eos>`, calling `onToken` for each; `state` ends after the last token (including `<eos>`).
+   * `<eos>` — but not before `minTokens` (default 0) tokens: until then `<eos>` is not sampled either —
+   * calling `onToken` for each; `state` ends after the last token (including `<eos>`).
    */
   async generate(
     state: LstmState,
-    options: { maxTokens: number; temperature: number; topK: number; seed: number },
+    options: { maxTokens: number; minTokens?: number; temperature: number; topK: number; seed: number },
     onToken?: (t: GeneratedToken) => void | Promise<void>,
   ): Promise<GenerateResult> {
     const t = this.model.tokenizer;
     const random = mulberry32(options.seed);
     const tokens: string[] = [];
     let finishReason: GenerateResult["finishReason"] = "length";
+    const never = t.unkId >= 0 ? [t.unkId] : [];
+    const notYet = t.eosId >= 0 ? [...never, t.eosId] : never; // before minTokens
     for (let i = 0; i < options.maxTokens; i++) {
       const id = sampleToken(this.model.logProbs(state), random, {
         temperature: options.temperature,
         topK: options.topK,
-        exclude: t.unkId >= 0 ? [t.unkId] : [],
+        exclude: i < (options.minTokens ?? 0) ? notYet : never,
       });
       this.model.feed(state, id);
       if (id === t.eosId) {

@@ -21,14 +21,18 @@ export interface PredictRequest {
 
 /** POST /v1/score */
 export interface ScoreRequest {
+  /** The text to score (PTB convention: `<eos>` after each line, every token after the first scored). */
   text: string;
 }
 
 /** POST /v1/generate */
 export interface GenerateRequest {
+  /** The text to continue (after `state` when given). May be empty only when `state` is given. */
   prompt: string;
   /** 1..maxGenerateTokens (default 20). */
   maxTokens?: number;
+  /** 0..maxTokens (default 0): no `<eos>` before this many tokens, so the text is at least this long. */
+  minTokens?: number;
   /** 0 (always the most likely word) .. 10; default 1. */
   temperature?: number;
   /** Sample among the k most likely words only; 0 = all (default 40). */
@@ -37,6 +41,7 @@ export interface GenerateRequest {
   seed?: number;
   /** Answer with Server-Sent Events, one `token` event per word, then `done`. */
   stream?: boolean;
+  /** From an earlier response: the state after the text sent before. */
   state?: string;
 }
 
@@ -151,7 +156,7 @@ export function parseScore(body: Record<string, unknown>, limits: Limits): Score
 }
 
 export function parseGenerate(body: Record<string, unknown>, limits: Limits): GenerateRequest {
-  only(body, ["prompt", "maxTokens", "temperature", "topK", "seed", "stream", "state"]);
+  only(body, ["prompt", "maxTokens", "minTokens", "temperature", "topK", "seed", "stream", "state"]);
   const state = optionalString(body, "state");
   const temperature = body.temperature;
   if (temperature !== undefined) {
@@ -165,6 +170,7 @@ export function parseGenerate(body: Record<string, unknown>, limits: Limits): Ge
   return {
     prompt: text(body, "prompt", limits, state !== undefined),
     maxTokens: int(body, "maxTokens", 1, limits.maxGenerateTokens),
+    minTokens: int(body, "minTokens", 0, limits.maxGenerateTokens),
     temperature: temperature as number | undefined,
     topK: int(body, "topK", 0, 1_000_000),
     seed: int(body, "seed", 0, 0xffffffff),

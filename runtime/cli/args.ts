@@ -61,6 +61,25 @@ export async function readInput(path: string, what: string): Promise<Uint8Array>
   }
 }
 
+/**
+ * Throws when the folder a file is to be written in does not exist (or is not a folder): checked before
+ * a long computation instead of failing at its end.
+ */
+export async function checkOutputFolder(path: string): Promise<void> {
+  const cut = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  const dir = cut < 0 ? "." : path.slice(0, cut) || "/";
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(dir);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error(`Cannot write "${path}": the folder "${dir}" does not exist`);
+    }
+    throw e;
+  }
+  if (!info.isDirectory) throw new Error(`Cannot write "${path}": "${dir}" is not a folder`);
+}
+
 /** Progress on stderr, one line rewritten in place when stderr is a terminal. */
 export function progressReporter(label: string): (done: number, total: number) => void {
   const tty = Deno.stderr.isTerminal();

@@ -7,11 +7,18 @@
  *   kernels_relaxed.wasm  the relaxed-SIMD int8/int4 products (imports kernels.wasm's memory), likewise
  *   model.lem         the model, a data module (ArrayBuffer)
  *   demo-runtime.txt  the runtime bundled for browsers (the demo's offline mode), a text module
- *   workerd.capnp     `npx workerd serve DIR/workerd.capnp --socket-addr http=127.0.0.1:8787`
+ *   workerd.capnp     `deno task workerd serve DIR/workerd.capnp --socket-addr http=127.0.0.1:8787`
  *   wrangler.toml     `npx wrangler deploy` from DIR (uploads the same modules, no rebundling)
+ *
+ * It prints each file's size and the upload's — the script plus its four modules — raw and gzip-compressed,
+ * and warns when the compressed upload is over Cloudflare Workers' size limit: 3 MiB on the Free plan,
+ * 10 MiB on the Paid plan, counted after compression
+ * (https://developers.cloudflare.com/workers/platform/limits/#worker-size). The model is most of it:
+ * PTB-small in f32 (17.45 MB compressed) fits neither; in int8 (4.52 MB compressed) only the paid plan.
  * @module
  */
 import { parseCli, readInput, runCli, UsageError } from "../cli/args.ts";
+import { formatBytes } from "../cli/format.ts";
 import { resolveLimits } from "../app/limits.ts";
 import { bundleBrowserRuntime, bundleWorker, stopBundler, WORKER_MODULES } from "./bundle.ts";
 
@@ -28,7 +35,8 @@ usage: ${USAGE}
 Bundles the app for Cloudflare Workers / workerd with one model (default ${SHIPPED}) into DIR
 (default dist/worker): worker.js, kernels.wasm, kernels_relaxed.wasm, model.lem, demo-runtime.txt,
 workerd.capnp, wrangler.toml.
-Serve it locally:  npx workerd serve DIR/workerd.capnp --socket-addr http=127.0.0.1:8787
+Prints the upload's size raw and gzip-compressed, warning above Workers' limits (3 MiB free, 10 MiB paid).
+Serve it locally:  deno task workerd serve DIR/workerd.capnp --socket-addr http=127.0.0.1:8787
 Deploy it:         cd DIR && npx wrangler deploy
 
   --out DIR       output folder (default dist/worker)
@@ -39,7 +47,7 @@ Deploy it:         cd DIR && npx wrangler deploy
 function capnp(): string {
   const m = WORKER_MODULES;
   return `# workerd config for lstm-edge (written by deno task build:worker).
-# npx workerd serve workerd.capnp --socket-addr http=127.0.0.1:8787
+# deno task workerd serve DIR/workerd.capnp --socket-addr http=127.0.0.1:8787 (from the repository)
 using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
@@ -73,6 +81,54 @@ rules = [
   { type = "Text", globs = ["**/*.txt"], fallthrough = false },
 ]
 `;
+}
+
+/**
+ * Cloudflare Workers' limit on a Worker's size, script and modules gzip-compressed as uploaded, per plan
+ * (https://developers.cloudflare.com/workers/platform/limits/#worker-size).
+ */
+export const WORKERS_SIZE_LIMITS = [
+  { plan: "free", gzipBytes: 3 * 2 ** 20 },
+  { plan: "paid", gzipBytes: 10 * 2 ** 20 },
+] as const;
+
+/** What is uploaded to Workers: the script and its modules (not workerd.capnp, wrangler.toml). */
+export const UPLOADED = ["worker.js", ...Object.values(WORKER_MODULES)];
+
+/** The gzip-compressed size of `bytes` (the default level, as wrangler reports it). */
+export async function gzipBytes(bytes: Uint8Array<ArrayBuffer>): Promise<number> {
+  const compressed = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
+  return (await new Response(compressed).arrayBuffer()).byteLength;
+}
+
+/**
+ * The upload's size lines: each uploaded file raw and gzip, the total, and a warning for each Workers plan
+ * whose limit the compressed total is over.
+ */
+export function uploadReport(files: { path: string; bytes: number; gzip: number }[]): string[] {
+  const raw = files.reduce((s, f) => s + f.bytes, 0);
+  const gzip = files.reduce((s, f) => s + f.gzip, 0);
+  const width = Math.max(...files.map((f) => f.path.length));
+  const lines = files.map((f) =>
+    `${f.path.padEnd(width)}  ${formatBytes(f.bytes).padStart(9)}  gzip ${formatBytes(f.gzip).padStart(9)}`
+  );
+  lines.push(
+    `upload (script + ${files.length - 1} modules): ${formatBytes(raw)} (${raw} bytes), gzip ${
+      formatBytes(gzip)
+    } (${gzip} bytes)`,
+  );
+  const over = WORKERS_SIZE_LIMITS.filter((l) => gzip > l.gzipBytes);
+  if (over.length) {
+    const limits = WORKERS_SIZE_LIMITS.map((l) => `${l.plan} ${l.gzipBytes / 2 ** 20} MiB`).join(", ");
+    lines.push(
+      `warning: the compressed upload is over Cloudflare Workers' size limit on the ${
+        over.map((l) => l.plan).join(" and ")
+      } plan${over.length > 1 ? "s" : ""} (${limits} gzip; ` +
+        "https://developers.cloudflare.com/workers/platform/limits/#worker-size): the model is most of it; " +
+        "a smaller one fits (deno task compile --method int4, or --target-size BYTES)",
+    );
+  }
+  return lines;
 }
 
 /** What counts against {@link WORKER_BUDGET_BYTES}: the script and both kernel modules. */
@@ -130,12 +186,19 @@ if (import.meta.main) {
     const out = values.out ?? "dist/worker";
     try {
       const sizes = await buildWorker(positionals[0] ?? SHIPPED, out, limits);
-      for (const [name, n] of Object.entries(sizes)) console.log(`${out}/${name}  ${n} bytes`);
+      const files = await Promise.all(UPLOADED.map(async (name) => ({
+        path: `${out}/${name}`,
+        bytes: sizes[name],
+        gzip: await gzipBytes(await Deno.readFile(`${out}/${name}`)),
+      })));
+      const report = uploadReport(files);
+      for (const line of report) (line.startsWith("warning:") ? console.error : console.log)(line);
+      console.log(`also written: ${out}/workerd.capnp, ${out}/wrangler.toml`);
       const runtime = runtimeBytes(sizes);
       console.log(
         `runtime (worker.js + kernels.wasm + kernels_relaxed.wasm): ${runtime} bytes of a ${WORKER_BUDGET_BYTES}-byte budget`,
       );
-      console.log(`serve: npx workerd serve ${out}/workerd.capnp --socket-addr http=127.0.0.1:8787`);
+      console.log(`serve: deno task workerd serve ${out}/workerd.capnp --socket-addr http=127.0.0.1:8787`);
     } finally {
       await stopBundler();
     }

@@ -20,6 +20,44 @@ Deno.test("deno task serve: a real Deno.serve on loopback answers every route ov
   }
 });
 
+Deno.test("deno task serve --log prints one line per request: method, path, status, ms, tokens", async () => {
+  const model = await writeTestModel();
+  const server = await startServer(
+    Deno.execPath(),
+    ["run", "-A", ENTRY, model, "--port", "0", "--log"],
+    (out) => /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1],
+  );
+  try {
+    const post = (path: string, body: unknown) =>
+      fetch(server.url + path, { method: "POST", body: JSON.stringify(body) }).then((r) => r.text());
+    await post("/v1/predict", { text: "the cat sat" });
+    await post("/v1/predict", { text: "the", k: 0 });
+    const sse = await post("/v1/generate", { prompt: "the cat", seed: 3, maxTokens: 4, stream: true });
+    const done = JSON.parse(/event: done\ndata: (.*)/.exec(sse)![1]);
+    await fetch(server.url + "/nope").then((r) => r.text());
+    // The last line can lag the answer by a moment (stdout is piped).
+    for (let i = 0; i < 40 && !/GET \/nope/.test(server.output()); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const lines = server.output().split("\n").filter((l) => /^(GET|POST) /.test(l));
+    const line = /^(GET|POST) (\S+) (\d{3}) (\d+\.\d) ms (\d+) tokens$/;
+    assert.equal(lines.length, 4, server.output());
+    const parsed = lines.map((l) => {
+      const m = l.match(line);
+      assert.ok(m, l);
+      return [m[1], m[2], Number(m[3]), Number(m[5])];
+    });
+    assert.deepEqual(parsed[0], ["POST", "/v1/predict", 200, 3]);
+    assert.deepEqual(parsed[1], ["POST", "/v1/predict", 400, 0]);
+    // Generate: the prompt's 2 tokens and each generated one, counted when the stream has ended.
+    assert.deepEqual(parsed[2], ["POST", "/v1/generate", 200, 2 + done.tokens.length]);
+    assert.deepEqual(parsed[3], ["GET", "/nope", 404, 0]);
+  } finally {
+    await server.stop();
+    await Deno.remove(model);
+  }
+});
+
 Deno.test("deno task serve: a missing model and bad options end with a message, not a stack trace", async () => {
   const run = async (...args: string[]) => {
     const r = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", ENTRY, ...args], stdin: "null" })

@@ -1,6 +1,7 @@
 /**
- * `deno task serve [MODEL.lem] [--port N] [--hostname H] [--limits JSON]`: the app under Deno.serve.
- * Prints `listening on http://HOST:PORT/` once it accepts connections; stops on SIGINT/SIGTERM.
+ * `deno task serve [MODEL.lem] [--port N] [--hostname H] [--limits JSON] [--log]`: the app under Deno.serve.
+ * Prints `listening on http://HOST:PORT/` once it accepts connections, with --log one line per request
+ * (runtime/app/request_log.ts); stops on SIGINT/SIGTERM.
  * @module
  */
 import { parseCli, readInput, runCli, UsageError } from "../cli/args.ts";
@@ -10,7 +11,7 @@ import { resolveLimits } from "../app/limits.ts";
 import { sha256Hex } from "../sha256.ts";
 
 const SHIPPED = "models/ptb-small.lem";
-const USAGE = "deno task serve [MODEL.lem] [--port N] [--hostname H] [--limits JSON]";
+const USAGE = "deno task serve [MODEL.lem] [--port N] [--hostname H] [--limits JSON] [--log]";
 const HELP = `
 usage: ${USAGE}
 
@@ -21,6 +22,8 @@ Serves the HTTP API (see README "Serving") and the demo page for one compiled mo
   --hostname H      address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --limits JSON     request limits, e.g. '{"maxBodyBytes": 131072, "maxGenerateTokens": 50}'
                     (keys: maxBodyBytes, maxTextChars, maxTextTokens, maxK, maxGenerateTokens)
+  --log             one line per request on stdout: method, path, status, ms and the tokens the
+                    model processed, e.g. "POST /v1/predict 200 2.4 ms 3 tokens"
   -h, --help        this text
 `;
 
@@ -29,6 +32,7 @@ await runCli(async () => {
     port: { type: "string" },
     hostname: { type: "string" },
     limits: { type: "string" },
+    log: { type: "boolean" },
   }, HELP);
   if (positionals.length > 1) {
     throw new UsageError(`expected at most one model file, got ${positionals.length}`);
@@ -52,6 +56,7 @@ await runCli(async () => {
     sha256: await sha256Hex(bytes),
     modelBytes: bytes,
     limits,
+    requestLog: values.log ? (line) => console.log(line) : undefined,
     browserRuntime: () => {
       runtime ??= import("./bundle.ts").then(async (b) => {
         const js = await b.bundleBrowserRuntime();

@@ -89,24 +89,3 @@ export function exists(path: string | URL): boolean {
     return false;
   }
 }
-
-/**
- * workerd's native binary from the npm package's platform dependency (not the `node_modules/.bin` shim,
- * which, without install scripts, is a node script that does not pass SIGTERM on); undefined when absent.
- */
-export function workerdBinary(): string | undefined {
-  const root = new URL("../../node_modules/", import.meta.url);
-  const os = { linux: "linux", darwin: "darwin", windows: "windows" }[Deno.build.os as string];
-  const cpu = Deno.build.arch === "x86_64" ? "64" : "arm64";
-  const pkg = `workerd-${os}-${cpu}`;
-  try {
-    for (const entry of Deno.readDirSync(new URL(".deno/", root))) {
-      if (entry.name.startsWith(`@cloudflare+${pkg}@`)) {
-        const bin = new URL(`.deno/${entry.name}/node_modules/@cloudflare/${pkg}/bin/workerd`, root).pathname;
-        if (exists(bin)) return bin;
-      }
-    }
-  } catch { /* no node_modules/.deno */ }
-  const shim = new URL(".bin/workerd", root).pathname;
-  return exists(shim) ? shim : undefined;
-}

@@ -2,9 +2,18 @@ import assert from "node:assert/strict";
 import { needs } from "../../tests/helpers.ts";
 import { checkEveryRoute } from "../app/http_suite.ts";
 import { writeTestModel } from "../app/test_model.ts";
-import { buildWorker, runtimeBytes, WORKER_BUDGET_BYTES } from "./build_worker.ts";
+import {
+  buildWorker,
+  gzipBytes,
+  runtimeBytes,
+  uploadReport,
+  WORKER_BUDGET_BYTES,
+  WORKERS_SIZE_LIMITS,
+} from "./build_worker.ts";
+import { runTask } from "../../tests/helpers.ts";
 import { stopBundler, WORKER_MODULES } from "./bundle.ts";
-import { exists, freePort, healthy, startServer, workerdBinary } from "./testing.ts";
+import { exists, freePort, healthy, startServer } from "./testing.ts";
+import { workerdBinary } from "./workerd.ts";
 
 const WORKERD = workerdBinary();
 const reason = "workerd is absent from node_modules (npm workerd: deno install, see .ci/run)";
@@ -54,16 +63,74 @@ Deno.test("the worker runtime (worker.js + both kernel modules, without model) i
   );
 });
 
+Deno.test("build:worker's upload report: raw and gzip per file and in total, a warning per Workers plan it exceeds", async () => {
+  const MiB = 2 ** 20;
+  const files = (modelGzip: number) => [
+    { path: "w/worker.js", bytes: 100_000, gzip: 30_000 },
+    { path: "w/model.lem", bytes: 2 * modelGzip, gzip: modelGzip },
+  ];
+  const small = uploadReport(files(MiB));
+  assert.equal(small.length, 3);
+  assert.match(small[0], /^w\/worker\.js\s+100\.0 kB {2}gzip {3}30\.0 kB$/);
+  assert.match(
+    small[2],
+    /^upload \(script \+ 1 modules\): 2\.20 MB \(2197152 bytes\), gzip 1\.08 MB \(1078576 bytes\)$/,
+  );
+  const [free, paid] = WORKERS_SIZE_LIMITS.map((l) => l.gzipBytes);
+  assert.deepEqual([free, paid], [3 * MiB, 10 * MiB]);
+  const overFree = uploadReport(files(free - 30_000 + 1)).at(-1)!;
+  assert.match(
+    overFree,
+    /^warning: .* over Cloudflare Workers' size limit on the free plan \(free 3 MiB, paid 10 MiB/,
+  );
+  assert.match(overFree, /https:\/\/developers\.cloudflare\.com\/workers\/platform\/limits\/#worker-size/);
+  assert.equal(uploadReport(files(free - 30_000)).length, 3, "exactly at the limit is within it");
+  assert.match(uploadReport(files(paid)).at(-1)!, /on the free and paid plans/);
+  // gzip is measured, not estimated: zeros shrink, random bytes do not.
+  assert.ok((await gzipBytes(new Uint8Array(100_000))) < 1000);
+  assert.ok((await gzipBytes(crypto.getRandomValues(new Uint8Array(60_000)))) > 60_000);
+});
+
+Deno.test("deno task build:worker prints the upload's raw and gzip sizes", async () => {
+  const model = await writeTestModel();
+  const dir = await Deno.makeTempDir({ prefix: "lstm-edge-worker-cli-" });
+  try {
+    const r = await runTask("build:worker", model, "--out", dir);
+    assert.equal(r.code, 0, r.stderr);
+    const uploaded = ["worker.js", ...Object.values(WORKER_MODULES)];
+    let raw = 0;
+    for (const name of uploaded) {
+      raw += (await Deno.stat(`${dir}/${name}`)).size;
+      const line = new RegExp(
+        `^${dir}/${name.replaceAll(".", "\\.")}\\s+[\\d.]+ k?B  gzip\\s+[\\d.]+ k?B$`,
+        "m",
+      );
+      assert.match(r.stdout, line);
+    }
+    const total = /^upload \(script \+ 4 modules\): .* \((\d+) bytes\), gzip .* \((\d+) bytes\)$/m.exec(
+      r.stdout,
+    );
+    assert.ok(total, r.stdout);
+    assert.equal(Number(total[1]), raw);
+    assert.ok(Number(total[2]) < raw);
+    assert.doesNotMatch(r.stderr, /warning/); // a 12 kB model is far within both plans
+  } finally {
+    await Deno.remove(model);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test({
-  name: "workerd serves the built worker on loopback: every route over HTTP",
+  name:
+    "deno task workerd serves the built worker on loopback (every route over HTTP), and stopping it stops workerd",
   ...needs(WORKERD !== undefined, reason),
   fn: async () => {
     const { dir } = await build();
     const port = freePort();
     const url = `http://127.0.0.1:${port}`;
     const server = await startServer(
-      WORKERD!,
-      ["serve", `${dir}/workerd.capnp`, "--socket-addr", `http=127.0.0.1:${port}`],
+      Deno.execPath(),
+      ["task", "-q", "workerd", "serve", `${dir}/workerd.capnp`, "--socket-addr", `http=127.0.0.1:${port}`],
       () => healthy(url),
     );
     try {
@@ -71,5 +138,15 @@ Deno.test({
     } finally {
       await server.stop();
     }
+    // SIGTERM to the task reached workerd: nothing listens on the port any more.
+    let listening = true;
+    for (let i = 0; i < 40 && listening; i++) {
+      listening = await Deno.connect({ hostname: "127.0.0.1", port }).then(
+        (c) => (c.close(), true),
+        () => false,
+      );
+      if (listening) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(listening, false, `workerd still listens on ${port} after the task was stopped`);
   },
 });

@@ -73,6 +73,20 @@ Deno.test("summarize() lists every tensor with its encoding, shape and bytes", (
   assert.deepEqual([s.format, s.vocabSize, s.embeddingSize], ["1.0", 12, 6]);
   assert.deepEqual(s.metadata.metrics, [{ name: "perplexity", value: 123.5 }]);
   assert.match(formatSummary(s), /decoder\s+csr16 38\.3% \(int4 g4\)\s+12×5\s+134/);
+  assert.match(formatSummary(s), /^ {2}perplexity = 123\.5$/m);
+});
+
+Deno.test("formatSummary() prints metrics with at most 7 significant digits, whole numbers as they are", () => {
+  const s = summarize(readLem(writeLem(mixedModel())));
+  s.metadata.metrics = [
+    { name: "perplexity_compiled", value: 119.50295372103557 },
+    { name: "check_max_abs_logit_diff", value: 1.7881393432617188e-7 },
+    { name: "eval_tokens", value: 73759 },
+  ];
+  const text = formatSummary(s);
+  assert.match(text, /^ {2}perplexity_compiled = 119\.503$/m);
+  assert.match(text, /^ {2}check_max_abs_logit_diff = 1\.788139e-7$/m);
+  assert.match(text, /^ {2}eval_tokens = 73759$/m);
 });
 
 Deno.test("readLem() gives zeros for an absent decoder_bias", () => {

@@ -531,7 +531,10 @@ export function formatSummary(s: LemSummary): string {
   if (md.name || md.compiler) {
     lines.push(`${md.name} (${md.compiler}) from ${md.sourceFile} ${md.sourceSha256}`);
   }
-  for (const m of md.metrics) lines.push(`  ${m.name} = ${m.value}`);
+  // 7 significant digits, as much as people read (119.503, not 119.50295372103557); --json has them all.
+  for (const m of md.metrics) {
+    lines.push(`  ${m.name} = ${Number.isInteger(m.value) ? m.value : +m.value.toPrecision(7)}`);
+  }
   const w = Math.max(...s.tensors.map((t) => t.name.length));
   const we = Math.max(...s.tensors.map((t) => t.encoding.length));
   for (const t of s.tensors) {

@@ -10,6 +10,7 @@
  */
 
 import asc from "assemblyscript/asc";
+import { parseCli } from "../cli/args.ts";
 
 const kernelsDir = new URL(".", import.meta.url);
 
@@ -139,10 +140,22 @@ export async function writeAtomically(out: URL | string, bytes: Uint8Array): Pro
 
 // Usage: deno run -A runtime/kernels/build.ts [--out PATH]   (default: runtime/kernels/build/kernels.wasm;
 // the relaxed module goes beside it, PATH with "_relaxed" before ".wasm")
+const USAGE = "deno task build:kernels [--out FILE.wasm]";
+const HELP = `
+usage: ${USAGE}
+
+Compiles the AssemblyScript kernels (runtime/kernels/as/) into kernels.wasm (SIMD128) and
+kernels_relaxed.wasm (relaxed SIMD, beside it). The outputs are committed; build.test.ts fails when
+they are stale.
+
+  --out FILE.wasm  where to write kernels.wasm (default: runtime/kernels/build/kernels.wasm); the
+                   relaxed module goes beside it as FILE_relaxed.wasm
+  -h, --help       this text
+`;
+
 if (import.meta.main) {
-  const at = Deno.args.indexOf("--out");
-  if (at >= 0 && !Deno.args[at + 1]) throw new Error("--out needs a path");
-  const out = at >= 0 ? Deno.args[at + 1] : decodeURIComponent(kernelWasmOutUrl.pathname);
+  const { values } = parseCli(Deno.args, { out: { type: "string" } }, HELP);
+  const out = values.out ?? decodeURIComponent(kernelWasmOutUrl.pathname);
   const main = await buildKernels();
   const relaxed = await buildRelaxedKernels(); // one asc run at a time
   await Deno.mkdir(out.slice(0, out.lastIndexOf("/") + 1) || ".", { recursive: true });
