@@ -2,7 +2,8 @@
 // rowPtr[r] .. rowPtr[r+1]−1 of the column indices (u16 or u32, `idxBits` 16 or 32) and of the values, a
 // 1 × nnz leaf stored as `valKind` 0 = f32, 1 = f16 (bits), 2 = int8, 3 = int4 (low nibble first); int8/int4
 // values use scales[⌊k / group⌋] for non-zero k (group ≥ 1). Scalar loops: WASM SIMD has no gather.
-// Every combination of index width and value type is its own specialized loop (chosen once per call).
+// Every combination of index width and value type is its own specialized matvec loop (chosen once per
+// call); matmat specializes 16-bit indices only, and the row gather reads any kind element by element.
 //   matvec:  y[r] += Σ_k v_k · x[idx_k]
 //   matmat:  Y[t·rows + r] += Σ_k v_k · X[t·cols + idx_k], four timesteps per pass over the non-zeros
 //   gather:  out = row `row` as dense (zeros elsewhere)
@@ -118,19 +119,13 @@ import { f16ToF32 } from "./f16";
   }
 }
 
-// @ts-ignore: decorator
-@inline function gatherT<I, V>(rowPtr: usize, idx: usize, vals: usize, scales: usize, group: i32, cols: i32, row: i32, out: usize): void {
-  if (cols <= 0) return;
-  memory.fill(out, 0, <usize>cols << 2);
-  const k0 = load<i32>(rowPtr + (<usize>row << 2));
-  const k1 = load<i32>(rowPtr + (<usize>(row + 1) << 2));
-  for (let k = k0; k < k1; k++) {
-    let v = raw<V>(vals, k);
-    if (quantized<V>()) v *= load<f32>(scales + (<usize>(k / group) << 2));
-    store<f32>(out + (index<I>(idx, k) << 2), v);
-  }
+/** Value k before its scale, for any `valKind` (chosen per element: the row gather is not a hot loop). */
+function valueAt(vals: usize, valKind: i32, k: i32): f32 {
+  if (valKind == 0) return raw<f32>(vals, k);
+  if (valKind == 1) return raw<u16>(vals, k);
+  if (valKind == 2) return raw<i8>(vals, k);
+  return raw<u8>(vals, k);
 }
-
 /**
  * y (rows) += W·x (x f32). rowPtr: rows + 1 u32; colIdx: nnz u16 (idxBits 16) or u32 (32); vals: the
  * values (valKind 0 f32, 1 f16, 2 int8, 3 int4) with scales/group for 2 and 3 (ignored otherwise).
@@ -153,23 +148,28 @@ export function csr_matvec(
   }
 }
 
-/** Y (n, rows) += X (n, cols) · Wᵀ; arguments as csr_matvec. */
+/**
+ * Y (n, rows) += X (n, cols) · Wᵀ; arguments as csr_matvec. Four timesteps per pass over the non-zeros with
+ * 16-bit indices; with 32-bit indices (matrices of more than 65536 columns) one csr_matvec per timestep.
+ */
 export function csr_matmat(
   rowPtr: usize, colIdx: usize, idxBits: i32, vals: usize, valKind: i32, scales: usize, group: i32,
   rows: i32, cols: i32, x: usize, n: i32, y: usize,
 ): void {
   if (rows <= 0 || n <= 0) return;
-  if (idxBits == 16) {
-    if (valKind == 0) matmatT<u16, f32>(rowPtr, colIdx, vals, scales, group, rows, cols, x, n, y);
-    else if (valKind == 1) matmatT<u16, u16>(rowPtr, colIdx, vals, scales, group, rows, cols, x, n, y);
-    else if (valKind == 2) matmatT<u16, i8>(rowPtr, colIdx, vals, scales, group, rows, cols, x, n, y);
-    else matmatT<u16, u8>(rowPtr, colIdx, vals, scales, group, rows, cols, x, n, y);
-  } else {
-    if (valKind == 0) matmatT<u32, f32>(rowPtr, colIdx, vals, scales, group, rows, cols, x, n, y);
-    else if (valKind == 1) matmatT<u32, u16>(rowPtr, colIdx, vals, scales, group, rows, cols, x, n, y);
-    else if (valKind == 2) matmatT<u32, i8>(rowPtr, colIdx, vals, scales, group, rows, cols, x, n, y);
-    else matmatT<u32, u8>(rowPtr, colIdx, vals, scales, group, rows, cols, x, n, y);
+  if (idxBits != 16) {
+    for (let t = 0; t < n; t++) {
+      csr_matvec(
+        rowPtr, colIdx, idxBits, vals, valKind, scales, group, rows,
+        x + <usize>t * (<usize>cols << 2), y + <usize>t * (<usize>rows << 2),
+      );
+    }
+    return;
   }
+  if (valKind == 0) matmatT<u16, f32>(rowPtr, colIdx, vals, scales, group, rows, cols, x, n, y);
+  else if (valKind == 1) matmatT<u16, u16>(rowPtr, colIdx, vals, scales, group, rows, cols, x, n, y);
+  else if (valKind == 2) matmatT<u16, i8>(rowPtr, colIdx, vals, scales, group, rows, cols, x, n, y);
+  else matmatT<u16, u8>(rowPtr, colIdx, vals, scales, group, rows, cols, x, n, y);
 }
 
 /** out (cols) f32 ← row `row` of W as dense (zeros where nothing is stored); arguments as csr_matvec. */
@@ -177,15 +177,15 @@ export function csr_gather(
   rowPtr: usize, colIdx: usize, idxBits: i32, vals: usize, valKind: i32, scales: usize, group: i32,
   cols: i32, row: i32, out: usize,
 ): void {
-  if (idxBits == 16) {
-    if (valKind == 0) gatherT<u16, f32>(rowPtr, colIdx, vals, scales, group, cols, row, out);
-    else if (valKind == 1) gatherT<u16, u16>(rowPtr, colIdx, vals, scales, group, cols, row, out);
-    else if (valKind == 2) gatherT<u16, i8>(rowPtr, colIdx, vals, scales, group, cols, row, out);
-    else gatherT<u16, u8>(rowPtr, colIdx, vals, scales, group, cols, row, out);
-  } else {
-    if (valKind == 0) gatherT<u32, f32>(rowPtr, colIdx, vals, scales, group, cols, row, out);
-    else if (valKind == 1) gatherT<u32, u16>(rowPtr, colIdx, vals, scales, group, cols, row, out);
-    else if (valKind == 2) gatherT<u32, i8>(rowPtr, colIdx, vals, scales, group, cols, row, out);
-    else gatherT<u32, u8>(rowPtr, colIdx, vals, scales, group, cols, row, out);
+  if (cols <= 0) return;
+  memory.fill(out, 0, <usize>cols << 2);
+  const k0 = load<i32>(rowPtr + (<usize>row << 2));
+  const k1 = load<i32>(rowPtr + (<usize>(row + 1) << 2));
+  const quantizedValues = valKind >= 2;
+  for (let k = k0; k < k1; k++) {
+    let v = valueAt(vals, valKind, k);
+    if (quantizedValues) v *= load<f32>(scales + (<usize>(k / group) << 2));
+    const c = idxBits == 16 ? index<u16>(colIdx, k) : index<u32>(colIdx, k);
+    store<f32>(out + (c << 2), v);
   }
 }
