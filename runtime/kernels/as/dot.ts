@@ -84,6 +84,33 @@ export function dot1_f32(p: usize, q: usize, n: i32): f32 {
   return s;
 }
 
+/** s + [p0·x, p1·x, p2·x, p3·x] over columns c..n−1 (the tail after the SIMD part), exact f16. */
+// @ts-ignore: decorator
+@inline function tailF16Rows(s: v128, p0: usize, p1: usize, p2: usize, p3: usize, x: usize, c: i32, n: i32): v128 {
+  for (; c < n; c++) {
+    const o16 = <usize>c << 1;
+    const pv = pack4(
+      f16ToF32(load<u16>(p0 + o16)),
+      f16ToF32(load<u16>(p1 + o16)),
+      f16ToF32(load<u16>(p2 + o16)),
+      f16ToF32(load<u16>(p3 + o16)),
+    );
+    s = f32x4.add(s, f32x4.mul(pv, f32x4.splat(load<f32>(x + (<usize>c << 2)))));
+  }
+  return s;
+}
+
+/** s + [w·x0, w·x1, w·x2, w·x3] over columns c..n−1 (the tail after the SIMD part), exact f16. */
+// @ts-ignore: decorator
+@inline function tailF16Row(s: v128, w: usize, x0: usize, x1: usize, x2: usize, x3: usize, c: i32, n: i32): v128 {
+  for (; c < n; c++) {
+    const o32 = <usize>c << 2;
+    const xv = pack4(load<f32>(x0 + o32), load<f32>(x1 + o32), load<f32>(x2 + o32), load<f32>(x3 + o32));
+    s = f32x4.add(s, f32x4.mul(xv, f32x4.splat(f16ToF32(load<u16>(w + (<usize>c << 1))))));
+  }
+  return s;
+}
+
 // @ts-ignore: decorator
 @inline function dot4RowsF16Exact(p0: usize, p1: usize, p2: usize, p3: usize, x: usize, n: i32): v128 {
   let a0 = f32x4.splat(0);
@@ -118,18 +145,7 @@ export function dot1_f32(p: usize, q: usize, n: i32): f32 {
     a3 = f32x4.add(a3, f32x4.mul(f16x8Low(r3, true), xl));
     c += 4;
   }
-  let s = hsum4(a0, a1, a2, a3);
-  for (; c < n; c++) {
-    const o16 = <usize>c << 1;
-    const pv = pack4(
-      f16ToF32(load<u16>(p0 + o16)),
-      f16ToF32(load<u16>(p1 + o16)),
-      f16ToF32(load<u16>(p2 + o16)),
-      f16ToF32(load<u16>(p3 + o16)),
-    );
-    s = f32x4.add(s, f32x4.mul(pv, f32x4.splat(load<f32>(x + (<usize>c << 2)))));
-  }
-  return s;
+  return tailF16Rows(hsum4(a0, a1, a2, a3), p0, p1, p2, p3, x, c, n);
 }
 
 /**
@@ -167,13 +183,7 @@ export function dot4RowsF16(p0: usize, p1: usize, p2: usize, p3: usize, x: usize
     a3 = f32x4.add(a3, f32x4.mul(lo, v128.load(x3 + o32)));
     c += 4;
   }
-  let s = hsum4(a0, a1, a2, a3);
-  for (; c < n; c++) {
-    const o32 = <usize>c << 2;
-    const xv = pack4(load<f32>(x0 + o32), load<f32>(x1 + o32), load<f32>(x2 + o32), load<f32>(x3 + o32));
-    s = f32x4.add(s, f32x4.mul(xv, f32x4.splat(f16ToF32(load<u16>(w + (<usize>c << 1))))));
-  }
-  return s;
+  return tailF16Row(hsum4(a0, a1, a2, a3), w, x0, x1, x2, x3, c, n);
 }
 
 /** w: one f16 row (n), x0..x3: four f32 vectors (n) → [w·x0, w·x1, w·x2, w·x3], exact as dot4RowsF16. */
@@ -204,18 +214,7 @@ export function dot4RowsF16Prepared(p0: usize, p1: usize, p2: usize, p3: usize, 
     a2 = f32x4.add(f32x4.add(a2, f32x4.mul(f16Even(r2), xe)), f32x4.mul(f16Odd(r2), xo));
     a3 = f32x4.add(f32x4.add(a3, f32x4.mul(f16Even(r3), xe)), f32x4.mul(f16Odd(r3), xo));
   }
-  let s = hsum4(a0, a1, a2, a3);
-  for (; c < n; c++) {
-    const o16 = <usize>c << 1;
-    const pv = pack4(
-      f16ToF32(load<u16>(p0 + o16)),
-      f16ToF32(load<u16>(p1 + o16)),
-      f16ToF32(load<u16>(p2 + o16)),
-      f16ToF32(load<u16>(p3 + o16)),
-    );
-    s = f32x4.add(s, f32x4.mul(pv, f32x4.splat(load<f32>(x + (<usize>c << 2)))));
-  }
-  return s;
+  return tailF16Rows(hsum4(a0, a1, a2, a3), p0, p1, p2, p3, x, c, n);
 }
 
 /**
@@ -240,13 +239,7 @@ export function dotRowF16X4Prepared(
     a2 = f32x4.add(f32x4.add(a2, f32x4.mul(e, v128.load(xs2 + o32))), f32x4.mul(o, v128.load(xs2 + o32, 16)));
     a3 = f32x4.add(f32x4.add(a3, f32x4.mul(e, v128.load(xs3 + o32))), f32x4.mul(o, v128.load(xs3 + o32, 16)));
   }
-  let s = hsum4(a0, a1, a2, a3);
-  for (; c < n; c++) {
-    const o32 = <usize>c << 2;
-    const xv = pack4(load<f32>(x0 + o32), load<f32>(x1 + o32), load<f32>(x2 + o32), load<f32>(x3 + o32));
-    s = f32x4.add(s, f32x4.mul(xv, f32x4.splat(f16ToF32(load<u16>(w + (<usize>c << 1))))));
-  }
-  return s;
+  return tailF16Row(hsum4(a0, a1, a2, a3), w, x0, x1, x2, x3, c, n);
 }
 
 /** Adds the first `m` (0..4) lanes of `s` to the f32 values at dst, dst + step, dst + 2·step, … */
