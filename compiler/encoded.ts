@@ -29,7 +29,10 @@ export interface QuantizedEnc {
   kind: "quantized";
   bits: 8 | 4;
   groupSize: number;
+  /** The scales' values (with scaleType "f16", each exactly representable as a finite binary16). */
   scales: Float32Array;
+  /** How the file stores the scales: float32 (default, `scales`) or binary16 (`scales_f16`, format 1.1). */
+  scaleType?: "f32" | "f16";
   data: Uint8Array;
 }
 

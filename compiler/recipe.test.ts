@@ -15,6 +15,16 @@ Deno.test("parseMethod() reads every form of the grammar", () => {
   assert.deepEqual(parseMethod("int8"), { kind: "store", storage: { type: "int8" } });
   assert.deepEqual(parseMethod("int8:g128"), { kind: "store", storage: { type: "int8", groupSize: 128 } });
   assert.deepEqual(parseMethod("int4:g64"), { kind: "store", storage: { type: "int4", groupSize: 64 } });
+  assert.deepEqual(parseMethod("int4:g32:s16"), {
+    kind: "store",
+    storage: { type: "int4", groupSize: 32, scales: "f16" },
+  });
+  assert.deepEqual(parseMethod("int8:s16"), { kind: "store", storage: { type: "int8", scales: "f16" } });
+  assert.deepEqual(parseMethod("lowrank:64+int8:s16"), {
+    kind: "lowrank",
+    rank: 64,
+    storage: { type: "int8", scales: "f16" },
+  });
   assert.deepEqual(parseMethod("prune:0.8"), { kind: "prune", sparsity: 0.8, storage: { type: "f32" } });
   assert.deepEqual(parseMethod("prune:0"), { kind: "prune", sparsity: 0, storage: { type: "f32" } });
   assert.deepEqual(parseMethod("prune:.5+int8"), { kind: "prune", sparsity: 0.5, storage: { type: "int8" } });
@@ -59,6 +69,8 @@ Deno.test("parseMethod() rejects invalid methods, ranks, sparsities and storages
     ["int8+f16", /a storage type takes no "\+storage"/],
     ["int4:g0", /the group size must be a whole number ≥ 1, got "0"/],
     ["f16:g4", /f16 has no group size/],
+    ["f16:s16", /f16 has no scales/],
+    ["int4:s16:g32", /unknown storage "int4:s16:g32"/],
   ];
   for (const [text, message] of cases) {
     assert.throws(

@@ -12,11 +12,12 @@
  *          | "lowrank:e" E ["+" STORAGE]     … smallest rank keeping E of Σσ²: lowrank:e0.95
  *          | "tt:" R ["+" STORAGE]           TT-SVD with ranks ≤ R:          tt:16, tt:16+f16
  *          | "tt:t" T ["+" STORAGE]          … to relative error T:          tt:t0.05
- * STORAGE := "f32" | "f16" | "int8" [":g" N] | "int4" [":g" N]
+ * STORAGE := "f32" | "f16" | "int8" [":g" N] [":s16"] | "int4" [":g" N] [":s16"]
  * ```
  *
  * S is a sparsity in [0, 1]; R, N whole numbers ≥ 1; E in (0, 1]; T in [0, 1). int8 has one scale per row
- * unless `:gN` asks for one per N columns; int4 one per 32 columns unless `:gN`; CSR values (a 1 × nnz
+ * unless `:gN` asks for one per N columns; int4 one per 32 columns unless `:gN`; `:s16` stores those scales
+ * as float16 instead of float32 (int4 g32: 4.5 bits per weight instead of 5); CSR values (a 1 × nnz
  * vector) default to int8 groups of 64 non-zeros. A rank larger than a matrix allows is clipped to the
  * exact decomposition. Block pruning (R = 1 or 4 rows, C = 4, 8 or 16 columns) keeps or drops R × C blocks
  * whole, by block norm, and stores them as SparseBlocks with f32 or int8 values, which SIMD kernels run
@@ -106,18 +107,22 @@ function whole(text: string, what: string, method: string): number {
  * ```
  */
 export function parseStorage(text: string, method = text): StorageSpec {
-  const m = /^(f32|f16|int8|int4)(?::g(.*))?$/.exec(text);
+  const m = /^(f32|f16|int8|int4)(?::g([^:]*))?(:s16)?$/.exec(text);
   if (!m) {
     throw new RecipeError(
-      `Invalid method "${method}": unknown storage "${text}" (expected f32, f16, int8[:gN] or int4[:gN])`,
+      `Invalid method "${method}": unknown storage "${text}" (expected f32, f16, int8[:gN][:s16] or int4[:gN][:s16])`,
     );
   }
   const type = m[1] as StorageSpec["type"];
-  if (m[2] === undefined) return { type };
-  if (type === "f32" || type === "f16") {
-    throw new RecipeError(`Invalid method "${method}": ${type} has no group size`);
+  if ((type === "f32" || type === "f16") && (m[2] !== undefined || m[3])) {
+    throw new RecipeError(
+      `Invalid method "${method}": ${type} has no ${m[2] !== undefined ? "group size" : "scales"}`,
+    );
   }
-  return { type, groupSize: whole(m[2], "the group size", method) };
+  const spec: StorageSpec = { type };
+  if (m[2] !== undefined) spec.groupSize = whole(m[2], "the group size", method);
+  if (m[3]) spec.scales = "f16";
+  return spec;
 }
 
 /** `S` or `S:bRxC` of a prune method. */

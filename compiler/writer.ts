@@ -30,6 +30,7 @@ import type { EncodedLstmLayer, EncodedMatrix, EncodedModel, LemMetadata } from 
 import { DATA_ALIGNMENT, FILE_IDENTIFIER, FORMAT_MAJOR, LITTLE_ENDIAN } from "../runtime/format/constants.ts";
 import { LemFormatError } from "../runtime/format/errors.ts";
 import { verifyLem } from "../runtime/format/verify.ts";
+import { f16BitsToF32, f32ToF16Bits } from "../runtime/format/f16.ts";
 
 /** Options of {@link writeLem}. */
 export interface WriteLemOptions {
@@ -81,6 +82,18 @@ class LemBuilder {
     return this.alignedVector(leBytes(a), 4, a.length);
   }
 
+  /** Values that must be exact finite binary16 numbers, as a vector of their bits. */
+  halves(a: Float32Array, what: string): flatbuffers.Offset {
+    const bits = Uint16Array.from(a, (v, i) => {
+      const h = f32ToF16Bits(v);
+      if (f16BitsToF32(h) !== v || (h & 0x7c00) === 0x7c00) {
+        throw new Error(`writeLem: ${what}[${i}] = ${v} is not a finite float16 value`);
+      }
+      return h;
+    });
+    return this.alignedVector(leBytes(bits), 2, bits.length);
+  }
+
   uint32s(values: ArrayLike<number>, what: string): flatbuffers.Offset {
     const a = new Uint32Array(values.length);
     for (let i = 0; i < values.length; i++) a[i] = checkUint(values[i], `${what}[${i}]`);
@@ -111,12 +124,14 @@ class LemBuilder {
         if (e.bits !== 4 && e.bits !== 8) {
           throw new Error(`writeLem: "${m.name}" has ${e.bits} bits, expected 4 or 8`);
         }
-        const scales = this.floats(e.scales);
+        const f16 = e.scaleType === "f16";
+        const scales = f16 ? this.halves(e.scales, `"${m.name}" scales`) : this.floats(e.scales);
         const data = this.alignedVector(e.data, 1, e.data.length);
         Quantized.startQuantized(b);
         Quantized.addBits(b, e.bits);
         Quantized.addGroupSize(b, checkUint(e.groupSize, `"${m.name}" group size`));
-        Quantized.addScales(b, scales);
+        if (f16) Quantized.addScalesF16(b, scales);
+        else Quantized.addScales(b, scales);
         Quantized.addData(b, data);
         value = Quantized.endQuantized(b);
         type = EncodingType.Quantized;
@@ -269,13 +284,14 @@ function estimateSize(model: EncodedModel): number {
 }
 
 /**
- * The format minor a model needs: the lowest that has every feature it uses (1 for SparseBlocks, else 0),
+ * The format minor a model needs: the lowest that has every feature it uses (1 for SparseBlocks or f16
+ * quantization scales, else 0),
  * so that a file without new features reads exactly as before and stays byte-identical.
  */
 export function requiredFormatMinor(model: EncodedModel): number {
   const uses = (m: EncodedMatrix): boolean => {
     const e = m.encoding;
-    if (e.kind === "blocks") return true;
+    if (e.kind === "blocks" || (e.kind === "quantized" && e.scaleType === "f16")) return true;
     if (e.kind === "lowrank") return uses(e.a) || uses(e.b);
     if (e.kind === "tt") return e.cores.some(uses);
     if (e.kind === "csr") return uses(e.values);

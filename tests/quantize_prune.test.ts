@@ -93,6 +93,12 @@ for (
     "prune:0.5:b4x8+int8:g64",
     "prune:0.7:b4x16",
     "prune:0.3:b1x16",
+    "int8:s16",
+    "int4:g8:s16",
+    "prune:0.5+int8:s16",
+    "prune:0.5:b4x4+int8:s16",
+    "lowrank:3+int4:s16",
+    "tt:4+int8:s16",
   ]
 ) {
   Deno.test(`${method} runs through the runtime as the dense model of its decoded matrices`, async () => {

@@ -18,6 +18,8 @@ export interface StorageSpec {
   type: "f32" | "f16" | "int8" | "int4";
   /** Columns per scale: int4 default 32, int8 default the whole row; ignored for f32/f16. */
   groupSize?: number;
+  /** int8/int4 only: "f16" stores the scales as binary16 (`:s16`, format 1.1), half their bytes. */
+  scales?: "f16";
 }
 
 /** What a method is asked to do to one matrix (parsed from `--method` or a recipe entry). */

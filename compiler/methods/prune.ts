@@ -197,9 +197,7 @@ export const pruneMethod: CompressionMethod<PruneSpec> = {
           achieved.toFixed(3)
         } (${n} of ${scores.length} blocks of ${block.rows}×${block.cols}${
           scope.replace("|x|", "block norm")
-        }), values ${
-          describeStorage(blockValueStorage(spec.storage, block), n * block.rows * block.cols)
-        }`,
+        }), values ${describeStorage(blockValueStorage(spec.storage, block), n * block.rows * block.cols)}`,
       };
     }
     const encoded = encodeCsr(m, keep, spec.storage);

@@ -95,7 +95,12 @@ export function blockNorms(m: IrMatrix, block: BlockShape): Float32Array {
  * values in `storage` (f32 or int8), 16-bit block indices (a matrix of more than 65536 blocks per row is
  * an error).
  */
-export function encodeBlocks(m: IrMatrix, keep: Uint8Array, storage: StorageSpec, block: BlockShape): EncodedMatrix {
+export function encodeBlocks(
+  m: IrMatrix,
+  keep: Uint8Array,
+  storage: StorageSpec,
+  block: BlockShape,
+): EncodedMatrix {
   checkBlockSpec(block, storage);
   const { per, blockRows } = blockGrid(m, block);
   if (per > 65536) {

@@ -54,7 +54,7 @@ export function encodedBytes(m: EncodedMatrix): number {
     case "dense":
       return e.data.byteLength;
     case "quantized":
-      return e.data.byteLength + e.scales.byteLength;
+      return e.data.byteLength + e.scales.length * (e.scaleType === "f16" ? 2 : 4);
     case "lowrank":
       return encodedBytes(e.a) + encodedBytes(e.b);
     case "tt":

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { irMatrix } from "../ir.ts";
 import { checkStorage, decodeStorage, describeStorage, encodeStorage } from "./storage.ts";
 import { mulberry32 } from "../../runtime/random.ts";
+import { f16BitsToF32, f32ToF16Bits } from "../../runtime/format/f16.ts";
 import type { StorageSpec } from "./method.ts";
 
 Deno.test("encodeStorage() int8 reproduces SPEC.md's per-row example byte for byte", () => {
@@ -90,4 +91,41 @@ Deno.test("describeStorage() names the storage as reports show it", () => {
   assert.equal(describeStorage({ type: "int8", groupSize: 64 }), "int8 g64");
   assert.equal(describeStorage({ type: "int4" }), "int4 g32");
   assert.equal(describeStorage({ type: "f16" }), "f16");
+});
+
+Deno.test("encodeStorage() with :s16 stores binary16 scales at or above max / qmax, codes within ±qmax, within half a step", () => {
+  const rand = mulberry32(12);
+  for (
+    const spec of [{ type: "int8", scales: "f16" }, { type: "int4", groupSize: 8, scales: "f16" }] as const
+  ) {
+    const m = irMatrix("w", 7, 29, Float32Array.from({ length: 7 * 29 }, () => rand() - 0.5));
+    const e = encodeStorage(m, spec);
+    const enc = e.encoding;
+    if (enc.kind !== "quantized") throw new Error("not quantized");
+    assert.equal(enc.scaleType, "f16");
+    const qmax = spec.type === "int8" ? 127 : 7;
+    const g = enc.groupSize;
+    const groups = Math.ceil(29 / g);
+    const decoded = decodeStorage(e);
+    for (let r = 0; r < 7; r++) {
+      for (let k = 0; k < groups; k++) {
+        const s: number = enc.scales[r * groups + k];
+        assert.equal(f16BitsToF32(f32ToF16Bits(s)), s, "the scale is a binary16 value");
+        let max = 0;
+        for (let c = k * g; c < Math.min(29, (k + 1) * g); c++) {
+          max = Math.max(max, Math.abs(m.data[r * 29 + c]));
+        }
+        assert.ok(s >= max / qmax && s < (max / qmax) * (1 + 2 ** -9), `scale ${s} for max ${max}`);
+        for (let c = k * g; c < Math.min(29, (k + 1) * g); c++) {
+          assert.ok(Math.abs(decoded[r * 29 + c] - m.data[r * 29 + c]) <= s / 2 + 1e-7, `(${r}, ${c})`);
+        }
+      }
+    }
+  }
+  assert.equal(describeStorage({ type: "int4", groupSize: 64, scales: "f16" }), "int4 g64 s16");
+  assert.throws(() => checkStorage({ type: "f16", scales: "f16" }), /only int8 and int4 take f16 scales/);
+  assert.throws(
+    () => encodeStorage(irMatrix("w", 1, 1, new Float32Array([1e7])), { type: "int8", scales: "f16" }),
+    /does not fit float16 scales/,
+  );
 });

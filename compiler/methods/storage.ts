@@ -13,9 +13,9 @@
  * @module
  */
 import type { IrMatrix } from "../ir.ts";
-import { encodeDense, type EncodedMatrix } from "../encoded.ts";
+import { encodeDense, type EncodedMatrix, type QuantizedEnc } from "../encoded.ts";
 import type { StorageSpec } from "./method.ts";
-import { f16BitsToF32 } from "../../runtime/format/f16.ts";
+import { f16BitsToF32, f32ToF16Bits } from "../../runtime/format/f16.ts";
 
 /** int4's default group size (columns per scale). */
 export const INT4_DEFAULT_GROUP = 32;
@@ -27,10 +27,13 @@ export function storageGroupSize(storage: StorageSpec, cols: number): number {
   return 0;
 }
 
-/** Throws unless `storage` is a valid spec (known type, group size a whole number ≥ 1). */
+/** Throws unless `storage` is a valid spec (known type, group size a whole number ≥ 1, scales of a quantized type). */
 export function checkStorage(storage: StorageSpec): void {
   if (!["f32", "f16", "int8", "int4"].includes(storage.type)) {
     throw new Error(`Unknown storage type "${storage.type}": expected f32, f16, int8 or int4`);
+  }
+  if (storage.scales !== undefined && (storage.scales !== "f16" || !storage.type.startsWith("int"))) {
+    throw new Error(`Scales "${storage.scales}": only int8 and int4 take f16 scales (:s16)`);
   }
   const g = storage.groupSize;
   if (g !== undefined && !(Number.isInteger(g) && g >= 1 && g <= 0xffffffff)) {
@@ -40,11 +43,12 @@ export function checkStorage(storage: StorageSpec): void {
 
 /** "f32", "f16", "int8 per-row", "int8 g64", "int4 g32": a storage spec as reports show it. */
 export function describeStorage(storage: StorageSpec, cols?: number): string {
+  const s16 = storage.scales === "f16" ? " s16" : "";
   if (storage.type === "int8") {
     const g = storage.groupSize;
-    return g === undefined || (cols !== undefined && g >= cols) ? "int8 per-row" : `int8 g${g}`;
+    return (g === undefined || (cols !== undefined && g >= cols) ? "int8 per-row" : `int8 g${g}`) + s16;
   }
-  if (storage.type === "int4") return `int4 g${storage.groupSize ?? INT4_DEFAULT_GROUP}`;
+  if (storage.type === "int4") return `int4 g${storage.groupSize ?? INT4_DEFAULT_GROUP}${s16}`;
   return storage.type;
 }
 
@@ -84,7 +88,9 @@ export function encodeStorage(m: IrMatrix, storage: StorageSpec): EncodedMatrix 
         }
         max = Math.max(max, Math.abs(v));
       }
-      const scale = Math.fround(max / qmax);
+      // With f16 scales the codes are rounded against the scale as stored (the nearest binary16 at or above
+      // max / qmax, so that no code exceeds qmax).
+      const scale = storage.scales === "f16" ? f16ScaleAtLeast(max / qmax) : Math.fround(max / qmax);
       scales[r * groupsPerRow + g] = scale;
       for (let c = c0; c < c1; c++) {
         const v = m.data[r * m.cols + c];
@@ -94,7 +100,21 @@ export function encodeStorage(m: IrMatrix, storage: StorageSpec): EncodedMatrix 
       }
     }
   }
-  return packQuantized(m.name, m.rows, m.cols, bits, groupSize, codes, scales);
+  const packed = packQuantized(m.name, m.rows, m.cols, bits, groupSize, codes, scales);
+  if (storage.scales === "f16") (packed.encoding as QuantizedEnc).scaleType = "f16";
+  return packed;
+}
+
+/** The smallest binary16 value ≥ v (v ≥ 0, finite; at most 65504, the largest finite half). */
+export function f16ScaleAtLeast(v: number): number {
+  if (!(v <= 65504)) {
+    throw new Error(
+      `a quantization scale of ${v} does not fit float16 scales (at most 65504); use f32 scales`,
+    );
+  }
+  let bits = f32ToF16Bits(v);
+  if (f16BitsToF32(bits) < v) bits++; // the next half up (bits of non-negative halves are ordered)
+  return f16BitsToF32(bits);
 }
 
 /**

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { mulberry32 } from "../random.ts";
 import { writeLem } from "../../compiler/writer.ts";
+import { encodeStorage } from "../../compiler/methods/storage.ts";
 import { LemFormatError } from "./errors.ts";
 import { formatSummary, readLem, summarize } from "./read.ts";
 import { verifyLem } from "./verify.ts";
@@ -9,7 +10,8 @@ import { randomIrModel } from "./test_fixtures.ts";
 
 /**
  * Small valid files with several encodings: the mixed model, a variant with a CSR32 int8 decoder, and
- * one with SparseBlocks (4 × 4 int8 decoder, 1 × 8 f32 embedding).
+ * one with format 1.1's features (SparseBlocks: a 4 × 4 int8 decoder, a 1 × 8 f32 embedding; f16 scales
+ * on an int4 LSTM matrix).
  */
 function baseFiles(): Uint8Array[] {
   const mixed = mixedModel(1);
@@ -20,6 +22,11 @@ function baseFiles(): Uint8Array[] {
     embedding: blockSparse(ir.embedding, 0.5, { rows: 1, cols: 8 }, { type: "f32" }),
     decoder: blockSparse(ir.decoder, 0.5, { rows: 4, cols: 4 }, { type: "int8", groupSize: 16 }),
   };
+  const layer = blocks.layers[0];
+  blocks.layers = [
+    { ...layer, wIh: encodeStorage(ir.layers[0].wIh, { type: "int4", groupSize: 2, scales: "f16" }) },
+    ...blocks.layers.slice(1),
+  ];
   return [writeLem(mixed), writeLem(csr32), writeLem(blocks)];
 }
 

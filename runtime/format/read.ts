@@ -55,7 +55,9 @@ export interface QuantizedInfo extends MatrixInfoBase {
   bits: 4 | 8;
   groupSize: number;
   groupsPerRow: number;
-  /** rows·groupsPerRow float32 scales, little-endian. */
+  /** How the scales are stored: float32, or binary16 bits (format 1.1). */
+  scaleType: "f32" | "f16";
+  /** rows·groupsPerRow scales (float32 or binary16, little-endian). */
   scalesOffset: number;
   scalesCount: number;
   dataOffset: number;
@@ -261,7 +263,8 @@ export function matrixInfo(m: Matrix): MatrixInfo {
     }
     case Encoding.Quantized: {
       const q = m.encoding(new Quantized()) as Quantized;
-      const scales = vectorSpan(q, 2);
+      const f16 = q.bb!.__offset(q.bb_pos, 12) !== 0; // scales_f16 present
+      const scales = vectorSpan(q, f16 ? 4 : 2);
       const data = vectorSpan(q, 3);
       const groupSize = q.groupSize();
       return {
@@ -269,7 +272,8 @@ export function matrixInfo(m: Matrix): MatrixInfo {
         name,
         rows,
         cols,
-        bytes: 4 * scales.count + data.count,
+        bytes: (f16 ? 2 : 4) * scales.count + data.count,
+        scaleType: f16 ? "f16" : "f32",
         bits: q.bits() === 4 ? 4 : 8,
         groupSize,
         groupsPerRow: Math.ceil(cols / groupSize),
@@ -447,7 +451,10 @@ export function describeEncoding(info: MatrixInfo): string {
     case "dense":
       return `dense ${info.floatType}`;
     case "quantized":
-      return info.groupSize >= info.cols ? `int${info.bits} per-row` : `int${info.bits} g${info.groupSize}`;
+      return (info.groupSize >= info.cols
+        ? `int${info.bits} per-row`
+        : `int${info.bits} g${info.groupSize}`) +
+        (info.scaleType === "f16" ? " s16" : "");
     case "lowrank":
       return `lowrank r${info.rank} (${describeEncoding(info.a)} × ${describeEncoding(info.b)})`;
     case "tt": {

@@ -13,6 +13,7 @@ import { encodeStorage } from "../../compiler/methods/storage.ts";
 import { encodeCsr } from "../../compiler/methods/prune.ts";
 import { blockNorms, type BlockShape, encodeBlocks } from "../../compiler/methods/prune_blocks.ts";
 import { mulberry32 } from "../random.ts";
+import { f16BitsToF32 } from "./f16.ts";
 import { floatsAt, type LemFile, type MatrixInfo, uint16sAt, uint32sAt } from "./read.ts";
 
 /** An integer in [0, n). */
@@ -191,7 +192,10 @@ export function toEncoded(file: LemFile, info: MatrixInfo): EncodedMatrix {
           kind: "quantized",
           bits: info.bits,
           groupSize: info.groupSize,
-          scales: floatsAt(buf, info.scalesOffset, info.scalesCount).slice(),
+          scales: info.scaleType === "f16"
+            ? Float32Array.from(uint16sAt(buf, info.scalesOffset, info.scalesCount), f16BitsToF32)
+            : floatsAt(buf, info.scalesOffset, info.scalesCount).slice(),
+          ...(info.scaleType === "f16" ? { scaleType: "f16" as const } : {}),
           data: bytesAt(info.dataOffset, info.dataLength),
         },
       };

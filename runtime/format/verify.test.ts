@@ -23,6 +23,7 @@ import {
   type SparseBlocksEnc,
 } from "../../compiler/encoded.ts";
 import { irMatrix } from "../../compiler/ir.ts";
+import { encodeStorage } from "../../compiler/methods/storage.ts";
 import { LemFormatError } from "./errors.ts";
 import { verifyLem } from "./verify.ts";
 import { readLem } from "./read.ts";
@@ -481,4 +482,37 @@ Deno.test("verifyLem() rejects SparseBlocks row pointers, indices and values tha
     `${BLOCKS}.values.encoding(Dense).type`,
     /is 1; SparseBlocks values must be F32 \(0\) or Quantized 8-bit/,
   );
+});
+
+Deno.test("verifyLem() checks f16 scales (format 1.1): one of scales and scales_f16, the count, finite halves", () => {
+  const ir = randomIrModel(1, { vocab: 12, embed: 6, hidden: [4, 5] });
+  const q = encodeStorage(ir.decoder, { type: "int4", groupSize: 2, scales: "f16" });
+  const model = { ...mixedModel(), decoder: q };
+  const bytes = writeLem(model);
+  assert.equal(readLem(bytes).formatMinor, 1);
+  const e = q.encoding as Extract<EncodedMatrix["encoding"], { kind: "quantized" }>;
+  rejects(
+    writeLem({ ...model, decoder: { ...q, encoding: { ...e, scales: e.scales.subarray(1) } } }, {
+      verify: false,
+    }),
+    "decoder.encoding(Quantized).scales_f16",
+    /holds 35 scales, expected 36 \(12 rows × 3 groups of up to 2 columns\)/,
+  );
+  // An Inf scale cannot be written (the writer refuses it); patch one into the file's f16 scales.
+  const bad = bytes.slice();
+  const file = readLem(bad);
+  const info = file.decoder as Extract<typeof file.decoder, { kind: "quantized" }>;
+  new DataView(bad.buffer).setUint16(info.scalesOffset - bad.byteOffset + 2 * 5, 0x7c00, true);
+  rejects(bad, "decoder.encoding(Quantized).scales_f16", /holds a non-finite scale \(0x7c00\) at index 5/);
+  assert.throws(
+    () =>
+      writeLem({ ...model, decoder: { ...q, encoding: { ...e, scales: e.scales.map((s) => s + 1e-9) } } }),
+    /is not a finite float16 value/,
+  );
+  // Both vectors: point the vtable entry of scales (field 2) at scales_f16's field as well.
+  const { bytes: both, dv, root, fieldPos } = patchable(model);
+  const quant = root.decoder()!.encoding(new Quantized()) as Quantized;
+  const vt = quant.bb_pos - dv.getInt32(quant.bb_pos, true);
+  dv.setUint16(vt + 4 + 2 * 2, fieldPos(quant, 4) - quant.bb_pos, true);
+  rejects(both, "decoder.encoding(Quantized).scales_f16", /is present beside scales: at most one/);
 });

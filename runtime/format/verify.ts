@@ -331,15 +331,30 @@ function verifyQuantized(w: Walker, e: Table, rows: number, cols: number): void 
   const groupSize = w.u32Field(e, 1, "group_size", 0);
   if (groupSize < 1) w.fail(join(e.path, "group_size"), `is 0, expected at least 1`);
   const groups = Math.ceil(cols / groupSize);
-  const scales = w.vectorField(e, 2, "scales", 4);
-  const nScales = scales?.length ?? 0;
+  const scales32 = w.vectorField(e, 2, "scales", 4);
+  const scales16 = w.vectorField(e, 4, "scales_f16", 2);
+  if (scales32 !== null && scales16 !== null) {
+    w.fail(join(e.path, "scales_f16"), `is present beside scales: at most one of scales and scales_f16`);
+  }
+  const scalesName = scales16 !== null ? "scales_f16" : "scales";
+  const nScales = (scales16 ?? scales32)?.length ?? 0;
   if (nScales !== rows * groups) {
     w.fail(
-      join(e.path, "scales"),
+      join(e.path, scalesName),
       `holds ${nScales} scales, expected ${product(rows, groups)} ` +
         `(${rows} rows × ${groups} groups of up to ${groupSize} columns)`,
     );
   }
+  if (scales16 !== null) {
+    w.charge(nScales, join(e.path, scalesName));
+    for (let i = 0; i < nScales; i++) {
+      const h = w.u16(scales16.start + 2 * i);
+      if ((h & 0x7c00) === 0x7c00) {
+        w.fail(join(e.path, scalesName), `holds a non-finite scale (0x${h.toString(16)}) at index ${i}`);
+      }
+    }
+  }
+  const scales = scales32;
   if (scales !== null) {
     w.charge(nScales, join(e.path, "scales"));
     const at = w.b.byteOffset + scales.start;

@@ -6,7 +6,7 @@
 import type { KernelInstance } from "../kernels/kernels.ts";
 import type { MatrixInfo } from "../format/read.ts";
 import { storeOperator, storeScratchBytes } from "./store.ts";
-import { blocksOperator, blocksScratchBytesOf, pruneOperator } from "./prune.ts";
+import { blocksOperator, blocksScratchBytesOf, pruneOperator, pruneScratchBytes } from "./prune.ts";
 import { lowRankOperator, lowRankScratchBytes, type StoreOperators } from "./lowrank.ts";
 import { tensorTrainOperator, tensorTrainScratchBytes } from "./tt.ts";
 
@@ -40,6 +40,8 @@ export function operatorScratchBytes(m: MatrixInfo): number {
       return lowRankScratchBytes(m, stored);
     case "tt":
       return tensorTrainScratchBytes(m, stored);
+    case "csr":
+      return pruneScratchBytes(m);
     case "blocks":
       return blocksScratchBytesOf(m);
     default:
@@ -53,7 +55,7 @@ export function operatorScratchBytes(m: MatrixInfo): number {
  */
 export function matrixOperator(m: MatrixInfo, k: KernelInstance, scratch: number): MatrixOperator {
   if (m.kind === "dense" || m.kind === "quantized") return storeOperator(m, k, scratch);
-  if (m.kind === "csr") return pruneOperator(m, k);
+  if (m.kind === "csr") return pruneOperator(m, k, scratch);
   if (m.kind === "blocks") return blocksOperator(m, k, scratch);
   if (m.kind === "lowrank") return lowRankOperator(m, k, scratch, stored);
   if (m.kind === "tt") return tensorTrainOperator(m, k, scratch, stored);

@@ -8,7 +8,7 @@
  *   matvec     csr_matvec   y[r] += Σ_k v_k · x[col_k]          nnz multiply-adds, scalar (no SIMD gather)
  *   matmat     csr_matmat   four timesteps per pass over the non-zeros
  *   gatherRow  csr_gather   the row as dense, zeros elsewhere
- * No scratch.
+ * Scratch: only for int8/int4 values whose scales the file stores as f16 (their f32 copy).
  *
  * SparseBlocks (schema/SPEC.md "SparseBlocks"): kept R × C blocks, each R dense SIMD dot products that
  * share one load of x.
@@ -16,11 +16,12 @@
  *   matvec     blocks_matvec   y[r] += Σ_blocks v_b[r] · x[j·C .. j·C + C)   int8: x as int16 first
  *   matmat     blocks_matmat   one matvec per timestep
  *   gatherRow  blocks_gather   the row as dense, zeros in dropped blocks
- * Scratch: blocksScratchBytes(cols) (x copied, zero-padded to whole blocks).
+ * Scratch: blocksScratchBytes(cols) (x copied, zero-padded to whole blocks), then f16 value scales as f32.
  * @module
  */
 import type { KernelInstance } from "../kernels/kernels.ts";
 import { blocksScratchBytes } from "../kernels/scratch.ts";
+import { f32Scales, f32ScalesScratchBytes } from "./store.ts";
 import type { SparseBlocksInfo, SparseCsrInfo } from "../format/read.ts";
 import type { MatrixOperator } from "./matrix_operator.ts";
 
@@ -30,8 +31,16 @@ function valueKind(v: SparseCsrInfo["values"]): number {
   return v.bits === 8 ? 2 : 3;
 }
 
-/** The operator for a SparseCsr matrix of a loaded file (offsets are WASM pointers). */
-export function pruneOperator(m: SparseCsrInfo, k: KernelInstance): MatrixOperator {
+/** Scratch bytes the operator of SparseCsr matrix `m` needs: an f32 copy of f16 value scales, if any. */
+export function pruneScratchBytes(m: SparseCsrInfo): number {
+  return m.values.kind === "quantized" ? f32ScalesScratchBytes(m.values) : 0;
+}
+
+/**
+ * The operator for a SparseCsr matrix of a loaded file (offsets are WASM pointers); `scratch`:
+ * {@link pruneScratchBytes}(m) bytes.
+ */
+export function pruneOperator(m: SparseCsrInfo, k: KernelInstance, scratch: number): MatrixOperator {
   const ex = k.exports;
   const { rows, cols } = m;
   const v = m.values;
@@ -41,7 +50,7 @@ export function pruneOperator(m: SparseCsrInfo, k: KernelInstance): MatrixOperat
     m.colIdxBits,
     v.dataOffset,
     valueKind(v),
-    v.kind === "quantized" ? v.scalesOffset : 0,
+    v.kind === "quantized" ? f32Scales(v, k, scratch) : 0,
     v.kind === "quantized" ? Math.max(1, Math.min(v.groupSize, Math.max(1, m.nnz))) : 1,
   ] as const;
   return {
@@ -53,9 +62,9 @@ export function pruneOperator(m: SparseCsrInfo, k: KernelInstance): MatrixOperat
   };
 }
 
-/** Scratch bytes the operator of SparseBlocks matrix `m` needs. */
+/** Scratch bytes the operator of SparseBlocks matrix `m` needs: x's copy, then f16 value scales as f32. */
 export function blocksScratchBytesOf(m: SparseBlocksInfo): number {
-  return blocksScratchBytes(m.cols);
+  return blocksScratchBytes(m.cols) + (m.values.kind === "quantized" ? f32ScalesScratchBytes(m.values) : 0);
 }
 
 /** The operator for a SparseBlocks matrix of a loaded file; `scratch`: {@link blocksScratchBytesOf}(m) bytes. */
@@ -68,7 +77,7 @@ export function blocksOperator(m: SparseBlocksInfo, k: KernelInstance, scratch: 
     m.blockIdxOffset,
     v.dataOffset,
     valueKind(v),
-    v.kind === "quantized" ? v.scalesOffset : 0,
+    v.kind === "quantized" ? f32Scales(v, k, scratch + blocksScratchBytes(cols)) : 0,
     v.kind === "quantized" ? v.groupSize : 1,
     m.blockRows,
     m.blockCols,

@@ -43,6 +43,7 @@ function setUp(
     bits,
     groupSize,
     groupsPerRow: gpr,
+    scaleType: "f32",
     scalesOffset,
     scalesCount: scales.length,
     dataOffset,
@@ -74,7 +75,16 @@ function setUp(
 }
 
 Deno.test("storeScratchBytes() adds the relaxed kernels' table: 16 bytes per row quad and group, twice for int8", () => {
-  const base = { name: "w", rows: 10, cols: 37, bytes: 0, scalesOffset: 0, scalesCount: 0, dataOffset: 0 };
+  const base = {
+    name: "w",
+    rows: 10,
+    cols: 37,
+    bytes: 0,
+    scaleType: "f32" as const,
+    scalesOffset: 0,
+    scalesCount: 0,
+    dataOffset: 0,
+  };
   const q = (bits: 4 | 8, groupSize: number): QuantizedInfo => ({
     ...base,
     kind: "quantized",

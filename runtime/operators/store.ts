@@ -22,7 +22,7 @@
  */
 import { f16ScratchBytes, quantizedScratchBytes, relaxedPrepBytes } from "../kernels/scratch.ts";
 import type { KernelInstance } from "../kernels/kernels.ts";
-import type { StoredInfo } from "../format/read.ts";
+import type { QuantizedInfo, StoredInfo } from "../format/read.ts";
 import type { MatrixOperator } from "./matrix_operator.ts";
 
 /** The group size the kernels take: a file's group_size ≥ cols means one scale per row. */
@@ -36,7 +36,24 @@ function kernelGroup(groupSize: number, cols: number): number {
  */
 export function storeScratchBytes(m: StoredInfo): number {
   if (m.kind === "dense") return m.floatType === "f16" ? f16ScratchBytes(m.cols) : 0;
-  return quantizedScratchBytes(m.cols) + relaxedPrepBytes(m.bits, m.rows, m.cols, m.groupSize);
+  return f32ScalesScratchBytes(m) + quantizedScratchBytes(m.cols) +
+    relaxedPrepBytes(m.bits, m.rows, m.cols, m.groupSize);
+}
+
+/** Scratch bytes for an f32 copy of a quantized leaf's scales: 0 when they are stored as f32. */
+export function f32ScalesScratchBytes(m: QuantizedInfo): number {
+  return m.scaleType === "f16" ? (4 * m.scalesCount + 15) & ~15 : 0;
+}
+
+/**
+ * A pointer to `m`'s scales as f32, which is what every quantized kernel reads: the file's own when they
+ * are stored as f32; f16 scales (format 1.1) are converted once into `scratch`
+ * ({@link f32ScalesScratchBytes} bytes), exactly, by the f16 row gather.
+ */
+export function f32Scales(m: QuantizedInfo, k: KernelInstance, scratch: number): number {
+  if (m.scaleType !== "f16") return m.scalesOffset;
+  if (m.scalesCount > 0) k.exports.gather_f16(m.scalesOffset, m.scalesCount, 0, scratch);
+  return scratch;
 }
 
 /**
@@ -75,7 +92,8 @@ export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number)
     };
   }
   const w = m.dataOffset;
-  const s = m.scalesOffset;
+  const s = f32Scales(m, k, scratch);
+  scratch += f32ScalesScratchBytes(m); // then the products' own scratch (16-byte aligned)
   const g = kernelGroup(m.groupSize, cols);
   const q8 = m.bits === 8;
   const matvec = q8 ? ex.matvec_q8 : ex.matvec_q4;

@@ -14,6 +14,9 @@ import * as flatbuffers from 'flatbuffers';
  *           complement nibble), element 2k+1 in the high nibble; row stride ceil(cols / 2) bytes.
  *           When cols is odd, the high nibble of a row's last byte is padding: written 0, never read.
  * Writers never produce q = -128 (bits 8) or q = -8 (bits 4); readers decode them as q * scale.
+ * scales_f16 (format 1.1): the same scales as IEEE binary16 bits instead of float32 (half the bytes: int4
+ * g32 costs 4.5 bits per weight instead of 5). At most one of scales and scales_f16 is present; an f16
+ * scale is finite.
  */
 export class Quantized {
   bb: flatbuffers.ByteBuffer|null = null;
@@ -73,8 +76,23 @@ dataArray():Uint8Array|null {
   return offset ? new Uint8Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
 }
 
+scalesF16(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.readUint16(this.bb!.__vector(this.bb_pos + offset) + index * 2) : 0;
+}
+
+scalesF16Length():number {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+scalesF16Array():Uint16Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? new Uint16Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
 static startQuantized(builder:flatbuffers.Builder) {
-  builder.startObject(4);
+  builder.startObject(5);
 }
 
 static addBits(builder:flatbuffers.Builder, bits:number) {
@@ -122,17 +140,39 @@ static startDataVector(builder:flatbuffers.Builder, numElems:number) {
   builder.startVector(1, numElems, 1);
 }
 
+static addScalesF16(builder:flatbuffers.Builder, scalesF16Offset:flatbuffers.Offset) {
+  builder.addFieldOffset(4, scalesF16Offset, 0);
+}
+
+static createScalesF16Vector(builder:flatbuffers.Builder, data:number[]|Uint16Array):flatbuffers.Offset;
+/**
+ * @deprecated This Uint8Array overload will be removed in the future.
+ */
+static createScalesF16Vector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset;
+static createScalesF16Vector(builder:flatbuffers.Builder, data:number[]|Uint16Array|Uint8Array):flatbuffers.Offset {
+  builder.startVector(2, data.length, 2);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt16(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startScalesF16Vector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(2, numElems, 2);
+}
+
 static endQuantized(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createQuantized(builder:flatbuffers.Builder, bits:number, groupSize:number, scalesOffset:flatbuffers.Offset, dataOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createQuantized(builder:flatbuffers.Builder, bits:number, groupSize:number, scalesOffset:flatbuffers.Offset, dataOffset:flatbuffers.Offset, scalesF16Offset:flatbuffers.Offset):flatbuffers.Offset {
   Quantized.startQuantized(builder);
   Quantized.addBits(builder, bits);
   Quantized.addGroupSize(builder, groupSize);
   Quantized.addScales(builder, scalesOffset);
   Quantized.addData(builder, dataOffset);
+  Quantized.addScalesF16(builder, scalesF16Offset);
   return Quantized.endQuantized(builder);
 }
 }
