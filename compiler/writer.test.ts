@@ -75,11 +75,11 @@ Deno.test("writeLem() → readLem() round-trips a random model in f32 exactly", 
 Deno.test("writeLem() → readLem() round-trips a random model in f16 within half an f16 ulp", () =>
   roundTripIr("f16"));
 
-Deno.test("writeLem() writes format 1.0 with identifier LEM1", () => {
+Deno.test("writeLem() writes format 1.1 with identifier LEM1", () => {
   const bytes = writeLem(mixedModel());
   assert.equal(new TextDecoder().decode(bytes.subarray(4, 8)), "LEM1");
   const file = readLem(bytes);
-  assert.deepEqual([file.formatMajor, file.formatMinor], [1, 0]);
+  assert.deepEqual([file.formatMajor, file.formatMinor], [1, 1]);
 });
 
 /** A dense f32 model whose decoder is replaced by `decoder` (vocab 20, last hidden 7). */

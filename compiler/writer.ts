@@ -2,7 +2,7 @@
  * Serializes an {@link EncodedModel} into a `.lem` file (schema/lem.fbs) and writes files atomically.
  *
  * Output is deterministic (same model → same bytes: no timestamps, no shared strings, a fixed build
- * order), carries format 1.0 and file identifier "LEM1", and has the data of every numeric vector
+ * order), carries format 1.1 and file identifier "LEM1", and has the data of every numeric vector
  * (weights, scales, biases, CSR indices, TT modes) at a 16-byte boundary from the start of the file.
  * @module
  */
@@ -194,7 +194,10 @@ class LemBuilder {
       ? 0
       : b.createString(model.tokenizer.numberToken);
     Tokenizer.startTokenizer(b);
-    Tokenizer.addKind(b, TokenizerKind.Whitespace);
+    Tokenizer.addKind(
+      b,
+      model.tokenizer.kind === "character" ? TokenizerKind.Character : TokenizerKind.Whitespace,
+    );
     Tokenizer.addLowercase(b, model.tokenizer.lowercase);
     if (numberToken) Tokenizer.addNumberToken(b, numberToken);
     Tokenizer.addEosPerLine(b, model.tokenizer.eosPerLine);
@@ -258,7 +261,7 @@ function estimateSize(model: EncodedModel): number {
 }
 
 /**
- * Serializes a model into `.lem` bytes: format 1.0, identifier "LEM1", data vectors 16-byte aligned,
+ * Serializes a model into `.lem` bytes: format 1.1, identifier "LEM1", data vectors 16-byte aligned,
  * byte-identical for identical input. Unless `options.verify` is false, the result is checked with the
  * runtime's `verifyLem`; an inconsistent model (shapes, lengths, indices) throws an Error that names
  * the field.
@@ -281,7 +284,7 @@ export function writeLem(model: EncodedModel, options: WriteLemOptions = {}): Ui
   const vocabulary = w.vocabulary(model);
   const metadata = w.metadata(model.metadata);
   Model.startModel(b);
-  b.forceDefaults(true); // store the version even where it equals the schema default (minor 0)
+  b.forceDefaults(true); // store the version even where it equals the schema default (0)
   Model.addFormatMajor(b, FORMAT_MAJOR);
   Model.addFormatMinor(b, FORMAT_MINOR);
   b.forceDefaults(false);

@@ -8,7 +8,7 @@ export const FILE_IDENTIFIER = "LEM1";
 /** The format major version this code reads and writes; a reader rejects a newer major. */
 export const FORMAT_MAJOR = 1;
 /** The format minor version this code writes; a reader accepts any minor of its major. */
-export const FORMAT_MINOR = 0;
+export const FORMAT_MINOR = 1;
 /** Alignment of every numeric vector's data from the start of the file, as written (never required). */
 export const DATA_ALIGNMENT = 16;
 /** A `.lem` file's size is a multiple of this (FlatBuffers pads the buffer to its largest alignment). */

@@ -4,15 +4,18 @@ import { writeLem } from "../../compiler/writer.ts";
 import { LemFormatError } from "./errors.ts";
 import { formatSummary, readLem, summarize } from "./read.ts";
 import { verifyLem } from "./verify.ts";
-import { mixedModel, randInt, sparse, toEncodedModel } from "./test_fixtures.ts";
+import { characterModel, mixedModel, randInt, sparse, toEncodedModel } from "./test_fixtures.ts";
 import { randomIrModel } from "./test_fixtures.ts";
 
-/** Small valid files with several encodings: the mixed model, and a variant with a CSR32 int8 decoder. */
+/**
+ * Small valid files with several encodings: the mixed model, a variant with a CSR32 int8 decoder, and
+ * the mixed model with a Character vocabulary (whitespace tokens, a longer unk token).
+ */
 function baseFiles(): Uint8Array[] {
   const mixed = mixedModel(1);
   const ir = randomIrModel(1, { vocab: 12, embed: 6, hidden: [4, 5] });
   const csr32 = { ...mixedModel(2), decoder: sparse(ir.decoder, 0.4, 32, { type: "int8" }) };
-  return [writeLem(mixed), writeLem(csr32)];
+  return [writeLem(mixed), writeLem(csr32), writeLem(characterModel(3))];
 }
 
 /** Applies 1–4 random byte mutations (bit flip, random byte, 0x00, 0xff, ±1) in place; returns them. */

@@ -70,7 +70,7 @@ Deno.test("summarize() lists every tensor with its encoding, shape and bytes", (
     ["decoder_bias", "dense f32", "1×12", 48],
   ]);
   assert.equal(s.tensorBytes, 1194);
-  assert.deepEqual([s.format, s.vocabSize, s.embeddingSize], ["1.0", 12, 6]);
+  assert.deepEqual([s.format, s.vocabSize, s.embeddingSize], ["1.1", 12, 6]);
   assert.deepEqual(s.metadata.metrics, [{ name: "perplexity", value: 123.5 }]);
   assert.match(formatSummary(s), /decoder\s+csr16 38\.3% \(int4 g4\)\s+12×5\s+134/);
 });

@@ -25,6 +25,7 @@ import {
   Quantized,
   SparseCsr,
   TensorTrain,
+  TokenizerKind,
 } from "../../schema/generated/lem_generated.ts";
 import { LemFormatError } from "./errors.ts";
 import { verifyLem } from "./verify.ts";
@@ -108,7 +109,8 @@ export interface LayerInfo {
 
 /** Tokenizer rules (compatible with runtime/tokenizer.ts's TokenizerRules). */
 export interface LemTokenizer {
-  kind: "whitespace";
+  /** Whitespace-separated words, or one token per character (schema TokenizerKind). */
+  kind: "whitespace" | "character";
   lowercase: boolean;
   numberToken?: string;
   eosPerLine: boolean;
@@ -362,7 +364,7 @@ export function readLem(bytes: Uint8Array): LemFile {
     unkId: vocabulary.unkId(),
     eosId: vocabulary.eosId(),
     tokenizer: {
-      kind: "whitespace",
+      kind: tok?.kind() === TokenizerKind.Character ? "character" : "whitespace",
       lowercase: tok?.lowercase() ?? false,
       ...(numberToken !== null ? { numberToken } : {}),
       eosPerLine: tok?.eosPerLine() ?? true,
