@@ -9,6 +9,8 @@ import { decodeModel, type Tensor } from "../compiler/onnx/proto.ts";
 export const CI = Deno.env.get("CI") === "true";
 export const NODE_TESTS = new URL("../../shared/data/onnx-node-tests/", import.meta.url);
 export const PTB = new URL("../../shared/data/ptb/", import.meta.url);
+/** ml5.js's pretrained char-RNN folders (dubois/, shakespeare/): manifest.json, raw float32 weights, vocab.json. */
+export const ML5_CHARRNN = new URL("../../shared/data/ml5-charrnn/", import.meta.url);
 /** The small two-layer LM exported by PyTorch (tests/fixtures/make_fixtures.py) that CLI tests compile. */
 export const LSTM2_FIXTURE = new URL("fixtures/lstm2.onnx", import.meta.url).pathname;
 

@@ -120,6 +120,6 @@ export class TextService {
       tokens.push(t.vocab[id]);
       await onToken?.({ token: t.vocab[id], index: tokens.length - 1 });
     }
-    return { text: tokens.join(" "), tokens, finishReason, seed: options.seed };
+    return { text: t.join(tokens), tokens, finishReason, seed: options.seed };
   }
 }
