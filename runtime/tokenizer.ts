@@ -69,6 +69,24 @@ export class Tokenizer {
     return w;
   }
 
+  /**
+   * The prefixes a vocabulary entry may start with to complete the unfinished word `prefix`, normalized
+   * as {@link normalize} normalizes a word: `prefix` as written; lowercased when the rules lowercase;
+   * and, when it looks like a number and the rules have a number token, that token itself.
+   *
+   * @example
+   * ```ts
+   * ptb.completionPrefixes("Mar"); // { starts: ["Mar", "mar"], whole: [] }
+   * ptb.completionPrefixes("12");  // { starts: ["12"], whole: ["N"] }: the token a number becomes
+   * ```
+   */
+  completionPrefixes(prefix: string): { starts: string[]; whole: string[] } {
+    const starts = [prefix];
+    if (this.rules.lowercase && prefix.toLowerCase() !== prefix) starts.push(prefix.toLowerCase());
+    const whole = this.rules.numberToken !== undefined && NUMBER.test(prefix) ? [this.rules.numberToken] : [];
+    return { starts, whole };
+  }
+
   /** The text of generated tokens: words joined by a space; a character model's characters as they are. */
   join(tokens: readonly string[]): string {
     return tokens.join(this.kind === "character" ? "" : " ");

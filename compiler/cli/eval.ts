@@ -69,9 +69,9 @@ await runCli(async () => {
       `${modelPath} (${result.engine}${result.kernels ? `, ${result.kernels} kernels` : ""}): perplexity ${
         result.perplexity.toFixed(4)
       } over ${result.tokens} tokens` +
-        ` (${result.unknown} ${
-          result.characters ? "characters" : "words"
-        } outside the vocabulary) in ${result.seconds.toFixed(1)} s`,
+        ` (${result.unknown} ${result.characters ? "characters" : "words"} outside the vocabulary) in ${
+          result.seconds.toFixed(1)
+        } s`,
     );
   }
 }, USAGE);

@@ -92,6 +92,69 @@ export async function checkEveryRoute(call: Call, options: { runtime: boolean })
   const again = await json(await post(call, "/v1/predict", { text: "", state: a.state }));
   assert.deepEqual(again.predictions, a.predictions);
 
+  // Completion: the entries that start with the prefix (normalized: "S" → "s"), over the whole vocabulary.
+  const all = await json(await post(call, "/v1/predict", { text: "the", k: 38 }));
+  const complete = await json(await post(call, "/v1/predict", { text: "the", prefix: "S", k: 50 }));
+  const starting = all.predictions.filter((p: { token: string }) => p.token.startsWith("s"));
+  assert.equal(complete.matches, starting.length);
+  assert.deepEqual(
+    complete.predictions.map((p: { token: string }) => p.token),
+    starting.map((p: { token: string }) => p.token),
+  );
+  const mass = starting.reduce((s: number, p: { prob: number }) => s + p.prob, 0);
+  complete.predictions.forEach((p: { token: string; prob: number; prefixProb: number }, i: number) => {
+    assert.ok(Math.abs(p.prob - starting[i].prob) <= 1e-6, `${p.token}: ${p.prob} vs ${starting[i].prob}`);
+    assert.ok(Math.abs(p.prefixProb - p.prob / mass) <= 1e-6, `${p.token}: prefixProb ${p.prefixProb}`);
+  });
+  const top2 = await json(await post(call, "/v1/predict", { text: "", state: a.state, prefix: "s", k: 2 }));
+  assert.equal(top2.predictions.length, 2);
+  assert.equal(top2.state, a.state, "the prefix is not fed");
+  assert.deepEqual(
+    (await json(await post(call, "/v1/predict", { text: "the", prefix: "qq" }))).predictions,
+    [],
+  );
+
+  // Ranking: each candidate continues from the context's state; its log-probability is the sum of its
+  // tokens' log-probabilities, which predict gives one by one.
+  const rank = await json(
+    await post(call, "/v1/rank", { text: "The stock", candidates: ["market rose", "market", "the the the"] }),
+  );
+  assert.equal(rank.tokens, 2);
+  assert.deepEqual(rank.ranking.map((r: { index: number }) => r.index).sort(), [0, 1, 2]);
+  for (let i = 1; i < rank.ranking.length; i++) {
+    assert.ok(rank.ranking[i - 1].logprob >= rank.ranking[i].logprob);
+  }
+  const byIndex = (i: number) => rank.ranking.find((r: { index: number }) => r.index === i);
+  const afterStock = await json(
+    await post(call, "/v1/predict", { text: "The stock", k: 40, includeSpecial: true }),
+  );
+  const afterMarket = await json(
+    await post(call, "/v1/predict", { text: "market", state: afterStock.state, k: 40, includeSpecial: true }),
+  );
+  const probOf = (r: { predictions: { token: string; prob: number }[] }, t: string) =>
+    r.predictions.find((p) => p.token === t)!.prob;
+  const market = Math.log(probOf(afterStock, "market"));
+  assert.ok(Math.abs(byIndex(1).logprob - market) <= 1e-5, `${byIndex(1).logprob} vs ${market}`);
+  const marketRose = market + Math.log(probOf(afterMarket, "rose"));
+  assert.ok(Math.abs(byIndex(0).logprob - marketRose) <= 1e-5, `${byIndex(0).logprob} vs ${marketRose}`);
+  assert.equal(byIndex(0).tokens, 2);
+  assert.ok(Math.abs(byIndex(0).meanLogprob - marketRose / 2) <= 1e-5);
+  assert.equal(rank.state, afterStock.state, "the state after the context");
+  const fromState = await json(
+    await post(call, "/v1/rank", {
+      state: afterStock.state,
+      candidates: ["market rose", "market", "the the the"],
+      k: 2,
+      sortBy: "mean",
+    }),
+  );
+  assert.equal(fromState.ranking.length, 2);
+  assert.ok(fromState.ranking[0].meanLogprob >= fromState.ranking[1].meanLogprob);
+  const unknownCandidate = await json(
+    await post(call, "/v1/rank", { text: "the", candidates: ["xyzzy market"] }),
+  );
+  assert.equal(unknownCandidate.ranking[0].unknown, 1);
+
   const score = await json(await post(call, "/v1/score", { text: "the stock market xyzzy\nit rose" }));
   assert.equal(score.tokens, 7); // 8 tokens (with two <eos>), the first not scored
   assert.equal(score.unknown, 1);
@@ -153,6 +216,30 @@ export async function checkEveryRoute(call: Call, options: { runtime: boolean })
       "invalid_state",
     ],
     ["/v1/predict", { text: "the", includeSpecial: "yes" }, 400, "invalid_field"],
+    ["/v1/predict", { text: "the", prefix: 3 }, 400, "invalid_field"],
+    ["/v1/predict", { text: "the", prefix: "st ma" }, 400, "invalid_field"],
+    ["/v1/predict", { text: "the", prefix: "a".repeat(20001) }, 413, "text_too_long"],
+    ["/v1/rank", {}, 400, "missing_field"],
+    ["/v1/rank", { text: "the" }, 400, "missing_field"],
+    ["/v1/rank", { candidates: ["a"] }, 400, "missing_field"],
+    ["/v1/rank", { text: "the", candidates: "market" }, 400, "invalid_field"],
+    ["/v1/rank", { text: "the", candidates: [] }, 400, "out_of_range"],
+    ["/v1/rank", { text: "the", candidates: Array(101).fill("a") }, 413, "too_many_candidates"],
+    ["/v1/rank", { text: "the", candidates: ["a", 3] }, 400, "invalid_field"],
+    ["/v1/rank", { text: "the", candidates: ["a", " "] }, 400, "empty_text"],
+    ["/v1/rank", { text: "the", candidates: ["a".repeat(20001)] }, 413, "text_too_long"],
+    [
+      "/v1/rank",
+      { text: "the", candidates: ["a ".repeat(2001), "a ".repeat(2000)] },
+      413,
+      "candidates_too_long",
+    ],
+    ["/v1/rank", { text: " ", candidates: ["a"] }, 400, "empty_text"],
+    ["/v1/rank", { text: "the", candidates: ["a"], k: 0 }, 400, "out_of_range"],
+    ["/v1/rank", { text: "the", candidates: ["a"], k: 101 }, 400, "out_of_range"],
+    ["/v1/rank", { text: "the", candidates: ["a"], sortBy: "best" }, 400, "invalid_field"],
+    ["/v1/rank", { text: "the", candidates: ["a"], state: "!!" }, 400, "invalid_state"],
+    ["/v1/rank", { text: "the", candidates: ["a"], prefix: "m" }, 400, "unknown_field"],
     ["/v1/score", {}, 400, "missing_field"],
     ["/v1/score", { text: "" }, 400, "empty_text"],
     ["/v1/score", { text: ["a"] }, 400, "invalid_field"],

@@ -36,9 +36,12 @@ export function openApiDocument(limits: Limits): Schema {
     info: {
       title: "lstm-edge",
       version: "1",
-      description: "Next-word prediction, scoring and generation with a compiled LSTM language model. " +
+      description:
+        "Next-word prediction and completion, candidate ranking, scoring and generation with a compiled " +
+        "LSTM language model (word-level, or character-level: then every character of a text is a token). " +
         `Limits: body ${limits.maxBodyBytes} bytes, text ${limits.maxTextChars} characters and ` +
-        `${limits.maxTextTokens} tokens, k ≤ ${limits.maxK}, maxTokens ≤ ${limits.maxGenerateTokens}.`,
+        `${limits.maxTextTokens} tokens, k ≤ ${limits.maxK}, maxTokens ≤ ${limits.maxGenerateTokens}, ` +
+        `candidates ≤ ${limits.maxCandidates} holding ≤ ${limits.maxCandidateTokens} tokens together.`,
     },
     paths: {
       "/v1/model": {
@@ -55,21 +58,90 @@ export function openApiDocument(limits: Limits): Schema {
       },
       "/v1/predict": {
         post: {
-          summary: "The k most likely next words after text (continuing from state when given)",
+          summary:
+            "The k most likely next words after text (continuing from state when given); with prefix, " +
+            "the k most likely words that complete it",
           requestBody: json(obj({
             text: { ...text, description: "Words after state; may be empty only when state is given" },
             k: { type: "integer", minimum: 1, maximum: limits.maxK, default: 5 },
             state,
             includeSpecial: { type: "boolean", default: false, description: "Also offer <unk> and <eos>" },
+            prefix: {
+              ...text,
+              description: "The unfinished word after text (not fed): offer the k most likely vocabulary " +
+                "entries that start with it, over the whole vocabulary, normalized as the tokenizer " +
+                "normalizes words (as written, lowercased when the model lowercases, a number → the " +
+                "number token). No whitespace in it for a word model",
+            },
           }, ["text"])),
           responses: {
             "200": {
-              description: "Predictions, and the state after text",
+              description: "Predictions, and the state after text (the prefix is not fed)",
               ...json(obj({
-                predictions: { type: "array", items: obj({ token: str("word"), prob: { type: "number" } }) },
+                predictions: {
+                  type: "array",
+                  items: obj({
+                    token: str("word (a character, for a character model)"),
+                    prob: { type: "number", description: "Probability under the model" },
+                    prefixProb: {
+                      type: "number",
+                      description: "With prefix: the probability renormalized among every vocabulary entry " +
+                        "that matches it",
+                    },
+                  }, ["token", "prob"]),
+                },
+                matches: { type: "integer", description: "With prefix: vocabulary entries that match it" },
                 state,
                 tokens: { type: "integer", description: "Tokens fed from text" },
                 unknown: { type: "integer", description: "Words of text outside the vocabulary (<unk>)" },
+              })),
+            },
+            ...errors,
+          },
+        },
+      },
+      "/v1/rank": {
+        post: {
+          summary: "Rank candidate continuations of one context: the context is run once, each candidate " +
+            "continues from its state",
+          requestBody: json(obj({
+            text: {
+              ...text,
+              description: "The shared context; may be empty or absent only when state is given",
+            },
+            state,
+            candidates: {
+              type: "array",
+              minItems: 1,
+              maxItems: limits.maxCandidates,
+              items: { ...text, description: "A continuation; <eos> only where it ends with a line break" },
+              description: `At most ${limits.maxCandidates}, holding at most ${limits.maxCandidateTokens} ` +
+                "tokens together, each at least one",
+            },
+            k: { type: "integer", minimum: 1, maximum: limits.maxCandidates, description: "Only the best k" },
+            sortBy: { enum: ["logprob", "mean"], default: "logprob", description: "Total or per-token mean" },
+          }, ["candidates"])),
+          responses: {
+            "200": {
+              description: "The candidates, best first (ties in request order), and the state after text",
+              ...json(obj({
+                ranking: {
+                  type: "array",
+                  items: obj({
+                    index: { type: "integer", description: "Position in candidates" },
+                    text: { type: "string" },
+                    logprob: {
+                      type: "number",
+                      description: "Sum of the natural-log probabilities of its tokens after the context",
+                    },
+                    tokens: { type: "integer" },
+                    unknown: { type: "integer", description: "Its tokens outside the vocabulary (<unk>)" },
+                    meanLogprob: { type: "number", description: "logprob / tokens" },
+                  }),
+                },
+                tokens: { type: "integer", description: "Tokens fed from text" },
+                unknown: { type: "integer", description: "Words of text outside the vocabulary (<unk>)" },
+                state,
               })),
             },
             ...errors,
