@@ -14,6 +14,16 @@ export const ML5_CHARRNN = new URL("../../shared/data/ml5-charrnn/", import.meta
 /** The small two-layer LM exported by PyTorch (tests/fixtures/make_fixtures.py) that CLI tests compile. */
 export const LSTM2_FIXTURE = new URL("fixtures/lstm2.onnx", import.meta.url).pathname;
 
+/** An ml5 char-RNN of ML5_CHARRNN compiled in f32 (`vocab` replacing its vocab.json), written to a temp file. */
+export async function writeMl5Lem(name: string, vocab?: string[]): Promise<string> {
+  // Imported when called: the compile pipeline loads onnxruntime-web, which most tests never need.
+  const { compileMl5Folder } = await import("../compiler/compile.ts");
+  const result = await compileMl5Folder(new URL(`${name}/`, ML5_CHARRNN).pathname, { fileName: name, vocab });
+  const path = await Deno.makeTempFile({ prefix: `lstm-edge-${name}-`, suffix: ".lem" });
+  await Deno.writeFile(path, result.bytes);
+  return path;
+}
+
 /** Runs `deno task -q ARGS` in the repository root without colour; the exit code and the output. */
 export async function runTask(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {

@@ -11,6 +11,7 @@ import { compileMl5Folder } from "../compiler/compile.ts";
 import { methodRecipe } from "../compiler/recipe.ts";
 import { LstmModel } from "../runtime/model.ts";
 import { TextService } from "../runtime/app/service.ts";
+import { assertReadableText } from "../runtime/app/http_suite.ts";
 
 const HAVE_DATA = exists(ML5_CHARRNN);
 const DATA_REASON = `${ML5_CHARRNN.pathname} is absent (ml5.js's pretrained char-RNNs)`;
@@ -169,60 +170,6 @@ Deno.test({
     const a = await run();
     assert.equal((await run()).text, a.text);
     assert.equal(a.text, a.tokens.join(""), "characters joined as they are");
-    assertReadable(a.text);
+    assertReadableText(a.text);
   },
 });
-
-/** Plain English-looking text: spaces and newlines, mostly letters, common words, word lengths of prose. */
-export function assertReadable(text: string): void {
-  assert.match(text, / /, "has spaces");
-  assert.match(text, /\n/, "has newlines");
-  const letters = (text.match(/[A-Za-z ]/g) ?? []).length;
-  assert.ok(letters / text.length >= 0.85, `${letters} of ${text.length} characters are letters or spaces`);
-  const words = text.toLowerCase().split(/[^a-z]+/).filter((w) => w !== "");
-  const mean = words.reduce((s, w) => s + w.length, 0) / words.length;
-  assert.ok(mean >= 2.5 && mean <= 7, `mean word length ${mean}: ${JSON.stringify(text)}`);
-  const common = new Set([
-    "the",
-    "of",
-    "and",
-    "to",
-    "a",
-    "in",
-    "is",
-    "that",
-    "was",
-    "he",
-    "for",
-    "it",
-    "with",
-    "as",
-    "his",
-    "on",
-    "be",
-    "at",
-    "by",
-    "i",
-    "had",
-    "not",
-    "are",
-    "but",
-    "from",
-    "or",
-    "have",
-    "an",
-    "they",
-    "which",
-    "you",
-    "were",
-    "her",
-    "she",
-    "there",
-    "all",
-  ]);
-  const hits = words.filter((w) => common.has(w)).length;
-  assert.ok(
-    hits / words.length >= 0.2,
-    `${hits} of ${words.length} words are common English words: ${JSON.stringify(text)}`,
-  );
-}

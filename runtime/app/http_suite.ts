@@ -4,6 +4,8 @@
  * @module
  */
 import assert from "node:assert/strict";
+import type { LstmModel } from "../model.ts";
+import { TextService } from "./service.ts";
 
 /** Makes a request to the server under test: a path and RequestInit, like `app.request`. */
 export type Call = (path: string, init?: RequestInit) => Promise<Response>;
@@ -276,5 +278,91 @@ export async function checkEveryRoute(call: Call, options: { runtime: boolean })
     405,
     "method_not_allowed",
     "POST /healthz",
+  );
+}
+
+/** What {@link checkCharacterModel} generates; the same seed must give the same text on every platform. */
+export const CHARACTER_GENERATE = { prompt: "The ", maxTokens: 200, temperature: 0.7, topK: 40, seed: 11 };
+
+/** The text CHARACTER_GENERATE gives with the library, in this process: what every platform must answer. */
+export async function generateCharactersLocally(model: LstmModel): Promise<string> {
+  const { prompt, ...settings } = CHARACTER_GENERATE;
+  const service = new TextService(model, { maxTextTokens: 4000 });
+  const state = model.createState();
+  service.feed(prompt, state);
+  return (await service.generate(state, settings)).text;
+}
+
+/**
+ * The routes of a character-level model (every character a token, no `<unk>`): raw text with spaces and
+ * newlines everywhere, the state continuing across any split of the text, plain-text generation.
+ * `generated`: the text CHARACTER_GENERATE must give (computed by the library); `readable`: also check
+ * that it reads as English (a trained model such as ml5's dubois).
+ */
+export async function checkCharacterModel(
+  call: Call,
+  options: { generated: string; readable: boolean },
+): Promise<void> {
+  const info = await json(await call("/v1/model"));
+  assert.equal(info.tokenizer.kind, "character");
+  assert.equal(info.tokenizer.eosPerLine, false);
+
+  // A space and a newline are text like any other; predict(a + b) == predict(b, state after a).
+  const whole = await json(await post(call, "/v1/predict", { text: "The ne\nw ", k: 10 }));
+  assert.equal(whole.tokens, 9);
+  const a = await json(await post(call, "/v1/predict", { text: "The ne" }));
+  const b = await json(await post(call, "/v1/predict", { text: "\nw ", state: a.state, k: 10 }));
+  assert.equal(b.tokens, 3);
+  b.predictions.forEach((p: { token: string; prob: number }, i: number) => {
+    assert.equal(p.token, whole.predictions[i].token);
+    assert.ok(Math.abs(p.prob - whole.predictions[i].prob) <= 1e-5, `${JSON.stringify(p.token)}`);
+    assert.equal([...p.token].length, 1, "a prediction is one character");
+  });
+  const space = await json(await post(call, "/v1/predict", { text: " ", state: a.state }));
+  assert.equal(space.tokens, 1);
+
+  const score = await json(await post(call, "/v1/score", { text: "The new\ntea. " }));
+  assert.equal(score.tokens, 12, "every character after the first, newline included");
+
+  const gen = await json(await post(call, "/v1/generate", CHARACTER_GENERATE));
+  assert.equal(gen.text, gen.tokens.join(""), "plain text: the characters as they are");
+  assert.equal(gen.text, options.generated, "the same seed gives the same text");
+  if (options.readable) assertReadableText(gen.text);
+
+  const rank = await json(await post(call, "/v1/rank", { text: "The", candidates: [" new", "\n", " "] }));
+  assert.deepEqual(rank.ranking.map((r: { tokens: number }) => r.tokens).sort(), [1, 1, 4]);
+  const completion = await json(await post(call, "/v1/predict", { text: "Th", prefix: "e" }));
+  assert.deepEqual(completion.predictions.map((p: { token: string }) => p.token), ["e"]);
+  assert.equal(completion.matches, 1);
+
+  const bad: [string, unknown, number, string][] = [
+    ["/v1/predict", { text: "" }, 400, "empty_text"],
+    ["/v1/predict", { text: "The ☃" }, 400, "unknown_word"],
+    ["/v1/score", { text: "T" }, 400, "text_too_short"],
+    ["/v1/generate", { prompt: "" }, 400, "empty_text"],
+    ["/v1/rank", { text: "The", candidates: [""] }, 400, "empty_text"],
+  ];
+  for (const [path, body, status, code] of bad) {
+    await assertError(await post(call, path, body), status, code, `${path} ${JSON.stringify(body)}`);
+  }
+}
+
+/** Plain English-looking text: spaces and newlines, mostly letters, prose word lengths, common words. */
+export function assertReadableText(text: string): void {
+  assert.match(text, / /, "has spaces");
+  assert.match(text, /\n/, "has newlines");
+  const letters = (text.match(/[A-Za-z\s]/g) ?? []).length;
+  assert.ok(letters / text.length >= 0.85, `${letters} of ${text.length} characters are letters or spaces`);
+  const words = text.toLowerCase().split(/[^a-z]+/).filter((w) => w !== "");
+  const mean = words.reduce((s, w) => s + w.length, 0) / words.length;
+  assert.ok(mean >= 2.5 && mean <= 7, `mean word length ${mean}: ${JSON.stringify(text)}`);
+  const common = new Set(
+    "the of and to a in is that was he for it with as his on be at by i had not are but from or have an they which you were her she there all"
+      .split(" "),
+  );
+  const hits = words.filter((w) => common.has(w)).length;
+  assert.ok(
+    hits / words.length >= 0.2,
+    `${hits} of ${words.length} words are common: ${JSON.stringify(text)}`,
   );
 }

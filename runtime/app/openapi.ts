@@ -68,10 +68,8 @@ export function openApiDocument(limits: Limits): Schema {
             includeSpecial: { type: "boolean", default: false, description: "Also offer <unk> and <eos>" },
             prefix: {
               ...text,
-              description: "The unfinished word after text (not fed): offer the k most likely vocabulary " +
-                "entries that start with it, over the whole vocabulary, normalized as the tokenizer " +
-                "normalizes words (as written, lowercased when the model lowercases, a number → the " +
-                "number token). No whitespace in it for a word model",
+              description: "Unfinished word after text (not fed): the k most likely vocabulary entries " +
+                "starting with it, normalized like words; no whitespace for a word model",
             },
           }, ["text"])),
           responses: {
@@ -85,8 +83,7 @@ export function openApiDocument(limits: Limits): Schema {
                     prob: { type: "number", description: "Probability under the model" },
                     prefixProb: {
                       type: "number",
-                      description: "With prefix: the probability renormalized among every vocabulary entry " +
-                        "that matches it",
+                      description: "With prefix: renormalized among all matches",
                     },
                   }, ["token", "prob"]),
                 },
@@ -102,8 +99,7 @@ export function openApiDocument(limits: Limits): Schema {
       },
       "/v1/rank": {
         post: {
-          summary: "Rank candidate continuations of one context: the context is run once, each candidate " +
-            "continues from its state",
+          summary: "Rank continuations of one context (run once; each candidate continues from its state)",
           requestBody: json(obj({
             text: {
               ...text,
@@ -114,26 +110,22 @@ export function openApiDocument(limits: Limits): Schema {
               type: "array",
               minItems: 1,
               maxItems: limits.maxCandidates,
-              items: { ...text, description: "A continuation; <eos> only where it ends with a line break" },
-              description: `At most ${limits.maxCandidates}, holding at most ${limits.maxCandidateTokens} ` +
-                "tokens together, each at least one",
+              items: { ...text, description: "<eos> only after a final line break" },
+              description: `At most ${limits.maxCandidateTokens} tokens together`,
             },
             k: { type: "integer", minimum: 1, maximum: limits.maxCandidates, description: "Only the best k" },
             sortBy: { enum: ["logprob", "mean"], default: "logprob", description: "Total or per-token mean" },
           }, ["candidates"])),
           responses: {
             "200": {
-              description: "The candidates, best first (ties in request order), and the state after text",
+              description: "Best first (ties in request order); the state after text",
               ...json(obj({
                 ranking: {
                   type: "array",
                   items: obj({
                     index: { type: "integer", description: "Position in candidates" },
                     text: { type: "string" },
-                    logprob: {
-                      type: "number",
-                      description: "Sum of the natural-log probabilities of its tokens after the context",
-                    },
+                    logprob: { type: "number", description: "Sum of its tokens' natural-log probabilities" },
                     tokens: { type: "integer" },
                     unknown: { type: "integer", description: "Its tokens outside the vocabulary (<unk>)" },
                     meanLogprob: { type: "number", description: "logprob / tokens" },

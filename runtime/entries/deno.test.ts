@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import { checkEveryRoute } from "../app/http_suite.ts";
+import { checkCharacterModel, checkEveryRoute, generateCharactersLocally } from "../app/http_suite.ts";
 import { writeTestModel } from "../app/test_model.ts";
 import { startServer } from "./testing.ts";
+import { exists, ML5_CHARRNN, needs, writeMl5Lem } from "../../tests/helpers.ts";
+import { LstmModel } from "../model.ts";
 
 const ENTRY = new URL("./deno.ts", import.meta.url).pathname;
 
@@ -35,4 +37,27 @@ Deno.test("deno task serve: a missing model and bad options end with a message, 
   const limits = await run("x.lem", "--limits", '{"maxK": 0}');
   assert.equal(limits.code, 2);
   assert.match(limits.err, /maxK must be a whole number/);
+});
+
+Deno.test({
+  name: "deno task serve on ml5's dubois char-RNN: raw text on every route, readable generated text",
+  ...needs(exists(ML5_CHARRNN), `${ML5_CHARRNN.pathname} is absent (ml5.js's pretrained char-RNNs)`),
+  fn: async () => {
+    const model = await writeMl5Lem("dubois");
+    const server = await startServer(
+      Deno.execPath(),
+      ["run", "-A", ENTRY, model, "--port", "0"],
+      (out) => /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1],
+    );
+    try {
+      const generated = await generateCharactersLocally(await LstmModel.load(await Deno.readFile(model)));
+      await checkCharacterModel((path, init) => fetch(server.url + path, init), {
+        generated,
+        readable: true,
+      });
+    } finally {
+      await server.stop();
+      await Deno.remove(model);
+    }
+  },
 });

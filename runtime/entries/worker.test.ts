@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { needs } from "../../tests/helpers.ts";
-import { checkEveryRoute } from "../app/http_suite.ts";
+import { exists as dataExists, ML5_CHARRNN, needs, writeMl5Lem } from "../../tests/helpers.ts";
+import { checkCharacterModel, checkEveryRoute, generateCharactersLocally } from "../app/http_suite.ts";
+import { LstmModel } from "../model.ts";
 import { writeTestModel } from "../app/test_model.ts";
 import { buildWorker, runtimeBytes, WORKER_BUDGET_BYTES } from "./build_worker.ts";
 import { stopBundler, WORKER_MODULES } from "./bundle.ts";
@@ -70,6 +71,38 @@ Deno.test({
       await checkEveryRoute((path, init) => fetch(url + path, init), { runtime: true });
     } finally {
       await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "workerd serves ml5's dubois char-RNN: raw text on every route, readable generated text",
+  ...needs(
+    WORKERD !== undefined && dataExists(ML5_CHARRNN),
+    `${reason}, or ${ML5_CHARRNN.pathname} (ml5.js's pretrained char-RNNs) is absent`,
+  ),
+  fn: async () => {
+    const model = await writeMl5Lem("dubois");
+    const dir = await Deno.makeTempDir({ prefix: "lstm-edge-worker-dubois-" });
+    try {
+      await buildWorker(model, dir);
+      await stopBundler();
+      const port = freePort();
+      const url = `http://127.0.0.1:${port}`;
+      const server = await startServer(
+        WORKERD!,
+        ["serve", `${dir}/workerd.capnp`, "--socket-addr", `http=127.0.0.1:${port}`],
+        () => healthy(url),
+      );
+      try {
+        const generated = await generateCharactersLocally(await LstmModel.load(await Deno.readFile(model)));
+        await checkCharacterModel((path, init) => fetch(url + path, init), { generated, readable: true });
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      await Deno.remove(model);
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });
