@@ -134,7 +134,14 @@ export function createApp(options: AppOptions) {
       });
     })
     .get("/openapi.json", (c) => c.json(openApiDocument(limits)))
-    .get("/", (c) => c.html(demoPage({ modelName: model.info.name, offline: !!options.browserRuntime })))
+    .get("/", (c) =>
+      c.html(
+        demoPage({
+          modelName: model.info.name,
+          offline: !!options.browserRuntime,
+          characters: kind.characters,
+        }),
+      ))
     .get("/v1/model.lem", (c) => {
       if (!options.modelBytes) {
         throw new ApiError(404, "not_found", "this server does not serve its model file");
