@@ -163,7 +163,7 @@ export function checkVocabularyTokens(
   if (problems.length) {
     const what = tokenizer.kind === "character"
       ? "a character vocabulary needs one character per id (or <unk>, <eos>)"
-      : "a word vocabulary's tokens hold no whitespace";
+      : `a word vocabulary's tokens hold no whitespace (for a character model: --tokenizer '{"kind": "character"}')`;
     throw new VocabularyError(source, [...problems, what]);
   }
 }

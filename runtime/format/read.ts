@@ -394,6 +394,8 @@ export interface LemSummary {
   format: string;
   fileBytes: number;
   vocabSize: number;
+  /** What a token is (the tokenizer kind): a word or a character. */
+  tokenizer: LemTokenizer["kind"];
   embeddingSize: number;
   layers: { inputSize: number; hiddenSize: number }[];
   tensors: TensorSummary[];
@@ -467,6 +469,7 @@ export function summarize(file: LemFile): LemSummary {
     format: `${file.formatMajor}.${file.formatMinor}`,
     fileBytes: file.bytes.length,
     vocabSize: file.vocab.length,
+    tokenizer: file.tokenizer.kind,
     embeddingSize: file.embedding.cols,
     layers: file.layers.map((l) => ({ inputSize: l.inputSize, hiddenSize: l.hiddenSize })),
     tensors,
@@ -478,7 +481,9 @@ export function summarize(file: LemFile): LemSummary {
 /** {@link summarize}'s result as aligned text lines. */
 export function formatSummary(s: LemSummary): string {
   const lines = [
-    `format ${s.format}, ${s.fileBytes} bytes; vocabulary ${s.vocabSize}, embedding ${s.embeddingSize}, ` +
+    `format ${s.format}, ${s.fileBytes} bytes; vocabulary ${s.vocabSize}${
+      s.tokenizer === "character" ? " characters" : ""
+    }, embedding ${s.embeddingSize}, ` +
     `layers ${s.layers.map((l) => `${l.inputSize}→${l.hiddenSize}`).join(", ")}`,
   ];
   const md = s.metadata;
