@@ -111,7 +111,7 @@ export async function compileOnnx(onnxBytes: Uint8Array, options: CompileOptions
  * ```
  */
 export async function compileMl5Folder(dir: string, options: CompileOptions): Promise<CompileResult> {
-  const ir = importMl5CharRnn(dir, { vocab: options.vocab, tokenizer: options.tokenizer });
+  const ir = await importMl5CharRnn(dir, { vocab: options.vocab, tokenizer: options.tokenizer });
   return await compileImported(ir, new IrReferenceModel(ir), options);
 }
 

@@ -68,8 +68,8 @@ function withFolder(spec: FolderSpec, fn: (dir: string) => void | Promise<void>)
 
 Deno.test(
   "importMl5CharRnn() converts TensorFlow's [I + H, 4H] kernel (i, j, f, o) to w_ih, w_hh in i, f, g, o with forget bias 1.0",
-  withFolder({ hidden: [4] }, (dir) => {
-    const ir = importMl5CharRnn(dir);
+  withFolder({ hidden: [4] }, async (dir) => {
+    const ir = await importMl5CharRnn(dir);
     assert.ok(isMl5Folder(dir));
     const manifest = JSON.parse(Deno.readTextFileSync(`${dir}/manifest.json`));
     const read = (name: string) =>
@@ -136,9 +136,9 @@ for (const spec of [{ hidden: [6, 7, 5], names: "kernel" as const }, { hidden: [
   });
 }
 
-const errorOf = (dir: string, options = {}) => {
+const errorOf = async (dir: string, options = {}) => {
   try {
-    importMl5CharRnn(dir, options);
+    await importMl5CharRnn(dir, options);
   } catch (e) {
     return (e as Error).message;
   }
@@ -149,14 +149,14 @@ Deno.test(
   "importMl5CharRnn() names every broken vocabulary id and says how to pass a corrected one",
   withFolder(
     { hidden: [4], vocabJson: '{" ": 0, "\\n": 1, "": 2, "b": 3, "cc": 4, "d": 5, "e": 6, "e": 7, "é": 8}' },
-    (dir) => {
-      const message = errorOf(dir);
+    async (dir) => {
+      const message = await errorOf(dir);
       assert.match(message, /vocab\.json is not a usable vocabulary/);
       assert.match(message, /key "e" appears 2 times/);
       assert.match(message, /no key has id 6/);
       assert.match(message, /Pass a corrected vocabulary with --vocab FILE\.json/);
       const fixed = [" ", "\n", "a", "b", "c", "d", "e", ".", "é"];
-      assert.deepEqual(importMl5CharRnn(dir, { vocab: fixed }).vocab, fixed);
+      assert.deepEqual((await importMl5CharRnn(dir, { vocab: fixed })).vocab, fixed);
     },
   ),
 );
@@ -168,8 +168,8 @@ Deno.test(
       hidden: [4],
       vocabJson: '{" ": 0, "\\n": 1, "": 2, "b": 3, "cc": 4, "d": 5, "e": 6, ".": 7, "é": 7, "z": 8}',
     },
-    (dir) => {
-      const message = errorOf(dir);
+    async (dir) => {
+      const message = await errorOf(dir);
       assert.match(message, /id 7 is given to both "\." and "é"/);
       assert.match(message, /key "z" has id 8|no key has id/);
     },
@@ -180,8 +180,8 @@ Deno.test(
   "importMl5CharRnn() reports empty and multi-character keys (shakespeare's defect) by id",
   withFolder(
     { hidden: [4], vocabJson: '{" ": 0, "\\n": 1, "": 2, "b": 3, "cc": 4, "d": 5, "e": 6, ".": 7, "é": 8}' },
-    (dir) => {
-      const message = errorOf(dir);
+    async (dir) => {
+      const message = await errorOf(dir);
       assert.match(message, /id 2 is the empty string; id 4 is "cc" \(2 characters\)/);
       assert.match(message, /--vocab FILE\.json/);
     },
@@ -190,7 +190,7 @@ Deno.test(
 
 Deno.test(
   "importMl5CharRnn() refuses a weight file of the wrong size, a wrong shape, unknown variables and a missing layer",
-  withFolder({ hidden: [4, 4] }, (dir) => {
+  withFolder({ hidden: [4, 4] }, async (dir) => {
     const manifestPath = `${dir}/manifest.json`;
     const manifest = JSON.parse(Deno.readTextFileSync(manifestPath));
     const edit = (change: (m: Record<string, { filename: string; shape: number[] }>) => void) => {
@@ -200,21 +200,21 @@ Deno.test(
     };
     const kernel = "rnnlm/multi_rnn_cell/cell_1/basic_lstm_cell/weights";
     edit((m) => (m[kernel].shape = [8, 15]));
-    assert.match(errorOf(dir), /holds 512 bytes, expected 480 \(120 float32 values\)/);
+    assert.match(await errorOf(dir), /holds 512 bytes, expected 480 \(120 float32 values\)/);
     edit((m) => (m[kernel].shape = [16, 8]));
     assert.match(
-      errorOf(dir),
+      await errorOf(dir),
       /cell_1\/basic_lstm_cell\/weights" has shape \[16, 8\]; expected \[6, 8\] \(input 4 \+ hidden 2\)/,
     );
     edit((m) => (m["rnnlm/extra"] = { ...m["rnnlm/softmax_b"] }));
-    assert.match(errorOf(dir), /variable "rnnlm\/extra" \(shape \[9\]\) is not part of a char-RNN/);
+    assert.match(await errorOf(dir), /variable "rnnlm\/extra" \(shape \[9\]\) is not part of a char-RNN/);
     edit((m) => delete m["rnnlm/multi_rnn_cell/cell_0/basic_lstm_cell/biases"]);
-    assert.match(errorOf(dir), /layer 0 \(cell_0\) has no biases\/bias variable/);
+    assert.match(await errorOf(dir), /layer 0 \(cell_0\) has no biases\/bias variable/);
     edit((m) => (m.embedding.filename = "../elsewhere"));
-    assert.match(errorOf(dir), /names the file "\.\.\/elsewhere" outside the folder/);
+    assert.match(await errorOf(dir), /names the file "\.\.\/elsewhere" outside the folder/);
     edit((m) => (m.embedding.filename = "absent"));
-    assert.match(errorOf(dir), /variable "embedding": its file ".*\/absent" does not exist/);
+    assert.match(await errorOf(dir), /variable "embedding": its file ".*\/absent" does not exist/);
     edit(() => {});
-    assert.equal(importMl5CharRnn(dir).layers.length, 2);
+    assert.equal((await importMl5CharRnn(dir)).layers.length, 2);
   }),
 );

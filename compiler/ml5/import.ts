@@ -32,6 +32,7 @@ import {
   VocabularyError,
 } from "../onnx/vocab.ts";
 import { LITTLE_ENDIAN } from "../../runtime/format/constants.ts";
+import { readInput } from "../../runtime/cli/args.ts";
 
 /** TensorFlow's BasicLSTMCell default forget_bias, added to the forget gate at run time. */
 export const TF_FORGET_BIAS = 1.0;
@@ -59,21 +60,14 @@ export function isMl5Folder(path: string): boolean {
   }
 }
 
-function readText(path: string, what: string): string {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new Error(`${what} "${path}" does not exist`);
-    throw e;
-  }
-}
+const readText = async (path: string, what: string) => new TextDecoder().decode(await readInput(path, what));
 
 /** Reads every variable the manifest lists, checking each file's size against its shape. */
-function readVariables(dir: string): Map<string, Variable> {
+async function readVariables(dir: string): Promise<Map<string, Variable>> {
   const manifestPath = `${dir}/manifest.json`;
   let manifest: unknown;
   try {
-    manifest = JSON.parse(readText(manifestPath, "The manifest"));
+    manifest = JSON.parse(await readText(manifestPath, "The manifest"));
   } catch (e) {
     if (e instanceof SyntaxError) throw new Error(`${manifestPath} is not valid JSON: ${e.message}`);
     throw e;
@@ -100,15 +94,7 @@ function readVariables(dir: string): Map<string, Variable> {
       );
     }
     const path = `${dir}/${e.filename}`;
-    let bytes: Uint8Array;
-    try {
-      bytes = Deno.readFileSync(path);
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound) {
-        throw new Error(`${manifestPath}: variable "${name}": its file "${path}" does not exist`);
-      }
-      throw err;
-    }
+    const bytes = await readInput(path, `${manifestPath}: variable "${name}": its file`);
     const count = shape.reduce((a: number, d: number) => a * d, 1);
     if (bytes.length !== 4 * count) {
       throw new Error(
@@ -237,14 +223,14 @@ function toLayer(kernel: Variable, bias: Variable, inputSize: number, k: number)
  *
  * @example
  * ```ts
- * const ir = importMl5CharRnn("../shared/data/ml5-charrnn/dubois");
+ * const ir = await importMl5CharRnn("../shared/data/ml5-charrnn/dubois");
  * ir.vocab.length; // 90
  * ```
  */
-export function importMl5CharRnn(dir: string, options: Ml5ImportOptions = {}): IrModel {
+export async function importMl5CharRnn(dir: string, options: Ml5ImportOptions = {}): Promise<IrModel> {
   const folder = dir.replace(/\/+$/, "");
   const manifestPath = `${folder}/manifest.json`;
-  const vars = readVariables(folder);
+  const vars = await readVariables(folder);
   const roles = assignRoles(vars, manifestPath);
   const { embedding } = roles;
   if (embedding.shape.length !== 2) {
@@ -258,7 +244,7 @@ export function importMl5CharRnn(dir: string, options: Ml5ImportOptions = {}): I
   let vocab: string[];
   let tokenizer;
   try {
-    vocab = options.vocab ?? readJsonVocabulary(readText(vocabSource, "The vocabulary"), vocabSource);
+    vocab = options.vocab ?? readJsonVocabulary(await readText(vocabSource, "The vocabulary"), vocabSource);
     tokenizer = readTokenizerMetadata(options.tokenizer, vocab, CHARACTER_TOKENIZER);
     checkVocabularyTokens(vocab, tokenizer, vocabSource);
   } catch (e) {
@@ -295,7 +281,7 @@ export function importMl5CharRnn(dir: string, options: Ml5ImportOptions = {}): I
     for (let v = 0; v < V; v++) decoder[v * input + h] = softmaxW.data[h * V + v];
   }
   // Identity of the source: the manifest and every file it names, in manifest order.
-  const hash = createHash("sha256").update(Deno.readFileSync(manifestPath));
+  const hash = createHash("sha256").update(await readInput(manifestPath, "The manifest"));
   for (const v of vars.values()) hash.update(new Uint8Array(v.data.buffer));
   return {
     vocab: vocab.slice(),

@@ -14,6 +14,7 @@
  */
 
 import type { IrTokenizer } from "../ir.ts";
+import { isOneCharacter } from "../../runtime/format/verify.ts";
 
 /** Tokenizer settings when the model says nothing. */
 export const DEFAULT_TOKENIZER: Readonly<IrTokenizer> = {
@@ -135,11 +136,6 @@ function duplicateKeys(text: string): Map<string, number> {
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return new Map([...counts].filter(([, n]) => n > 1));
-}
-
-/** Whether `s` is exactly one Unicode code point. */
-export function isOneCharacter(s: string): boolean {
-  return s.length > 0 && [...s].length === 1;
 }
 
 /**

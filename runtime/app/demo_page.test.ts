@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { needs } from "../../tests/helpers.ts";
-import { exists, startServer } from "../entries/testing.ts";
+import { exists, serveModel, type Server } from "../entries/testing.ts";
 import { loadTestModel, writeTestModel } from "./test_model.ts";
 import { TextService } from "./service.ts";
 import { LstmModel } from "../model.ts";
@@ -29,6 +29,49 @@ async function expected(text: string, partial = "", model?: LstmModel): Promise<
   return predictions.map((p) => p.token);
 }
 
+type Page = Awaited<ReturnType<Awaited<ReturnType<typeof launchChromium>>["newPage"]>>;
+
+async function launchChromium(profile: string) {
+  const { chromium } = await import("playwright-core");
+  return await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    timeout: 30000,
+  });
+}
+
+/**
+ * Serves the model file at `modelPath` with `deno task serve`, opens the demo page in headless Chromium
+ * and runs `fn`; then closes the browser, stops the server and removes the model file.
+ */
+async function onDemoPage(
+  modelPath: string,
+  fn: (page: Page, server: Server) => Promise<void>,
+): Promise<void> {
+  const server = await serveModel(modelPath);
+  const profile = await Deno.makeTempDir({ prefix: "lstm-edge-chromium-" });
+  const context = await launchChromium(profile);
+  try {
+    const page = context.pages()[0] ?? await context.newPage();
+    page.setDefaultTimeout(15000);
+    await page.goto(server.url + "/");
+    await fn(page, server);
+  } finally {
+    await context.close();
+    await server.stop();
+    await Deno.remove(profile, { recursive: true }).catch(() => {});
+    await Deno.remove(modelPath);
+  }
+}
+
+/** Waits until the page shows exactly these suggestions, in this order. */
+async function waitForSuggestions(page: Page, want: string[]): Promise<void> {
+  const shown =
+    `JSON.stringify([...document.querySelectorAll("#suggestions button")].map((b) => b.dataset.token))`;
+  await page.waitForFunction(`${shown} === ${JSON.stringify(JSON.stringify(want))}`);
+}
+
 Deno.test({
   name:
     "demo page in headless Chromium: live suggestions sending only new words with the state, then offline",
@@ -36,23 +79,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const { chromium } = await import("playwright-core");
-    const modelPath = await writeTestModel();
-    const server = await startServer(
-      Deno.execPath(),
-      ["run", "-A", new URL("../entries/deno.ts", import.meta.url).pathname, modelPath, "--port", "0"],
-      (out) => /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1],
-    );
-    const profile = await Deno.makeTempDir({ prefix: "lstm-edge-chromium-" });
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      timeout: 30000,
-    });
-    try {
-      const page = context.pages()[0] ?? await context.newPage();
-      page.setDefaultTimeout(15000);
+    await onDemoPage(await writeTestModel(), async (page, server) => {
       const sent: { text: string; state?: string; prefix?: string }[] = [];
       page.on("request", (r) => {
         if (r.url().endsWith("/v1/predict")) sent.push(JSON.parse(r.postData() ?? "{}"));
@@ -61,13 +88,8 @@ Deno.test({
         await Promise.all(
           (await page.locator("#suggestions button").all()).map((b) => b.getAttribute("data-token")),
         );
-      const waitFor = async (want: string[]) => {
-        const shown =
-          `[...document.querySelectorAll("#suggestions button")].map((b) => b.dataset.token).join(" ")`;
-        await page.waitForFunction(`${shown} === ${JSON.stringify(want.join(" "))}`);
-      };
+      const waitFor = (want: string[]) => waitForSuggestions(page, want);
 
-      await page.goto(server.url + "/");
       await page.locator("#text").pressSequentially("The stock ", { delay: 10 });
       await waitFor(await expected("The stock "));
       await page.locator("#text").pressSequentially("market ", { delay: 10 });
@@ -94,12 +116,7 @@ Deno.test({
       await waitFor(await expected(`The stock market ${chosen} the `));
       assert.equal(sent.length, before, "no request to the server in offline mode");
       assert.match(await page.textContent("#status") ?? "", /offline/);
-    } finally {
-      await context.close();
-      await server.stop();
-      await Deno.remove(profile, { recursive: true }).catch(() => {});
-      await Deno.remove(modelPath);
-    }
+    });
   },
 });
 
@@ -114,33 +131,13 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const { chromium } = await import("playwright-core");
     const modelPath = await writeMl5Lem("dubois");
     const model = await LstmModel.load(await Deno.readFile(modelPath));
-    const server = await startServer(
-      Deno.execPath(),
-      ["run", "-A", new URL("../entries/deno.ts", import.meta.url).pathname, modelPath, "--port", "0"],
-      (out) => /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1],
-    );
-    const profile = await Deno.makeTempDir({ prefix: "lstm-edge-chromium-" });
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      timeout: 30000,
-    });
-    try {
-      const page = context.pages()[0] ?? await context.newPage();
-      page.setDefaultTimeout(15000);
-      const shown =
-        `[...document.querySelectorAll("#suggestions button")].map((b) => b.dataset.token).join("|")`;
-      const waitFor = async (want: string[]) =>
-        await page.waitForFunction(`${shown} === ${JSON.stringify(want.join("|"))}`);
-      await page.goto(server.url + "/");
+    await onDemoPage(modelPath, async (page, server) => {
       await page.locator("#text").pressSequentially(CHARACTER_GENERATE.prompt, { delay: 10 });
       const next = await expected(CHARACTER_GENERATE.prompt, "", model);
       assert.ok(next.every((t) => [...t].length === 1), "suggestions are characters");
-      await waitFor(next);
+      await waitForSuggestions(page, next);
 
       await page.click("#offline");
       await page.waitForSelector("body[data-mode=offline]");
@@ -155,11 +152,6 @@ Deno.test({
         "the same seed gives the same text offline",
       );
       assertReadableText(generated!);
-    } finally {
-      await context.close();
-      await server.stop();
-      await Deno.remove(profile, { recursive: true }).catch(() => {});
-      await Deno.remove(modelPath);
-    }
+    });
   },
 });

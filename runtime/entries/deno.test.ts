@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { checkCharacterModel, checkEveryRoute, generateCharactersLocally } from "../app/http_suite.ts";
 import { writeTestModel } from "../app/test_model.ts";
-import { startServer } from "./testing.ts";
+import { serveModel } from "./testing.ts";
 import { exists, ML5_CHARRNN, needs, writeMl5Lem } from "../../tests/helpers.ts";
 import { LstmModel } from "../model.ts";
 
@@ -9,11 +9,7 @@ const ENTRY = new URL("./deno.ts", import.meta.url).pathname;
 
 Deno.test("deno task serve: a real Deno.serve on loopback answers every route over HTTP", async () => {
   const model = await writeTestModel();
-  const server = await startServer(
-    Deno.execPath(),
-    ["run", "-A", ENTRY, model, "--port", "0"],
-    (out) => /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1],
-  );
+  const server = await serveModel(model);
   try {
     await checkEveryRoute((path, init) => fetch(server.url + path, init), { runtime: true });
   } finally {
@@ -44,11 +40,7 @@ Deno.test({
   ...needs(exists(ML5_CHARRNN), `${ML5_CHARRNN.pathname} is absent (ml5.js's pretrained char-RNNs)`),
   fn: async () => {
     const model = await writeMl5Lem("dubois");
-    const server = await startServer(
-      Deno.execPath(),
-      ["run", "-A", ENTRY, model, "--port", "0"],
-      (out) => /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1],
-    );
+    const server = await serveModel(model);
     try {
       const generated = await generateCharactersLocally(await LstmModel.load(await Deno.readFile(model)));
       await checkCharacterModel((path, init) => fetch(server.url + path, init), {

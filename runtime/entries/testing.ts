@@ -110,3 +110,12 @@ export function workerdBinary(): string | undefined {
   const shim = new URL(".bin/workerd", root).pathname;
   return exists(shim) ? shim : undefined;
 }
+
+/** `deno task serve MODEL --port 0` (runtime/entries/deno.ts) started, once it says where it listens. */
+export function serveModel(modelPath: string): Promise<Server> {
+  return startServer(
+    Deno.execPath(),
+    ["run", "-A", new URL("./deno.ts", import.meta.url).pathname, modelPath, "--port", "0"],
+    (out) => /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1],
+  );
+}

@@ -25,6 +25,22 @@ function build() {
   return built;
 }
 
+/** Serves the worker built in `dir` with workerd on a free loopback port while `fn(url)` runs. */
+async function underWorkerd(dir: string, fn: (url: string) => Promise<void>): Promise<void> {
+  const port = freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const server = await startServer(
+    WORKERD!,
+    ["serve", `${dir}/workerd.capnp`, "--socket-addr", `http=127.0.0.1:${port}`],
+    () => healthy(url),
+  );
+  try {
+    await fn(url);
+  } finally {
+    await server.stop();
+  }
+}
+
 Deno.test("build:worker writes the bundle, modules, workerd.capnp and wrangler.toml", async () => {
   const { dir, sizes } = await build();
   for (const name of ["worker.js", "workerd.capnp", "wrangler.toml", ...Object.values(WORKER_MODULES)]) {
@@ -60,18 +76,10 @@ Deno.test({
   ...needs(WORKERD !== undefined, reason),
   fn: async () => {
     const { dir } = await build();
-    const port = freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const server = await startServer(
-      WORKERD!,
-      ["serve", `${dir}/workerd.capnp`, "--socket-addr", `http=127.0.0.1:${port}`],
-      () => healthy(url),
+    await underWorkerd(
+      dir,
+      (url) => checkEveryRoute((path, init) => fetch(url + path, init), { runtime: true }),
     );
-    try {
-      await checkEveryRoute((path, init) => fetch(url + path, init), { runtime: true });
-    } finally {
-      await server.stop();
-    }
   },
 });
 
@@ -87,19 +95,11 @@ Deno.test({
     try {
       await buildWorker(model, dir);
       await stopBundler();
-      const port = freePort();
-      const url = `http://127.0.0.1:${port}`;
-      const server = await startServer(
-        WORKERD!,
-        ["serve", `${dir}/workerd.capnp`, "--socket-addr", `http=127.0.0.1:${port}`],
-        () => healthy(url),
+      const generated = await generateCharactersLocally(await LstmModel.load(await Deno.readFile(model)));
+      await underWorkerd(
+        dir,
+        (url) => checkCharacterModel((path, init) => fetch(url + path, init), { generated, readable: true }),
       );
-      try {
-        const generated = await generateCharactersLocally(await LstmModel.load(await Deno.readFile(model)));
-        await checkCharacterModel((path, init) => fetch(url + path, init), { generated, readable: true });
-      } finally {
-        await server.stop();
-      }
     } finally {
       await Deno.remove(model);
       await Deno.remove(dir, { recursive: true });

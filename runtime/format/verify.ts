@@ -484,7 +484,7 @@ function verifySparseCsr(w: Walker, e: Table, rows: number, cols: number): void 
 export const TOKENIZER_KIND_NAMES = ["Whitespace", "Character"] as const;
 
 /** Whether `s` is exactly one Unicode code point (a surrogate pair counts as one). */
-function isOneCharacter(s: string): boolean {
+export function isOneCharacter(s: string): boolean {
   if (s.length === 1) return true;
   if (s.length !== 2) return false;
   const hi = s.charCodeAt(0);
