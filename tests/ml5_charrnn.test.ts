@@ -146,6 +146,10 @@ Deno.test({
         `${method}: ${r.tensors.map((t) => t.encoding)}`,
       );
       const increase = r.perplexityCompiled! / f32.perplexityCompiled! - 1;
+      console.log(
+        `dubois ${method}: ${r.bytes.length} bytes, perplexity ${r.perplexityCompiled!.toFixed(4)} ` +
+          `(${(100 * increase).toFixed(2)} % vs f32 ${f32.perplexityCompiled!.toFixed(4)})`,
+      );
       assert.ok(
         Number.isFinite(increase) && increase <= maxIncrease,
         `${method}: ${(100 * increase).toFixed(2)} %`,
@@ -172,4 +176,28 @@ Deno.test({
     assert.equal(a.text, a.tokens.join(""), "characters joined as they are");
     assertReadableText(a.text);
   },
+});
+
+Deno.test("deno task compile DIR --target-size is refused: the budget search needs an ONNX model", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lstm-edge-ml5-" });
+  try {
+    await Deno.writeTextFile(`${dir}/manifest.json`, "{}");
+    const r = await runTask(
+      "compile",
+      dir,
+      "--target-size",
+      "100000",
+      "--eval",
+      "x.txt",
+      "-o",
+      `${dir}/x.lem`,
+    );
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /is an ml5 char-RNN folder: compile it with --method or --recipe/);
+    const empty = await runTask("compile", dir, "-o", `${dir}/x.lem`);
+    assert.equal(empty.code, 1);
+    assert.match(empty.stderr, /manifest\.json has no variable embedding, softmax_w, softmax_b/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
