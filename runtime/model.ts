@@ -351,7 +351,7 @@ export class LstmModel {
       for (const id of this.#prefixIndex.matching(s)) if (!excluded.has(id)) ids.add(id);
     }
     for (const token of whole) {
-      const id = this.tokenizer.vocab.indexOf(token);
+      const id = this.tokenizer.idOf(token);
       if (id >= 0 && !excluded.has(id)) ids.add(id);
     }
     if (ids.size === 0) return { matches: 0, completions: [] };

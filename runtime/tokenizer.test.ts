@@ -84,3 +84,13 @@ Deno.test("Tokenizer.join() joins words with a space and characters as they are"
   assert.equal(chars.kind, "character");
   assert.equal(ptb.kind, "whitespace");
 });
+
+Deno.test("Tokenizer.completionPrefixes() normalizes an unfinished word like a word; idOf() looks up exactly", () => {
+  const t = new Tokenizer(vocab, 0, 1, { lowercase: true, numberToken: "N", eosPerLine: true });
+  assert.deepEqual(t.completionPrefixes("Ca"), { starts: ["Ca", "ca"], whole: [] });
+  assert.deepEqual(t.completionPrefixes("ca"), { starts: ["ca"], whole: [] });
+  assert.deepEqual(t.completionPrefixes("12"), { starts: ["12"], whole: ["N"] });
+  assert.deepEqual(ptb.completionPrefixes("12"), { starts: ["12"], whole: [] });
+  assert.equal(t.idOf("N"), 4);
+  assert.equal(t.idOf("The"), -1);
+});

@@ -92,6 +92,11 @@ export class Tokenizer {
     return tokens.join(this.kind === "character" ? "" : " ");
   }
 
+  /** The id of exactly this token string (no normalization), or -1 when the vocabulary has no such token. */
+  idOf(token: string): number {
+    return this.#index.get(token) ?? -1;
+  }
+
   /** The id of one word, `<unk>`'s id for unknown words, or -1 when it is unknown and there is no `<unk>`. */
   lookup(word: string): number {
     const id = this.#index.get(this.normalize(word));
