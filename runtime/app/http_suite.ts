@@ -345,6 +345,8 @@ export async function checkCharacterModel(
   for (const [path, body, status, code] of bad) {
     await assertError(await post(call, path, body), status, code, `${path} ${JSON.stringify(body)}`);
   }
+  const short = await (await post(call, "/v1/score", { text: "T" })).json();
+  assert.match(short.error.message, /at least 2 characters/);
 }
 
 /** Plain English-looking text: spaces and newlines, mostly letters, prose word lengths, common words. */

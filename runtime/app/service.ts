@@ -174,7 +174,10 @@ export class TextService {
   score(text: string): { perplexity: number; logprob: number; tokens: number; unknown: number } {
     const { ids, unknown } = this.#encode(text, true);
     if (ids.length < 2) {
-      throw new ApiError(400, "text_too_short", "text must hold at least 2 tokens (a word and <eos> count)");
+      const what = this.model.tokenizer.kind === "character"
+        ? "characters"
+        : "tokens (a word and <eos> count)";
+      throw new ApiError(400, "text_too_short", `text must hold at least 2 ${what}`);
     }
     const acc = this.model.score(ids);
     return { perplexity: acc.perplexity, logprob: -acc.nll, tokens: acc.tokens, unknown };
