@@ -9,6 +9,8 @@ import { compressModel, type TensorReport } from "./compress.ts";
 import { methodRecipe, type Recipe } from "./recipe.ts";
 import { writeLem } from "./writer.ts";
 import { OnnxReferenceModel } from "./onnxruntime_reference.ts";
+import { IrReferenceModel } from "./ir_forward.ts";
+import { importMl5CharRnn } from "./ml5/import.ts";
 import { LstmModel } from "../runtime/model.ts";
 import { Tokenizer } from "../runtime/tokenizer.ts";
 import { meanDivergence } from "./quality.ts";
@@ -53,7 +55,9 @@ export interface CompileResult {
   /** The recipe applied (given, the re-trained file's own, or f32 everywhere). */
   recipe: Recipe;
   tensors: CompiledTensor[];
-  /** Largest |our logit − onnxruntime-web's| over the check sequence; NaN when it could not run. */
+  /** What the compiled model was checked against: "onnxruntime-web", or the imported weights' forward pass. */
+  reference: string;
+  /** Largest |our logit − the reference's| over the check sequence; NaN when it could not run. */
   maxLogitDiff: number;
   /** Why onnxruntime-web could not run the original (e.g. batch-major LSTM, layout = 1), if it could not. */
   referenceError?: string;
@@ -103,6 +107,20 @@ export async function compileOnnx(onnxBytes: Uint8Array, options: CompileOptions
   return await compileImported(importModel(onnxBytes, options), onnxBytes, options);
 }
 
+/**
+ * Compiles an ml5.js / TensorFlow char-RNN folder (compiler/ml5/import.ts) to `.lem` bytes, checked
+ * against the imported weights run by the plain float64 forward pass (there is no ONNX original).
+ *
+ * @example
+ * ```ts
+ * const result = await compileMl5Folder("../shared/data/ml5-charrnn/dubois", { fileName: "dubois" });
+ * ```
+ */
+export async function compileMl5Folder(dir: string, options: CompileOptions): Promise<CompileResult> {
+  const ir = await importMl5CharRnn(dir, { vocab: options.vocab, tokenizer: options.tokenizer });
+  return await compileImported(ir, new IrReferenceModel(ir), options);
+}
+
 /** The import step of {@link compileOnnx}: the IR of `onnxBytes`, with `options`' vocabulary and tokenizer. */
 export function importModel(
   onnxBytes: Uint8Array,
@@ -116,13 +134,14 @@ export function importModel(
 }
 
 /**
- * {@link compileOnnx} after the import: compress `ir` by the recipe, write, check against onnxruntime-web
- * running `onnxBytes` (the original of `ir`), measure, and write again with the metrics. Every compile —
- * plain, recipe or budgeted — ends here.
+ * {@link compileOnnx} after the import: compress `ir` by the recipe, write, check against the original —
+ * onnxruntime-web running `original` when it is the ONNX bytes of `ir`, else `ir` itself run by the plain
+ * forward pass (an import without an ONNX file, such as an ml5 char-RNN folder) — measure, and write
+ * again with the metrics. Every compile — plain, recipe or budgeted — ends here.
  */
 export async function compileImported(
   ir: IrModel,
-  onnxBytes: Uint8Array,
+  original: Uint8Array | IrReferenceModel,
   options: CompileOptions,
 ): Promise<CompileResult> {
   const recipe = options.recipe ?? ir.trained?.recipe ?? methodRecipe("f32");
@@ -147,13 +166,14 @@ export async function compileImported(
       ...t,
       encoding: ours.info.tensors.find((f) => f.name === t.name)!.encoding,
     })),
+    reference: original instanceof IrReferenceModel ? original.name : "onnxruntime-web",
     maxLogitDiff: NaN,
     checkTokens: checkIds.length,
   };
   const metrics: { name: (typeof COMPILE_METRICS)[number]; value: number }[] = [];
-  let reference: OnnxReferenceModel | undefined;
+  let reference: OnnxReferenceModel | IrReferenceModel | undefined;
   try {
-    reference = await OnnxReferenceModel.create(onnxBytes);
+    reference = original instanceof IrReferenceModel ? original : await OnnxReferenceModel.create(original);
   } catch (e) {
     // onnxruntime-web refuses some valid graphs (batch-major LSTM, layout = 1): compile anyway, say so.
     result.referenceError = (e as Error).message.replace(/^.*ERROR_MESSAGE: /s, "");
@@ -180,7 +200,7 @@ export async function compileImported(
     result.evalTokens = after.tokens;
     if (reference) {
       const before = await reference.score(ids, {
-        onProgress: progress("perplexity of the original (onnxruntime-web)"),
+        onProgress: progress(`perplexity of the original (${result.reference})`),
       });
       result.perplexitySource = before.perplexity;
       metrics.push({ name: "perplexity_source", value: before.perplexity });

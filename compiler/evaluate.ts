@@ -19,6 +19,8 @@ export interface EvaluationResult {
   tokens: number;
   nll: number;
   unknown: number;
+  /** Whether the model reads text as characters (a character tokenizer) rather than words. */
+  characters: boolean;
   seconds: number;
 }
 
@@ -81,6 +83,7 @@ export async function evaluateModelFile(
     tokens: result.tokens,
     nll: result.nll,
     unknown: encoded.unknown,
+    characters: tokenizer.kind === "character",
     seconds: (performance.now() - started) / 1000,
   };
 }

@@ -30,6 +30,8 @@ export interface IrLstmLayer {
 
 /** How text becomes tokens (mirrors the format's Tokenizer table). */
 export interface IrTokenizer {
+  /** "whitespace" (default: a token is a word) or "character" (a token is one character). */
+  kind?: "whitespace" | "character";
   lowercase: boolean;
   /** When set, tokens that look like numbers become this token (PTB uses "N"). */
   numberToken?: string;

@@ -2,7 +2,7 @@
  * Serializes an {@link EncodedModel} into a `.lem` file (schema/lem.fbs) and writes files atomically.
  *
  * Output is deterministic (same model → same bytes: no timestamps, no shared strings, a fixed build
- * order), carries format 1.0 and file identifier "LEM1", and has the data of every numeric vector
+ * order), carries format 1.1 and file identifier "LEM1", and has the data of every numeric vector
  * (weights, scales, biases, CSR indices, TT modes) at a 16-byte boundary from the start of the file.
  * @module
  */
@@ -218,7 +218,10 @@ class LemBuilder {
       ? 0
       : b.createString(model.tokenizer.numberToken);
     Tokenizer.startTokenizer(b);
-    Tokenizer.addKind(b, TokenizerKind.Whitespace);
+    Tokenizer.addKind(
+      b,
+      model.tokenizer.kind === "character" ? TokenizerKind.Character : TokenizerKind.Whitespace,
+    );
     Tokenizer.addLowercase(b, model.tokenizer.lowercase);
     if (numberToken) Tokenizer.addNumberToken(b, numberToken);
     Tokenizer.addEosPerLine(b, model.tokenizer.eosPerLine);
@@ -284,8 +287,8 @@ function estimateSize(model: EncodedModel): number {
 }
 
 /**
- * The format minor a model needs: the lowest that has every feature it uses (1 for SparseBlocks or f16
- * quantization scales, else 0),
+ * The format minor a model needs: the lowest that has every feature it uses (1 for SparseBlocks, f16
+ * quantization scales or a character tokenizer, else 0),
  * so that a file without new features reads exactly as before and stays byte-identical.
  */
 export function requiredFormatMinor(model: EncodedModel): number {
@@ -298,7 +301,7 @@ export function requiredFormatMinor(model: EncodedModel): number {
     return false;
   };
   const matrices = [model.embedding, model.decoder, ...model.layers.flatMap((l) => [l.wIh, l.wHh])];
-  return matrices.some(uses) ? 1 : 0;
+  return matrices.some(uses) || model.tokenizer.kind === "character" ? 1 : 0;
 }
 
 /**
@@ -325,7 +328,7 @@ export function writeLem(model: EncodedModel, options: WriteLemOptions = {}): Ui
   const vocabulary = w.vocabulary(model);
   const metadata = w.metadata(model.metadata);
   Model.startModel(b);
-  b.forceDefaults(true); // store the version even where it equals the schema default (minor 0)
+  b.forceDefaults(true); // store the version even where it equals the schema default (0)
   Model.addFormatMajor(b, FORMAT_MAJOR);
   Model.addFormatMinor(b, requiredFormatMinor(model));
   b.forceDefaults(false);

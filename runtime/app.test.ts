@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { createApp } from "./app.ts";
-import { checkEveryRoute } from "./app/http_suite.ts";
-import { loadTestModel } from "./app/test_model.ts";
+import { checkCharacterModel, checkEveryRoute, generateCharactersLocally } from "./app/http_suite.ts";
+import { loadTestModel, testCharacterModelBytes } from "./app/test_model.ts";
+import { LstmModel } from "./model.ts";
+import { sha256Hex } from "./sha256.ts";
 import { openApiDocument } from "./app/openapi.ts";
 import { DEFAULT_LIMITS } from "./app/limits.ts";
 
@@ -16,6 +18,16 @@ Deno.test("every route answers as documented, and every bad input is a 4xx {erro
     browserRuntime: runtime,
   });
   await checkEveryRoute((path, init) => Promise.resolve(app.request(path, init)), { runtime: true });
+});
+
+Deno.test("a character-level model: raw text on every route, states across any split, plain-text generation", async () => {
+  const bytes = testCharacterModelBytes();
+  const model = await LstmModel.load(bytes);
+  const app = createApp({ model, sha256: await sha256Hex(bytes) });
+  await checkCharacterModel((path, init) => Promise.resolve(app.request(path, init)), {
+    generated: await generateCharactersLocally(model),
+    readable: false,
+  });
 });
 
 Deno.test("without model bytes and runtime bundle, /v1/model.lem and /demo/runtime.js are 404", async () => {

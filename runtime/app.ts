@@ -3,7 +3,7 @@
  * injected, so the same app runs under Deno.serve, Cloudflare Workers (workerd) and in tests through
  * `app.request()`. Platform entries (runtime/entries/) only load bytes and serve `app.fetch`.
  *
- * Routes: GET /v1/model, POST /v1/predict, POST /v1/score, POST /v1/generate (JSON or SSE), GET /healthz,
+ * Routes: GET /v1/model, POST /v1/predict, POST /v1/rank, POST /v1/score, POST /v1/generate (JSON or SSE), GET /healthz,
  * GET /openapi.json, GET / (demo page), GET /v1/model.lem and GET /demo/runtime.js (the demo's offline mode).
  * Every client error is a 4xx `{error: {code, message}}`; anything else is logged and answered with a
  * 500 that names only a request id.
@@ -17,7 +17,7 @@ import { ApiError, errorBody } from "./app/errors.ts";
 import { type Limits, resolveLimits } from "./app/limits.ts";
 import { STATE_VERSION, StateCodec } from "./app/state_codec.ts";
 import { TextService } from "./app/service.ts";
-import { jsonBody, parseGenerate, parsePredict, parseScore } from "./app/validate.ts";
+import { jsonBody, parseGenerate, parsePredict, parseRank, parseScore } from "./app/validate.ts";
 import { openApiDocument } from "./app/openapi.ts";
 import { demoPage } from "./app/demo_page.ts";
 import { countTokens, requestLog } from "./app/request_log.ts";
@@ -48,6 +48,16 @@ const DEFAULT_MAX_TOKENS = 20;
 const DEFAULT_TOP_K = 40;
 
 /**
+ * The two documents the app serves besides its answers: the OpenAPI description (GET /openapi.json) and the
+ * demo page (GET /). createApp renders them per request; the worker bundle passes them pre-rendered at
+ * build time (createAppWith), so that their code is not part of the worker's runtime code.
+ */
+export interface AppDocuments {
+  openApi(limits: Limits): unknown;
+  demoPage(options: { modelName: string; offline: boolean; characters?: boolean }): string;
+}
+
+/**
  * Builds the app.
  *
  * @example
@@ -58,11 +68,18 @@ const DEFAULT_TOP_K = 40;
  * ```
  */
 export function createApp(options: AppOptions) {
+  return createAppWith(options, { openApi: openApiDocument, demoPage });
+}
+
+/** {@link createApp} with the documents it serves given (the worker's, rendered at build time). */
+export function createAppWith(options: AppOptions, documents: AppDocuments) {
   const { model, sha256 } = options;
   const limits = resolveLimits(options.limits);
   const codec = new StateCodec(sha256, model.stateSize);
   const service = new TextService(model, limits);
   const log = options.log ?? ((message, error) => console.error(message, error));
+  // A character model reads whitespace as text: a lone space or newline is a token, not an empty text.
+  const kind = { characters: model.tokenizer.kind === "character" };
   const stateFrom = (
     state: string | undefined,
   ) => (state === undefined ? model.createState() : codec.decode(state));
@@ -76,22 +93,41 @@ export function createApp(options: AppOptions) {
         ...model.info,
         sha256,
         state: { version: STATE_VERSION, floats: model.stateSize, encodedLength: codec.encodedLength },
-        tokenizer: { ...model.tokenizer.rules, unk: unkToken(model), eos: eosToken(model) },
+        tokenizer: {
+          ...model.tokenizer.rules,
+          kind: model.tokenizer.kind,
+          unk: unkToken(model),
+          eos: eosToken(model),
+        },
         limits,
       }))
-    .post("/v1/predict", jsonBody(limits, parsePredict), (c) => {
+    .post("/v1/predict", jsonBody(limits, (b, l) => parsePredict(b, l, kind)), (c) => {
       const req = c.req.valid("json");
       const state = stateFrom(req.state);
-      const result = service.predict(req.text, state, req.k ?? DEFAULT_K, req.includeSpecial ?? false);
+      const result = service.predict(
+        req.text,
+        state,
+        req.k ?? DEFAULT_K,
+        req.includeSpecial ?? false,
+        req.prefix,
+      );
       countTokens(c.req.raw, result.tokens);
       return c.json({ ...result, state: codec.encode(state) });
     })
-    .post("/v1/score", jsonBody(limits, parseScore), (c) => {
+    .post("/v1/rank", jsonBody(limits, (b, l) => parseRank(b, l, kind)), (c) => {
+      const req = c.req.valid("json");
+      const state = stateFrom(req.state);
+      const steps = model.stepsRun;
+      const result = service.rank(req.text ?? "", state, req.candidates, { k: req.k, by: req.sortBy });
+      countTokens(c.req.raw, model.stepsRun - steps); // the context once, then every candidate
+      return c.json({ ...result, state: codec.encode(state) });
+    })
+    .post("/v1/score", jsonBody(limits, (b, l) => parseScore(b, l, kind)), (c) => {
       const result = service.score(c.req.valid("json").text);
       countTokens(c.req.raw, result.tokens);
       return c.json(result);
     })
-    .post("/v1/generate", jsonBody(limits, parseGenerate), async (c) => {
+    .post("/v1/generate", jsonBody(limits, (b, l) => parseGenerate(b, l, kind)), async (c) => {
       const req = c.req.valid("json");
       const maxTokens = req.maxTokens ?? DEFAULT_MAX_TOKENS;
       if ((req.minTokens ?? 0) > maxTokens) {
@@ -135,8 +171,15 @@ export function createApp(options: AppOptions) {
         }
       });
     })
-    .get("/openapi.json", (c) => c.json(openApiDocument(limits)))
-    .get("/", (c) => c.html(demoPage({ modelName: model.info.name, offline: !!options.browserRuntime })))
+    .get("/openapi.json", (c) => c.json(documents.openApi(limits)))
+    .get("/", (c) =>
+      c.html(
+        documents.demoPage({
+          modelName: model.info.name,
+          offline: !!options.browserRuntime,
+          characters: kind.characters,
+        }),
+      ))
     .get("/v1/model.lem", (c) => {
       if (!options.modelBytes) {
         throw new ApiError(404, "not_found", "this server does not serve its model file");

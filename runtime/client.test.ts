@@ -22,6 +22,15 @@ Deno.test("the typed client predicts word by word with the state, scores and gen
   const res = await api.v1.generate.$post({ json: { prompt: "the", seed: 5, maxTokens: 4 } });
   const gen = (await res.json()) as GenerateResponse;
   assert.equal(gen.seed, 5);
+  const completed = await (await api.v1.predict.$post({ json: { text: "the", prefix: "sh", k: 2 } })).json();
+  assert.deepEqual(completed.predictions.map((p) => p.token).sort(), ["share", "shares"]);
+  assert.equal(completed.matches, 2);
+  assert.ok(completed.predictions.every((p) => p.prefixProb! > p.prob));
+  const ranked = await (await api.v1.rank.$post({
+    json: { text: "the stock", candidates: ["market rose", "market"], sortBy: "mean" },
+  })).json();
+  assert.deepEqual(ranked.ranking.map((r) => r.index).sort(), [0, 1]);
+  assert.equal(ranked.ranking.find((r) => r.index === 0)!.tokens, 2);
   const info = await (await api.v1.model.$get()).json();
   assert.equal(info.name, "test-model");
   assert.equal((await api.healthz.$get()).status, 200);

@@ -7,6 +7,8 @@
  * const api = createClient("http://127.0.0.1:8000");
  * const first = await (await api.v1.predict.$post({ json: { text: "the stock" } })).json();
  * const next = await (await api.v1.predict.$post({ json: { text: "market", state: first.state } })).json();
+ * const completed = await (await api.v1.predict.$post({ json: { text: "the stock", prefix: "mar" } })).json();
+ * const ranked = await (await api.v1.rank.$post({ json: { text: "the stock", candidates: ["rose", "fell"] } })).json();
  * ```
  * @module
  */
@@ -14,7 +16,8 @@ import { type ClientRequestOptions, hc } from "hono/client";
 import type { AppType } from "./app.ts";
 
 export type { AppType };
-export type { GenerateRequest, PredictRequest, ScoreRequest } from "./app/validate.ts";
+export type { GenerateRequest, PredictRequest, RankRequest, ScoreRequest } from "./app/validate.ts";
+export type { Prediction, RankEntry } from "./app/service.ts";
 export type { ErrorBody } from "./app/errors.ts";
 import type { GenerateResult } from "./app/service.ts";
 

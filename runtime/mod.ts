@@ -1,6 +1,6 @@
 /**
- * lstm-edge's runtime for client apps: load a compiled `.lem` language model and predict, score and
- * generate text with small WebAssembly kernels — in Deno, Node ≥ 20, browsers and Cloudflare Workers;
+ * lstm-edge's runtime for client apps: load a compiled `.lem` language model and predict, complete, rank,
+ * score and generate text with small WebAssembly kernels — in Deno, Node ≥ 20, browsers and Cloudflare Workers;
  * serve it over HTTP with {@link createApp}; call such a server with the typed {@link createClient}.
  *
  * @example
@@ -16,9 +16,28 @@
  */
 import { type LoadOptions, LstmModel } from "./model.ts";
 
-export { type LoadOptions, LstmModel, LstmState, type ModelInfo } from "./model.ts";
-export { type EncodedText, TokenizeError, Tokenizer, type TokenizerRules } from "./tokenizer.ts";
-export { type GeneratedToken, type GenerateResult, type Prediction, TextService } from "./app/service.ts";
+export {
+  type Completion,
+  type LoadOptions,
+  LstmModel,
+  LstmState,
+  type ModelInfo,
+  type RankedCandidate,
+} from "./model.ts";
+export {
+  type EncodedText,
+  TokenizeError,
+  Tokenizer,
+  type TokenizerKindName,
+  type TokenizerRules,
+} from "./tokenizer.ts";
+export {
+  type GeneratedToken,
+  type GenerateResult,
+  type Prediction,
+  type RankEntry,
+  TextService,
+} from "./app/service.ts";
 export { type AppOptions, type AppType, createApp } from "./app.ts";
 export type { Limits } from "./app/limits.ts";
 export { type Client, type ClientOptions, createClient, type GenerateResponse } from "./client.ts";

@@ -48,3 +48,49 @@ Deno.test("Tokenizer keeps words that are in the vocabulary as written before ap
   assert.deepEqual(t.encode("The N 42 <unk>").ids, [3, 2, 2, 0, 1]);
   assert.equal(t.encode("The N 42 <unk>").unknown, 0);
 });
+
+const chars = new Tokenizer(["<unk>", " ", "\n", "a", "b", "é", "😀"], 0, -1, {
+  kind: "character",
+  lowercase: true,
+  eosPerLine: false,
+});
+
+Deno.test("Tokenizer.encode() of a character model: every character a token, newlines included, nothing appended", () => {
+  assert.deepEqual(chars.encode("ab a\n\nb").ids, [3, 4, 1, 3, 2, 2, 4]);
+  assert.deepEqual(chars.encode("a\r\nb\n").ids, [3, 2, 4, 2]); // "\r\n" reads as "\n"; the last newline counts
+  assert.deepEqual(chars.encode("  ").ids, [1, 1]);
+  assert.deepEqual(chars.encode("é😀").ids, [5, 6]); // code points, not UTF-16 units
+});
+
+Deno.test("Tokenizer.encode() of a character model lowercases, then maps unknown characters to <unk>", () => {
+  const r = chars.encode("AB xÉ");
+  assert.deepEqual(r.ids, [3, 4, 1, 0, 5]);
+  assert.equal(r.unknown, 1);
+  const strict = new Tokenizer(["a", " "], -1, -1, {
+    kind: "character",
+    lowercase: false,
+    eosPerLine: false,
+  });
+  assert.throws(
+    () => strict.encode("a A"),
+    (e: Error) =>
+      e instanceof TokenizeError && /Character "A" \(U\+0041\) is not in the vocabulary/.test(e.message),
+  );
+});
+
+Deno.test("Tokenizer.join() joins words with a space and characters as they are", () => {
+  assert.equal(chars.join(["a", " ", "b", "\n"]), "a b\n");
+  assert.equal(ptb.join(["the", "cat"]), "the cat");
+  assert.equal(chars.kind, "character");
+  assert.equal(ptb.kind, "whitespace");
+});
+
+Deno.test("Tokenizer.completionPrefixes() normalizes an unfinished word like a word; idOf() looks up exactly", () => {
+  const t = new Tokenizer(vocab, 0, 1, { lowercase: true, numberToken: "N", eosPerLine: true });
+  assert.deepEqual(t.completionPrefixes("Ca"), { starts: ["Ca", "ca"], whole: [] });
+  assert.deepEqual(t.completionPrefixes("ca"), { starts: ["ca"], whole: [] });
+  assert.deepEqual(t.completionPrefixes("12"), { starts: ["12"], whole: ["N"] });
+  assert.deepEqual(ptb.completionPrefixes("12"), { starts: ["12"], whole: [] });
+  assert.equal(t.idOf("N"), 4);
+  assert.equal(t.idOf("The"), -1);
+});

@@ -9,6 +9,8 @@ import { decodeModel, type Tensor } from "../compiler/onnx/proto.ts";
 export const CI = Deno.env.get("CI") === "true";
 export const NODE_TESTS = new URL("../../shared/data/onnx-node-tests/", import.meta.url);
 export const PTB = new URL("../../shared/data/ptb/", import.meta.url);
+/** ml5.js's pretrained char-RNN folders (dubois/, shakespeare/): manifest.json, raw float32 weights, vocab.json. */
+export const ML5_CHARRNN = new URL("../../shared/data/ml5-charrnn/", import.meta.url);
 /** The small two-layer LM exported by PyTorch (tests/fixtures/make_fixtures.py) that CLI tests compile. */
 export const LSTM2_FIXTURE = new URL("fixtures/lstm2.onnx", import.meta.url).pathname;
 
@@ -17,6 +19,16 @@ export const LSTM2_FIXTURE = new URL("fixtures/lstm2.onnx", import.meta.url).pat
  * heavy compression ruins it, 8-bit quantization does not — what the compile quality-verdict tests need.
  */
 export const CONFIDENT_FIXTURE = new URL("fixtures/confident.onnx", import.meta.url).pathname;
+
+/** An ml5 char-RNN of ML5_CHARRNN compiled in f32 (`vocab` replacing its vocab.json), written to a temp file. */
+export async function writeMl5Lem(name: string, vocab?: string[]): Promise<string> {
+  // Imported when called: the compile pipeline loads onnxruntime-web, which most tests never need.
+  const { compileMl5Folder } = await import("../compiler/compile.ts");
+  const result = await compileMl5Folder(new URL(`${name}/`, ML5_CHARRNN).pathname, { fileName: name, vocab });
+  const path = await Deno.makeTempFile({ prefix: `lstm-edge-${name}-`, suffix: ".lem" });
+  await Deno.writeFile(path, result.bytes);
+  return path;
+}
 
 /** Runs `deno task -q ARGS` in the repository root without colour; the exit code and the output. */
 export async function runTask(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

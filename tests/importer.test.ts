@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { importOnnx, lstmNodeToLayer, readVocabFile } from "../compiler/onnx/import.ts";
 import { lstmLayout } from "../compiler/onnx/lstm.ts";
 import { decodeModel, encodeModel, toFloat32 } from "../compiler/onnx/proto.ts";
-import { irLogits, lstmStep } from "./ir_forward.ts";
+import { irLogits, lstmStep } from "../compiler/ir_forward.ts";
 import {
   exists,
   haveNodeTests,

@@ -19,9 +19,9 @@ import {
   type TensorProto,
   toIntegers,
 } from "../compiler/onnx/proto.ts";
-import { readTokenizerMetadata, readVocabFile } from "../compiler/onnx/vocab.ts";
+import { checkVocabularyTokens, readTokenizerMetadata, readVocabFile } from "../compiler/onnx/vocab.ts";
 import onnxProto from "onnx-proto";
-import { irLogits } from "./ir_forward.ts";
+import { irLogits } from "../compiler/ir_forward.ts";
 
 // ------------------------------------------------------------------------------------------ builders
 
@@ -434,6 +434,53 @@ Deno.test("readTokenizerMetadata() validates the tokenizer JSON", () => {
     /numberToken "N" is not in the vocabulary/,
   );
   assert.throws(() => readTokenizerMetadata("{", []), /not valid JSON/);
+});
+
+Deno.test("readVocabFile() reads JSON vocabularies (an array, or token → id) that hold whitespace tokens", () => {
+  assert.deepEqual(readVocabFile('[" ", "\\n", "a"]'), [" ", "\n", "a"]);
+  assert.deepEqual(readVocabFile('{"a": 2, " ": 0, "\\n": 1}'), [" ", "\n", "a"]);
+  assert.deepEqual(readVocabFile("[x]\nb\n"), ["[x]", "b"], "a line file whose first token starts with [");
+  assert.throws(
+    () => readVocabFile('{"a": 0, "b": 0}'),
+    /id 0 is given to both "a" and "b"; no key has id 1/,
+  );
+  assert.throws(() => readVocabFile('{"a": 0, "b": 1, "a": 2}'), /key "a" appears 2 times/);
+  assert.throws(() => readVocabFile('["a", "a"]'), /ids 0 and 1 are both "a"/);
+  assert.throws(() => readVocabFile('{"a": 0, "b": 5}'), /key "b" has id 5, expected 0\.\.1/);
+});
+
+Deno.test("readTokenizerMetadata() reads kind character: nothing appended, no number token", () => {
+  assert.deepEqual(readTokenizerMetadata('{"kind": "character", "lowercase": true}', ["a"]), {
+    kind: "character",
+    lowercase: true,
+    eosPerLine: false,
+    numberToken: undefined,
+  });
+  assert.throws(
+    () => readTokenizerMetadata('{"kind": "bytes"}', []),
+    /kind must be "whitespace" or "character"/,
+  );
+  assert.throws(
+    () => readTokenizerMetadata('{"kind": "character", "eosPerLine": true}', []),
+    /a character tokenizer appends nothing .* eosPerLine must be false/,
+  );
+  assert.throws(
+    () => readTokenizerMetadata('{"kind": "character", "numberToken": "a"}', ["a"]),
+    /a character tokenizer has no numberToken/,
+  );
+});
+
+Deno.test("checkVocabularyTokens() holds a vocabulary to what its tokenizer kind allows, naming the ids", () => {
+  const character = { kind: "character" as const, lowercase: false, eosPerLine: false };
+  checkVocabularyTokens([" ", "\n", "<unk>", "😀"], character, "v");
+  assert.throws(
+    () => checkVocabularyTokens(["a", "bc", ""], character, "v"),
+    /v is not a usable vocabulary: id 1 is "bc" \(2 characters\); id 2 is the empty string/,
+  );
+  assert.throws(
+    () => checkVocabularyTokens(["a", " "], { lowercase: false, eosPerLine: true }, "v"),
+    /id 1 is " ", which contains whitespace/,
+  );
 });
 
 // ------------------------------------------------------------------------------ hand-built graphs

@@ -1,5 +1,6 @@
 /**
  * `deno task compile [IN.onnx] [-o OUT.lem] [--vocab FILE] [--tokenizer JSON] [--method M | --recipe FILE] [--eval TEXT] [--max-ppl-increase PCT]`
+ * `deno task compile ML5_DIR [-o OUT.lem] [--vocab FIXED.json] [--method M | --recipe FILE] [--eval RAW.txt] [--max-ppl-increase PCT]`
  * `deno task compile IN.onnx --target-size BYTES [--max-ppl-increase PCT] [--max-ms-per-token MS] --eval VALID -o OUT.lem`
  *
  * With no arguments it compiles the shipped model, models/ptb-small.onnx → models/ptb-small.lem; without
@@ -10,7 +11,8 @@
  */
 import { parseCli, readInput, runCli, UsageError } from "../../runtime/cli/args.ts";
 import { formatPercent } from "../../runtime/cli/format.ts";
-import { compileOnnx } from "../compile.ts";
+import { compileMl5Folder, compileOnnx } from "../compile.ts";
+import { isMl5Folder } from "../ml5/import.ts";
 import { compileQuality, QUALITY_THRESHOLDS } from "../quality.ts";
 import { writeFileAtomic } from "../writer.ts";
 import { METHOD_GRAMMAR, methodRecipe, parseRecipe, type Recipe, RecipeError } from "../recipe.ts";
@@ -31,16 +33,22 @@ usage: ${USAGE}
 Compiles an ONNX LSTM language model (Embedding → LSTM × N → Linear, as torch.onnx.export writes it)
 into one .lem file for lstm-edge's runtime, then checks the result against the original run by
 onnxruntime-web: logits on 32 tokens always, perplexity with --eval. The numbers are stored in the file.
+IN may also be an ml5.js / TensorFlow char-RNN folder (manifest.json, raw float32 weight files,
+vocab.json): a character-level model, checked against its own weights run in plain float64.
 
-  IN.onnx             the model (default: ${SHIPPED}, the shipped PTB model)
+  IN.onnx | DIR       the model (default: ${SHIPPED}, the shipped PTB model), or an ml5 char-RNN folder
   -o, --out FILE      where to write; written atomically, and only there: without -o the name
                       says the method — IN.lem for f32 (or a re-trained file's own recipe),
                       IN.METHOD.lem for --method (IN.int8.lem, IN.tt-16+int8.lem), IN.RECIPE.lem
                       for --recipe RECIPE.json, IN.budget-BYTES.lem for --target-size BYTES
-  --vocab FILE        vocabulary, one token per line (line number = id), replacing the ONNX
-                      file's own (metadata_props "vocab"; needed when it has none)
+                      (for a folder DIR: DIR.lem, DIR.METHOD.lem, …)
+  --vocab FILE        vocabulary, one token per line (line number = id), or JSON (an array of
+                      tokens, or {"token": id, …} like ml5's vocab.json: it can hold " " and "\n"),
+                      replacing the ONNX file's own (metadata_props "vocab"; needed when it has
+                      none) or an ml5 folder's vocab.json (e.g. a corrected one)
   --tokenizer JSON    text normalization rules replacing metadata_props "tokenizer", e.g.
-                      '{"lowercase": true, "numberToken": "N"}' for PTB (see runtime/tokenizer.ts)
+                      '{"lowercase": true, "numberToken": "N"}' for PTB, '{"kind": "character"}'
+                      for a character-level model (see runtime/tokenizer.ts)
   --method M          compression of every weight matrix (default f32; for a model re-trained by
                       models/finetune.py, the recipe it was re-trained with):
                         f32 | f16 | int8[:gN] | int4[:gN]      storage (int8: one scale per row or
@@ -54,8 +62,9 @@ onnxruntime-web: logits on 32 tokens always, perplexity with --eval. The numbers
   --recipe FILE       JSON rules choosing the method per tensor by name, first match wins, e.g.
                       {"rules": [{"tensors": "layers.*.w_hh", "method": "int8"},
                                  {"tensors": "*", "method": "f16"}]}  (compiler/recipes/example.json)
-  --eval TEXT         PTB-format text: measure perplexity before and after compiling (with
-                      --target-size: the validation text the search measures on)
+  --eval TEXT         PTB-format text (raw text for a character model): measure perplexity before
+                      and after compiling (with --target-size: the validation text the search
+                      measures on)
   --eval-limit N      score only the first N tokens of the --eval text
   --max-ppl-increase PCT
                       write nothing and exit with code 3 when the compiled model's perplexity is
@@ -327,6 +336,12 @@ async function parseCompileArgs(
   const input = positionals[0] ?? SHIPPED;
   const out = values.out ?? defaultOutput(input, values);
   const budgeted = values["target-size"] !== undefined;
+  if (budgeted && isMl5Folder(input)) {
+    throw new UsageError(
+      `--target-size searches with onnxruntime-web on an ONNX model; "${input}" is an ml5 char-RNN folder: ` +
+        `compile it with --method or --recipe`,
+    );
+  }
   for (const flag of BUDGET_ONLY) {
     if (!budgeted && values[flag] !== undefined) throw new UsageError(`--${flag} goes with --target-size`);
   }
@@ -371,7 +386,8 @@ function defaultOutput(input: string, values: Flags): string {
     ? method + (values["prune-scope"] === "global" ? "-global" : "")
     : "";
   // ":" is not allowed in Windows file names.
-  return input.replace(/\.onnx$/i, "") + (tag ? `.${tag.replace(/[:/\\]/g, "-")}` : "") + ".lem";
+  const base = input.replace(/[\\/]+$/, "").replace(/\.onnx$/i, ""); // an ml5 folder "dubois/" → "dubois"
+  return base + (tag ? `.${tag.replace(/[:/\\]/g, "-")}` : "") + ".lem";
 }
 
 /**
@@ -386,11 +402,10 @@ async function runPlainCompile(
   const inputs = await readCompileInputs(command);
   await checkOutputFolders([command.out, command.writeRecipe]);
   console.error(`compiling ${command.input} (${inputs.sizeText}) …`);
-  const result = await compileOnnx(inputs.onnxBytes, {
-    ...inputs.options,
-    recipe,
-    onProgress: stageProgress(),
-  });
+  const options = { ...inputs.options, recipe, onProgress: stageProgress() };
+  const result = inputs.ml5Folder
+    ? await compileMl5Folder(inputs.ml5Folder, options)
+    : await compileOnnx(inputs.onnxBytes, options);
   if (maxPplIncrease !== undefined) {
     const quality = compileQuality(result);
     if (!quality) {

@@ -10,6 +10,7 @@ import { compileQuality, QUALITY_THRESHOLDS } from "../quality.ts";
 import type { CompileOptions, CompileResult } from "../compile.ts";
 import { readVocabFile } from "../onnx/import.ts";
 import { tensorTable } from "./tensor_table.ts";
+import { isMl5Folder } from "../ml5/import.ts";
 
 /** The files a compile command names. */
 export interface CompileFiles {
@@ -21,25 +22,37 @@ export interface CompileFiles {
   name?: string;
 }
 
-/** Reads the model, vocabulary and evaluation text a command names; errors name the missing file. */
+/**
+ * Reads the model, vocabulary and evaluation text a command names; errors name the missing file. An
+ * input folder with a manifest.json is an ml5 char-RNN (`ml5Folder`; its files are read by the importer).
+ */
 export async function readCompileInputs(files: CompileFiles): Promise<{
   onnxBytes: Uint8Array;
+  ml5Folder?: string;
   sizeText: string;
   options: Omit<CompileOptions, "recipe" | "onProgress">;
 }> {
   const decoder = new TextDecoder();
-  const onnxBytes = await readInput(files.input, "Input model");
+  const ml5Folder = isMl5Folder(files.input) ? files.input : undefined;
+  const onnxBytes = ml5Folder ? new Uint8Array() : await readInput(files.input, "Input model");
   const vocab = files.vocab
     ? readVocabFile(decoder.decode(await readInput(files.vocab, "Vocabulary file")))
     : undefined;
   const evalText = files.evalPath
     ? decoder.decode(await readInput(files.evalPath, "Evaluation text"))
     : undefined;
+  let folderBytes = 0;
+  if (ml5Folder) {
+    for (const e of Deno.readDirSync(ml5Folder)) {
+      folderBytes += Deno.statSync(`${ml5Folder}/${e.name}`).size;
+    }
+  }
   return {
     onnxBytes,
-    sizeText: formatBytes(onnxBytes.length),
+    ml5Folder,
+    sizeText: formatBytes(ml5Folder ? folderBytes : onnxBytes.length),
     options: {
-      fileName: files.input.replace(/^.*[\\/]/, ""),
+      fileName: files.input.replace(/[\\/]+$/, "").replace(/^.*[\\/]/, ""),
       vocab,
       tokenizer: files.tokenizer,
       name: files.name,
@@ -86,11 +99,13 @@ export function compileReport(
   ];
   if (result.referenceError) {
     lines.push(
-      `check against onnxruntime-web: not possible, it cannot run the original (${result.referenceError})`,
+      `check against ${result.reference}: not possible, it cannot run the original (${result.referenceError})`,
     );
   } else {
     lines.push(
-      `check against onnxruntime-web: max |logit difference| ${result.maxLogitDiff.toExponential(2)} over ` +
+      `check against ${result.reference}: max |logit difference| ${
+        result.maxLogitDiff.toExponential(2)
+      } over ` +
         `${result.checkTokens} tokens`,
     );
   }

@@ -15,7 +15,8 @@ Perplexity of TEXT under MODEL.
   MODEL   a .lem file (run by lstm-edge's WASM runtime) or an .onnx file (run by onnxruntime-web,
           wasm, one thread: the reference)
   TEXT    PTB format: whitespace-separated tokens, <eos> appended to every line; words outside the
-          vocabulary count as <unk>
+          vocabulary count as <unk>. For a character model (e.g. compiled from an ml5 char-RNN
+          folder): raw text, every character a token, newlines included
 
 Convention: one stream, zero initial state, state carried across lines;
 perplexity = exp(mean negative log-likelihood of every token after the first).
@@ -68,7 +69,9 @@ await runCli(async () => {
       `${modelPath} (${result.engine}${result.kernels ? `, ${result.kernels} kernels` : ""}): perplexity ${
         result.perplexity.toFixed(4)
       } over ${result.tokens} tokens` +
-        ` (${result.unknown} words outside the vocabulary) in ${result.seconds.toFixed(1)} s`,
+        ` (${result.unknown} ${result.characters ? "characters" : "words"} outside the vocabulary) in ${
+          result.seconds.toFixed(1)
+        } s`,
     );
   }
 }, USAGE);

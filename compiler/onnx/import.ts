@@ -14,7 +14,7 @@ import { foldConstants } from "./constants.ts";
 import { OnnxGraph } from "./graph.ts";
 import { decodeModel } from "./proto.ts";
 import { traceLanguageModel } from "./trace.ts";
-import { readTokenizerMetadata, readVocabFile } from "./vocab.ts";
+import { checkVocabularyTokens, readTokenizerMetadata, readVocabFile } from "./vocab.ts";
 import { readTrainedParts, TRAINED_PARTS_KEY } from "./trained_parts.ts";
 import { relativeError } from "../methods/registry.ts";
 
@@ -90,11 +90,13 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): IrMo
     );
   }
   const last = lm.layers[lm.layers.length - 1];
+  const tokenizer = readTokenizerMetadata(options.tokenizer ?? meta.get("tokenizer"), vocab);
+  checkVocabularyTokens(vocab, tokenizer, vocabSource);
   const ir: IrModel = {
     vocab: vocab.slice(),
     unkId: vocab.indexOf("<unk>"),
     eosId: vocab.indexOf("<eos>"),
-    tokenizer: readTokenizerMetadata(options.tokenizer ?? meta.get("tokenizer"), vocab),
+    tokenizer,
     embedding: irMatrix("embedding", rows, lm.embedding.cols, lm.embedding.data.slice()),
     layers: lm.layers,
     decoder: irMatrix("decoder", lm.decoder.rows, last.hiddenSize, lm.decoder.data),

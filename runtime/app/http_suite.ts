@@ -4,6 +4,8 @@
  * @module
  */
 import assert from "node:assert/strict";
+import type { LstmModel } from "../model.ts";
+import { TextService } from "./service.ts";
 
 /** Makes a request to the server under test: a path and RequestInit, like `app.request`. */
 export type Call = (path: string, init?: RequestInit) => Promise<Response>;
@@ -92,6 +94,69 @@ export async function checkEveryRoute(call: Call, options: { runtime: boolean })
   const again = await json(await post(call, "/v1/predict", { text: "", state: a.state }));
   assert.deepEqual(again.predictions, a.predictions);
 
+  // Completion: the entries that start with the prefix (normalized: "S" → "s"), over the whole vocabulary.
+  const all = await json(await post(call, "/v1/predict", { text: "the", k: 38 }));
+  const complete = await json(await post(call, "/v1/predict", { text: "the", prefix: "S", k: 50 }));
+  const starting = all.predictions.filter((p: { token: string }) => p.token.startsWith("s"));
+  assert.equal(complete.matches, starting.length);
+  assert.deepEqual(
+    complete.predictions.map((p: { token: string }) => p.token),
+    starting.map((p: { token: string }) => p.token),
+  );
+  const mass = starting.reduce((s: number, p: { prob: number }) => s + p.prob, 0);
+  complete.predictions.forEach((p: { token: string; prob: number; prefixProb: number }, i: number) => {
+    assert.ok(Math.abs(p.prob - starting[i].prob) <= 1e-6, `${p.token}: ${p.prob} vs ${starting[i].prob}`);
+    assert.ok(Math.abs(p.prefixProb - p.prob / mass) <= 1e-6, `${p.token}: prefixProb ${p.prefixProb}`);
+  });
+  const top2 = await json(await post(call, "/v1/predict", { text: "", state: a.state, prefix: "s", k: 2 }));
+  assert.equal(top2.predictions.length, 2);
+  assert.equal(top2.state, a.state, "the prefix is not fed");
+  assert.deepEqual(
+    (await json(await post(call, "/v1/predict", { text: "the", prefix: "qq" }))).predictions,
+    [],
+  );
+
+  // Ranking: each candidate continues from the context's state; its log-probability is the sum of its
+  // tokens' log-probabilities, which predict gives one by one.
+  const rank = await json(
+    await post(call, "/v1/rank", { text: "The stock", candidates: ["market rose", "market", "the the the"] }),
+  );
+  assert.equal(rank.tokens, 2);
+  assert.deepEqual(rank.ranking.map((r: { index: number }) => r.index).sort(), [0, 1, 2]);
+  for (let i = 1; i < rank.ranking.length; i++) {
+    assert.ok(rank.ranking[i - 1].logprob >= rank.ranking[i].logprob);
+  }
+  const byIndex = (i: number) => rank.ranking.find((r: { index: number }) => r.index === i);
+  const afterStock = await json(
+    await post(call, "/v1/predict", { text: "The stock", k: 40, includeSpecial: true }),
+  );
+  const afterMarket = await json(
+    await post(call, "/v1/predict", { text: "market", state: afterStock.state, k: 40, includeSpecial: true }),
+  );
+  const probOf = (r: { predictions: { token: string; prob: number }[] }, t: string) =>
+    r.predictions.find((p) => p.token === t)!.prob;
+  const market = Math.log(probOf(afterStock, "market"));
+  assert.ok(Math.abs(byIndex(1).logprob - market) <= 1e-5, `${byIndex(1).logprob} vs ${market}`);
+  const marketRose = market + Math.log(probOf(afterMarket, "rose"));
+  assert.ok(Math.abs(byIndex(0).logprob - marketRose) <= 1e-5, `${byIndex(0).logprob} vs ${marketRose}`);
+  assert.equal(byIndex(0).tokens, 2);
+  assert.ok(Math.abs(byIndex(0).meanLogprob - marketRose / 2) <= 1e-5);
+  assert.equal(rank.state, afterStock.state, "the state after the context");
+  const fromState = await json(
+    await post(call, "/v1/rank", {
+      state: afterStock.state,
+      candidates: ["market rose", "market", "the the the"],
+      k: 2,
+      sortBy: "mean",
+    }),
+  );
+  assert.equal(fromState.ranking.length, 2);
+  assert.ok(fromState.ranking[0].meanLogprob >= fromState.ranking[1].meanLogprob);
+  const unknownCandidate = await json(
+    await post(call, "/v1/rank", { text: "the", candidates: ["xyzzy market"] }),
+  );
+  assert.equal(unknownCandidate.ranking[0].unknown, 1);
+
   const score = await json(await post(call, "/v1/score", { text: "the stock market xyzzy\nit rose" }));
   assert.equal(score.tokens, 7); // 8 tokens (with two <eos>), the first not scored
   assert.equal(score.unknown, 1);
@@ -169,6 +234,30 @@ export async function checkEveryRoute(call: Call, options: { runtime: boolean })
       "invalid_state",
     ],
     ["/v1/predict", { text: "the", includeSpecial: "yes" }, 400, "invalid_field"],
+    ["/v1/predict", { text: "the", prefix: 3 }, 400, "invalid_field"],
+    ["/v1/predict", { text: "the", prefix: "st ma" }, 400, "invalid_field"],
+    ["/v1/predict", { text: "the", prefix: "a".repeat(20001) }, 413, "text_too_long"],
+    ["/v1/rank", {}, 400, "missing_field"],
+    ["/v1/rank", { text: "the" }, 400, "missing_field"],
+    ["/v1/rank", { candidates: ["a"] }, 400, "missing_field"],
+    ["/v1/rank", { text: "the", candidates: "market" }, 400, "invalid_field"],
+    ["/v1/rank", { text: "the", candidates: [] }, 400, "out_of_range"],
+    ["/v1/rank", { text: "the", candidates: Array(101).fill("a") }, 413, "too_many_candidates"],
+    ["/v1/rank", { text: "the", candidates: ["a", 3] }, 400, "invalid_field"],
+    ["/v1/rank", { text: "the", candidates: ["a", " "] }, 400, "empty_text"],
+    ["/v1/rank", { text: "the", candidates: ["a".repeat(20001)] }, 413, "text_too_long"],
+    [
+      "/v1/rank",
+      { text: "the", candidates: ["a ".repeat(2001), "a ".repeat(2000)] },
+      413,
+      "candidates_too_long",
+    ],
+    ["/v1/rank", { text: " ", candidates: ["a"] }, 400, "empty_text"],
+    ["/v1/rank", { text: "the", candidates: ["a"], k: 0 }, 400, "out_of_range"],
+    ["/v1/rank", { text: "the", candidates: ["a"], k: 101 }, 400, "out_of_range"],
+    ["/v1/rank", { text: "the", candidates: ["a"], sortBy: "best" }, 400, "invalid_field"],
+    ["/v1/rank", { text: "the", candidates: ["a"], state: "!!" }, 400, "invalid_state"],
+    ["/v1/rank", { text: "the", candidates: ["a"], prefix: "m" }, 400, "unknown_field"],
     ["/v1/score", {}, 400, "missing_field"],
     ["/v1/score", { text: "" }, 400, "empty_text"],
     ["/v1/score", { text: ["a"] }, 400, "invalid_field"],
@@ -209,5 +298,93 @@ export async function checkEveryRoute(call: Call, options: { runtime: boolean })
     405,
     "method_not_allowed",
     "POST /healthz",
+  );
+}
+
+/** What {@link checkCharacterModel} generates; the same seed must give the same text on every platform. */
+export const CHARACTER_GENERATE = { prompt: "The ", maxTokens: 200, temperature: 0.7, topK: 40, seed: 11 };
+
+/** The text CHARACTER_GENERATE gives with the library, in this process: what every platform must answer. */
+export async function generateCharactersLocally(model: LstmModel): Promise<string> {
+  const { prompt, ...settings } = CHARACTER_GENERATE;
+  const service = new TextService(model, { maxTextTokens: 4000 });
+  const state = model.createState();
+  service.feed(prompt, state);
+  return (await service.generate(state, settings)).text;
+}
+
+/**
+ * The routes of a character-level model (every character a token, no `<unk>`): raw text with spaces and
+ * newlines everywhere, the state continuing across any split of the text, plain-text generation.
+ * `generated`: the text CHARACTER_GENERATE must give (computed by the library); `readable`: also check
+ * that it reads as English (a trained model such as ml5's dubois).
+ */
+export async function checkCharacterModel(
+  call: Call,
+  options: { generated: string; readable: boolean },
+): Promise<void> {
+  const info = await json(await call("/v1/model"));
+  assert.equal(info.tokenizer.kind, "character");
+  assert.equal(info.tokenizer.eosPerLine, false);
+
+  // A space and a newline are text like any other; predict(a + b) == predict(b, state after a).
+  const whole = await json(await post(call, "/v1/predict", { text: "The ne\nw ", k: 10 }));
+  assert.equal(whole.tokens, 9);
+  const a = await json(await post(call, "/v1/predict", { text: "The ne" }));
+  const b = await json(await post(call, "/v1/predict", { text: "\nw ", state: a.state, k: 10 }));
+  assert.equal(b.tokens, 3);
+  b.predictions.forEach((p: { token: string; prob: number }, i: number) => {
+    assert.equal(p.token, whole.predictions[i].token);
+    assert.ok(Math.abs(p.prob - whole.predictions[i].prob) <= 1e-5, `${JSON.stringify(p.token)}`);
+    assert.equal([...p.token].length, 1, "a prediction is one character");
+  });
+  const space = await json(await post(call, "/v1/predict", { text: " ", state: a.state }));
+  assert.equal(space.tokens, 1);
+
+  const score = await json(await post(call, "/v1/score", { text: "The new\ntea. " }));
+  assert.equal(score.tokens, 12, "every character after the first, newline included");
+
+  const gen = await json(await post(call, "/v1/generate", CHARACTER_GENERATE));
+  assert.equal(gen.text, gen.tokens.join(""), "plain text: the characters as they are");
+  assert.equal(gen.text, options.generated, "the same seed gives the same text");
+  if (options.readable) assertReadableText(gen.text);
+
+  const rank = await json(await post(call, "/v1/rank", { text: "The", candidates: [" new", "\n", " "] }));
+  assert.deepEqual(rank.ranking.map((r: { tokens: number }) => r.tokens).sort(), [1, 1, 4]);
+  const completion = await json(await post(call, "/v1/predict", { text: "Th", prefix: "e" }));
+  assert.deepEqual(completion.predictions.map((p: { token: string }) => p.token), ["e"]);
+  assert.equal(completion.matches, 1);
+
+  const bad: [string, unknown, number, string][] = [
+    ["/v1/predict", { text: "" }, 400, "empty_text"],
+    ["/v1/predict", { text: "The ☃" }, 400, "unknown_word"],
+    ["/v1/score", { text: "T" }, 400, "text_too_short"],
+    ["/v1/generate", { prompt: "" }, 400, "empty_text"],
+    ["/v1/rank", { text: "The", candidates: [""] }, 400, "empty_text"],
+  ];
+  for (const [path, body, status, code] of bad) {
+    await assertError(await post(call, path, body), status, code, `${path} ${JSON.stringify(body)}`);
+  }
+  const short = await (await post(call, "/v1/score", { text: "T" })).json();
+  assert.match(short.error.message, /at least 2 characters/);
+}
+
+/** Plain English-looking text: spaces and newlines, mostly letters, prose word lengths, common words. */
+export function assertReadableText(text: string): void {
+  assert.match(text, / /, "has spaces");
+  assert.match(text, /\n/, "has newlines");
+  const letters = (text.match(/[A-Za-z\s]/g) ?? []).length;
+  assert.ok(letters / text.length >= 0.85, `${letters} of ${text.length} characters are letters or spaces`);
+  const words = text.toLowerCase().split(/[^a-z]+/).filter((w) => w !== "");
+  const mean = words.reduce((s, w) => s + w.length, 0) / words.length;
+  assert.ok(mean >= 2.5 && mean <= 7, `mean word length ${mean}: ${JSON.stringify(text)}`);
+  const common = new Set(
+    "the of and to a in is that was he for it with as his on be at by i had not are but from or have an they which you were her she there all"
+      .split(" "),
+  );
+  const hits = words.filter((w) => common.has(w)).length;
+  assert.ok(
+    hits / words.length >= 0.2,
+    `${hits} of ${words.length} words are common: ${JSON.stringify(text)}`,
   );
 }

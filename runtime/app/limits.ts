@@ -16,6 +16,10 @@ export interface Limits {
   maxK: number;
   /** Largest `maxTokens` for /v1/generate. */
   maxGenerateTokens: number;
+  /** Most candidates one /v1/rank request may rank. */
+  maxCandidates: number;
+  /** Most tokens the candidates of one /v1/rank request may hold together. */
+  maxCandidateTokens: number;
 }
 
 /** The defaults: a state for PTB-small is 4.3 kB of text, so 64 KiB leaves room for text beside it. */
@@ -25,6 +29,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   maxTextTokens: 4000,
   maxK: 50,
   maxGenerateTokens: 200,
+  maxCandidates: 100,
+  maxCandidateTokens: 4000,
 };
 
 /** Defaults overridden by `overrides` (parsed from JSON when a string); unknown keys and bad values throw. */

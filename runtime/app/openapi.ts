@@ -46,9 +46,12 @@ export function openApiDocument(limits: Limits): Schema {
     info: {
       title: "lstm-edge",
       version: "1",
-      description: "Next-word prediction, scoring and generation with a compiled LSTM language model. " +
+      description:
+        "Next-word prediction and completion, candidate ranking, scoring and generation with a compiled " +
+        "LSTM language model (word-level, or character-level: then every character of a text is a token). " +
         `Limits: body ${limits.maxBodyBytes} bytes, text ${limits.maxTextChars} characters and ` +
-        `${limits.maxTextTokens} tokens, k ≤ ${limits.maxK}, maxTokens ≤ ${limits.maxGenerateTokens}.`,
+        `${limits.maxTextTokens} tokens, k ≤ ${limits.maxK}, maxTokens ≤ ${limits.maxGenerateTokens}, ` +
+        `candidates ≤ ${limits.maxCandidates} holding ≤ ${limits.maxCandidateTokens} tokens together.`,
     },
     paths: {
       "/v1/model": {
@@ -75,25 +78,84 @@ export function openApiDocument(limits: Limits): Schema {
       "/v1/predict": {
         post: {
           operationId: "predict",
-          summary: "The k most likely next words after text (continuing from state when given)",
+          summary:
+            "The k most likely next words after text (continuing from state when given); with prefix, " +
+            "the k most likely words that complete it",
           requestBody: body(obj({
             text: { ...text, description: "Words after state; may be empty only when state is given" },
             k: { type: "integer", minimum: 1, maximum: limits.maxK, default: 5 },
             state,
             includeSpecial: { type: "boolean", default: false, description: "Also offer <unk> and <eos>" },
+            prefix: {
+              ...text,
+              description: "Unfinished word after text (not fed): the k most likely vocabulary entries " +
+                "starting with it, normalized like words; no whitespace for a word model",
+            },
           }, ["text"])),
           responses: {
             "200": {
-              description: "Predictions, and the state after text",
+              description: "Predictions, and the state after text (the prefix is not fed)",
               ...json(obj({
                 predictions: {
                   type: "array",
-                  items: obj({ token: str("word"), prob: { type: "number" } }, ["token", "prob"]),
+                  items: obj({
+                    token: str("word (a character, for a character model)"),
+                    prob: { type: "number", description: "Probability under the model" },
+                    prefixProb: {
+                      type: "number",
+                      description: "With prefix: renormalized among all matches",
+                    },
+                  }, ["token", "prob"]),
                 },
+                matches: { type: "integer", description: "With prefix: vocabulary entries that match it" },
                 state,
                 tokens: { type: "integer", description: "Tokens fed from text" },
                 unknown: { type: "integer", description: "Words of text outside the vocabulary (<unk>)" },
               }, ["predictions", "state", "tokens", "unknown"])),
+            },
+            ...errors,
+          },
+        },
+      },
+      "/v1/rank": {
+        post: {
+          operationId: "rank",
+          summary: "Rank continuations of one context (run once; each candidate continues from its state)",
+          requestBody: body(obj({
+            text: {
+              ...text,
+              description: "The shared context; may be empty or absent only when state is given",
+            },
+            state,
+            candidates: {
+              type: "array",
+              minItems: 1,
+              maxItems: limits.maxCandidates,
+              items: { ...text, description: "<eos> only after a final line break" },
+              description: `At most ${limits.maxCandidateTokens} tokens together`,
+            },
+            k: { type: "integer", minimum: 1, maximum: limits.maxCandidates, description: "Only the best k" },
+            sortBy: { enum: ["logprob", "mean"], default: "logprob", description: "Total or per-token mean" },
+          }, ["candidates"])),
+          responses: {
+            "200": {
+              description: "Best first (ties in request order); the state after text",
+              ...json(obj({
+                ranking: {
+                  type: "array",
+                  items: obj({
+                    index: { type: "integer", description: "Position in candidates" },
+                    text: { type: "string" },
+                    logprob: { type: "number", description: "Sum of its tokens' natural-log probabilities" },
+                    tokens: { type: "integer" },
+                    unknown: { type: "integer", description: "Its tokens outside the vocabulary (<unk>)" },
+                    meanLogprob: { type: "number", description: "logprob / tokens" },
+                  }, ["index", "text", "logprob", "tokens", "unknown", "meanLogprob"]),
+                },
+                tokens: { type: "integer", description: "Tokens fed from text" },
+                unknown: { type: "integer", description: "Words of text outside the vocabulary (<unk>)" },
+                state,
+              }, ["ranking", "tokens", "unknown", "state"])),
             },
             ...errors,
           },

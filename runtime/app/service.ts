@@ -1,5 +1,6 @@
 /**
- * What the routes do, without HTTP: next-word prediction, scoring and generation on text, with states.
+ * What the routes do, without HTTP: next-word prediction and completion, candidate ranking, scoring and
+ * generation on text, with states.
  * The server's routes and the demo page's offline mode both run this, so they give the same answers.
  * @module
  */
@@ -16,6 +17,24 @@ export interface Prediction {
   token: string;
   /** Probability (0..1) under the model. */
   prob: number;
+  /** With a prefix: the probability renormalized among the vocabulary entries that match it (0..1). */
+  prefixProb?: number;
+}
+
+/** One ranked candidate. */
+export interface RankEntry {
+  /** Position in the request's candidates. */
+  index: number;
+  /** The candidate as given. */
+  text: string;
+  /** Sum of the natural-log probabilities of its tokens, each after the context and the ones before. */
+  logprob: number;
+  /** Its tokens (words or characters). */
+  tokens: number;
+  /** Its words (characters) outside the vocabulary, counted as <unk>. */
+  unknown: number;
+  /** logprob / tokens. */
+  meanLogprob: number;
 }
 
 /** One generated token as it is produced. */
@@ -40,8 +59,14 @@ export interface GenerateResult {
 
 /** Prediction, scoring and generation on text for one model. Single-threaded, like the model. */
 export class TextService {
-  /** A service for `model`, refusing texts over `limits.maxTextTokens` tokens (413). */
-  constructor(readonly model: LstmModel, readonly limits: Pick<Limits, "maxTextTokens">) {}
+  /**
+   * A service for `model`, refusing texts over `limits.maxTextTokens` tokens (413); `maxCandidateTokens`
+   * bounds rank's candidates' tokens together (none when absent).
+   */
+  constructor(
+    readonly model: LstmModel,
+    readonly limits: Pick<Limits, "maxTextTokens"> & Partial<Pick<Limits, "maxCandidateTokens">>,
+  ) {}
 
   /**
    * Token ids of a text that continues (a state or the start): `<eos>` after each line break, none at the
@@ -76,26 +101,95 @@ export class TextService {
     return { tokens: ids.length, unknown };
   }
 
-  /** Feeds `text` into `state` (advanced in place) and returns the `k` most likely next words. */
+  /**
+   * Feeds `text` into `state` (advanced in place) and returns the `k` most likely next words — with
+   * `prefix` (an unfinished word, not fed), the `k` most likely vocabulary entries that start with it
+   * ({@link LstmModel.complete}), `matches` counting all that do.
+   */
   predict(
     text: string,
     state: LstmState,
     k: number,
     includeSpecial = false,
-  ): { predictions: Prediction[]; tokens: number; unknown: number } {
+    prefix?: string,
+  ): { predictions: Prediction[]; tokens: number; unknown: number; matches?: number } {
     const { tokens, unknown } = this.feed(text, state);
     const t = this.model.tokenizer;
     const exclude = includeSpecial ? [] : [t.unkId, t.eosId].filter((id) => id >= 0);
+    if (prefix !== undefined) {
+      const { matches, completions } = this.model.complete(state, prefix, k, exclude);
+      const predictions = completions.map((c) => ({
+        token: c.token,
+        prob: Math.exp(c.logProb),
+        prefixProb: Math.exp(c.prefixLogProb),
+      }));
+      return { predictions, tokens, unknown, matches };
+    }
     const top = this.model.topK(state, Math.min(k, this.model.info.vocabSize - exclude.length), exclude);
     const predictions = top.map((p) => ({ token: p.token, prob: Math.exp(p.logProb) }));
     return { predictions, tokens, unknown };
+  }
+
+  /**
+   * Feeds the context `text` into `state` (advanced in place, once) and scores every candidate as its
+   * continuation ({@link LstmModel.rank}); the best first — by total log-probability, or by the mean
+   * per token with `by: "mean"` — ties in the candidates' order, the first `k` when given. A candidate
+   * is encoded like any continuation: `<eos>` only where it ends with a line break.
+   */
+  rank(
+    text: string,
+    state: LstmState,
+    candidates: readonly string[],
+    options: { k?: number; by?: "logprob" | "mean" } = {},
+  ): { ranking: RankEntry[]; tokens: number; unknown: number } {
+    const encoded = candidates.map((c, i) => {
+      const e = this.encodeContinuation(c);
+      if (e.ids.length === 0) {
+        throw new ApiError(400, "empty_candidate", `candidates[${i}] holds no tokens`);
+      }
+      return e;
+    });
+    const total = encoded.reduce((s, e) => s + e.ids.length, 0);
+    const limit = this.limits.maxCandidateTokens ?? Infinity;
+    if (total > limit) {
+      throw new ApiError(
+        413,
+        "candidates_too_long",
+        `the candidates hold ${total} tokens; the limit is ${limit}`,
+      );
+    }
+    const context = this.encodeContinuation(text);
+    if (state.tokens === 0 && context.ids.length === 0) {
+      throw new ApiError(
+        400,
+        "empty_text",
+        "rank needs a context: text that holds a token, a state, or both",
+      );
+    }
+    this.model.feed(state, context.ids);
+    const { unknown } = context;
+    const tokens = context.ids.length;
+    const ranked = this.model.rank(state, encoded.map((e) => e.ids)).map((r) => ({
+      index: r.index,
+      text: candidates[r.index],
+      logprob: r.logProb,
+      tokens: r.tokens,
+      unknown: encoded[r.index].unknown,
+      meanLogprob: r.logProb / r.tokens,
+    }));
+    const key = options.by === "mean" ? "meanLogprob" : "logprob";
+    ranked.sort((a, b) => b[key] - a[key] || a.index - b.index);
+    return { ranking: ranked.slice(0, options.k ?? ranked.length), tokens, unknown };
   }
 
   /** Perplexity by the project's convention (zero state, `<eos>` per line, every token after the first). */
   score(text: string): { perplexity: number; logprob: number; tokens: number; unknown: number } {
     const { ids, unknown } = this.#encode(text, true);
     if (ids.length < 2) {
-      throw new ApiError(400, "text_too_short", "text must hold at least 2 tokens (a word and <eos> count)");
+      const what = this.model.tokenizer.kind === "character"
+        ? "characters"
+        : "tokens (a word and <eos> count)";
+      throw new ApiError(400, "text_too_short", `text must hold at least 2 ${what}`);
     }
     const acc = this.model.score(ids);
     return { perplexity: acc.perplexity, logprob: -acc.nll, tokens: acc.tokens, unknown };
@@ -131,6 +225,6 @@ export class TextService {
       tokens.push(t.vocab[id]);
       await onToken?.({ token: t.vocab[id], index: tokens.length - 1 });
     }
-    return { text: tokens.join(" "), tokens, finishReason, seed: options.seed };
+    return { text: t.join(tokens), tokens, finishReason, seed: options.seed };
   }
 }

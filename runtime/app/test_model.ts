@@ -79,6 +79,36 @@ export function testModelBytes(seed = 7): Uint8Array {
   return writeLem(encodeModelDense(ir, "f32", { name: "test-model", compiler: "lstm-edge test", recipe }));
 }
 
+/** The characters of the character-level test model: letters, space, newline and some punctuation. */
+export const TEST_CHARACTERS = [..." \nabcdefghijklmnopqrstuvwxyzT.,"];
+
+/** `.lem` bytes of a small random character-level model (deterministic). Layers: 6 → 9, no <unk>. */
+export function testCharacterModelBytes(seed = 5): Uint8Array {
+  const rand = mulberry32(seed);
+  const v = TEST_CHARACTERS.length;
+  const ir: IrModel = {
+    vocab: TEST_CHARACTERS,
+    unkId: -1,
+    eosId: -1,
+    tokenizer: { kind: "character", lowercase: false, eosPerLine: false },
+    embedding: randomMatrix(rand, "embedding", v, 6),
+    layers: [{
+      inputSize: 6,
+      hiddenSize: 9,
+      wIh: randomMatrix(rand, "layers.0.w_ih", 36, 6, 0.8),
+      wHh: randomMatrix(rand, "layers.0.w_hh", 36, 9, 0.8),
+      bias: randomMatrix(rand, "bias", 1, 36, 0.3).data,
+    }],
+    decoder: randomMatrix(rand, "decoder", v, 9, 2),
+    decoderBias: randomMatrix(rand, "decoder_bias", 1, v, 0.5).data,
+    source: { file: "test-characters", sha256: "0".repeat(64) },
+  };
+  const recipe = JSON.stringify({ method: "f32" });
+  return writeLem(
+    encodeModelDense(ir, "f32", { name: "test-characters", compiler: "lstm-edge test", recipe }),
+  );
+}
+
 /** The test model loaded, with its identity. */
 export async function loadTestModel(
   seed = 7,

@@ -17,6 +17,25 @@ export interface PredictRequest {
   state?: string;
   /** Offer `<unk>` and `<eos>` too (default false). */
   includeSpecial?: boolean;
+  /**
+   * The unfinished word after `text` (not fed): offer the k most likely vocabulary entries that start
+   * with it, normalized as the tokenizer normalizes words. No whitespace in it for a word model.
+   */
+  prefix?: string;
+}
+
+/** POST /v1/rank */
+export interface RankRequest {
+  /** The shared context, run once; may be empty (or absent) only when `state` is given. */
+  text?: string;
+  /** The LSTM state to continue from (a previous answer's `state`). */
+  state?: string;
+  /** Continuations of the context to score, 1..maxCandidates, each holding at least one token. */
+  candidates: string[];
+  /** Answer only the best k (1..maxCandidates; default all). */
+  k?: number;
+  /** Order by total log-probability ("logprob", default) or by its mean per token ("mean"). */
+  sortBy?: "logprob" | "mean";
 }
 
 /** POST /v1/score */
@@ -46,6 +65,18 @@ export interface GenerateRequest {
 }
 
 const bad = (field: string, message: string) => new ApiError(400, "invalid_field", `${field} ${message}`);
+
+/**
+ * How the model reads text: for a character model whitespace is text like any other (a lone space or
+ * newline is one token), for a word model a text of only whitespace is empty.
+ */
+export interface TextKind {
+  characters: boolean;
+}
+
+const WORDS: TextKind = { characters: false };
+
+const isBlank = (v: string, kind: TextKind) => (kind.characters ? v === "" : v.trim() === "");
 
 /** Reads the body as text, refusing (413) more than `maxBytes` whether or not Content-Length is sent. */
 export async function readBody(request: Request, maxBytes: number): Promise<string> {
@@ -101,11 +132,21 @@ function only(body: Record<string, unknown>, keys: string[]) {
   }
 }
 
-function text(body: Record<string, unknown>, field: string, limits: Limits, allowEmpty: boolean): string {
+function text(
+  body: Record<string, unknown>,
+  field: string,
+  limits: Limits,
+  allowEmpty: boolean,
+  kind: TextKind = WORDS,
+): string {
   const v = body[field];
   if (v === undefined) throw new ApiError(400, "missing_field", `${field} is required`);
+  return checkText(v, field, limits, allowEmpty, kind);
+}
+
+function checkText(v: unknown, field: string, limits: Limits, allowEmpty: boolean, kind: TextKind): string {
   if (typeof v !== "string") throw bad(field, `must be a string, got ${typeName(v)}`);
-  if (!allowEmpty && v.trim() === "") throw new ApiError(400, "empty_text", `${field} is empty`);
+  if (!allowEmpty && isBlank(v, kind)) throw new ApiError(400, "empty_text", `${field} is empty`);
   if (v.length > limits.maxTextChars) {
     throw new ApiError(
       413,
@@ -143,19 +184,61 @@ function optionalString(body: Record<string, unknown>, field: string): string | 
 const typeName = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v);
 const show = (v: unknown) => JSON.stringify(v)?.slice(0, 40) ?? String(v);
 
-export function parsePredict(body: Record<string, unknown>, limits: Limits): PredictRequest {
-  only(body, ["text", "k", "state", "includeSpecial"]);
+export function parsePredict(body: Record<string, unknown>, limits: Limits, kind = WORDS): PredictRequest {
+  only(body, ["text", "k", "state", "includeSpecial", "prefix"]);
   const state = optionalString(body, "state");
-  const t = text(body, "text", limits, state !== undefined);
-  return { text: t, k: int(body, "k", 1, limits.maxK), state, includeSpecial: bool(body, "includeSpecial") };
+  const t = text(body, "text", limits, state !== undefined, kind);
+  const prefix = body.prefix === undefined ? undefined : checkText(body.prefix, "prefix", limits, true, kind);
+  if (prefix !== undefined && !kind.characters && /\s/.test(prefix)) {
+    throw bad("prefix", `must be one unfinished word, without whitespace; got ${show(prefix)}`);
+  }
+  return {
+    text: t,
+    k: int(body, "k", 1, limits.maxK),
+    state,
+    includeSpecial: bool(body, "includeSpecial"),
+    ...(prefix !== undefined ? { prefix } : {}),
+  };
 }
 
-export function parseScore(body: Record<string, unknown>, limits: Limits): ScoreRequest {
+export function parseScore(body: Record<string, unknown>, limits: Limits, kind = WORDS): ScoreRequest {
   only(body, ["text"]);
-  return { text: text(body, "text", limits, false) };
+  return { text: text(body, "text", limits, false, kind) };
 }
 
-export function parseGenerate(body: Record<string, unknown>, limits: Limits): GenerateRequest {
+export function parseRank(body: Record<string, unknown>, limits: Limits, kind = WORDS): RankRequest {
+  only(body, ["text", "state", "candidates", "k", "sortBy"]);
+  const state = optionalString(body, "state");
+  if (body.text === undefined && state === undefined) {
+    throw new ApiError(
+      400,
+      "missing_field",
+      "text or state is required: the context the candidates continue",
+    );
+  }
+  const t = body.text === undefined ? "" : text(body, "text", limits, state !== undefined, kind);
+  const candidates = body.candidates;
+  if (candidates === undefined) throw new ApiError(400, "missing_field", "candidates is required");
+  if (!Array.isArray(candidates)) {
+    throw bad("candidates", `must be an array of strings, got ${typeName(candidates)}`);
+  }
+  if (candidates.length === 0) throw new ApiError(400, "out_of_range", "candidates is empty; give 1 or more");
+  if (candidates.length > limits.maxCandidates) {
+    throw new ApiError(
+      413,
+      "too_many_candidates",
+      `candidates holds ${candidates.length} entries; the limit is ${limits.maxCandidates}`,
+    );
+  }
+  const list = candidates.map((c, i) => checkText(c, `candidates[${i}]`, limits, false, kind));
+  const sortBy = body.sortBy;
+  if (sortBy !== undefined && sortBy !== "logprob" && sortBy !== "mean") {
+    throw bad("sortBy", `must be "logprob" or "mean", got ${show(sortBy)}`);
+  }
+  return { text: t, state, candidates: list, k: int(body, "k", 1, limits.maxCandidates), sortBy };
+}
+
+export function parseGenerate(body: Record<string, unknown>, limits: Limits, kind = WORDS): GenerateRequest {
   only(body, ["prompt", "maxTokens", "minTokens", "temperature", "topK", "seed", "stream", "state"]);
   const state = optionalString(body, "state");
   const temperature = body.temperature;
@@ -168,7 +251,7 @@ export function parseGenerate(body: Record<string, unknown>, limits: Limits): Ge
     }
   }
   return {
-    prompt: text(body, "prompt", limits, state !== undefined),
+    prompt: text(body, "prompt", limits, state !== undefined, kind),
     maxTokens: int(body, "maxTokens", 1, limits.maxGenerateTokens),
     minTokens: int(body, "minTokens", 0, limits.maxGenerateTokens),
     temperature: temperature as number | undefined,

@@ -7,10 +7,12 @@
  *   kernels_relaxed.wasm  the relaxed-SIMD int8/int4 products (imports kernels.wasm's memory), likewise
  *   model.lem         the model, a data module (ArrayBuffer)
  *   demo-runtime.txt  the runtime bundled for browsers (the demo's offline mode), a text module
+ *   openapi-json.txt, demo-page-html.txt  GET /openapi.json's document and GET /'s page, rendered here
+ *                     (text modules: documents, not runtime code, so outside the 150 KB code budget)
  *   workerd.capnp     `deno task workerd serve DIR/workerd.capnp --socket-addr http=127.0.0.1:8787`
  *   wrangler.toml     `npx wrangler deploy` from DIR (uploads the same modules, no rebundling)
  *
- * It prints each file's size and the upload's — the script plus its four modules — raw and gzip-compressed,
+ * It prints each file's size and the upload's — the script plus its six modules — raw and gzip-compressed,
  * and warns when the compressed upload is over Cloudflare Workers' size limit: 3 MiB on the Free plan,
  * 10 MiB on the Paid plan, counted after compression
  * (https://developers.cloudflare.com/workers/platform/limits/#worker-size). The model is most of it:
@@ -20,6 +22,9 @@
 import { parseCli, readInput, runCli, UsageError } from "../cli/args.ts";
 import { formatBytes } from "../cli/format.ts";
 import { resolveLimits } from "../app/limits.ts";
+import { openApiDocument } from "../app/openapi.ts";
+import { demoPage } from "../app/demo_page.ts";
+import { readLem } from "../format/read.ts";
 import { bundleBrowserRuntime, bundleWorker, stopBundler, WORKER_MODULES } from "./bundle.ts";
 
 /** The runtime's size budget: worker.js + kernels.wasm + kernels_relaxed.wasm, without the model, under 150 kB. */
@@ -34,7 +39,8 @@ usage: ${USAGE}
 
 Bundles the app for Cloudflare Workers / workerd with one model (default ${SHIPPED}) into DIR
 (default dist/worker): worker.js, kernels.wasm, kernels_relaxed.wasm, model.lem, demo-runtime.txt,
-workerd.capnp, wrangler.toml.
+openapi-json.txt, demo-page-html.txt (the OpenAPI document and the demo page, rendered now), workerd.capnp,
+wrangler.toml.
 Prints the upload's size raw and gzip-compressed, warning above Workers' limits (3 MiB free, 10 MiB paid).
 Serve it locally:  deno task workerd serve DIR/workerd.capnp --socket-addr http=127.0.0.1:8787
 Deploy it:         cd DIR && npx wrangler deploy
@@ -62,6 +68,8 @@ const lstmEdge :Workerd.Worker = (
     (name = "${m.relaxed}", wasm = embed "${m.relaxed}"),
     (name = "${m.model}", data = embed "${m.model}"),
     (name = "${m.browser}", text = embed "${m.browser}"),
+    (name = "${m.openApi}", text = embed "${m.openApi}"),
+    (name = "${m.demoPage}", text = embed "${m.demoPage}"),
   ],
   compatibilityDate = "${COMPATIBILITY_DATE}",
 );
@@ -143,6 +151,14 @@ export async function buildWorker(
   limits = {},
 ): Promise<Record<string, number>> {
   const model = await readInput(modelPath, "Model");
+  // The two documents the app serves, rendered now: their code stays out of the worker script.
+  const file = readLem(model);
+  const demo = demoPage({
+    modelName: file.metadata.name,
+    offline: true,
+    characters: file.tokenizer.kind === "character",
+  });
+  const openApi = JSON.stringify(openApiDocument(resolveLimits(limits)));
   const [worker, browser] = await Promise.all([
     bundleWorker(resolveLimits(limits) as never),
     bundleBrowserRuntime(),
@@ -156,6 +172,8 @@ export async function buildWorker(
     [WORKER_MODULES.relaxed]: relaxed,
     [WORKER_MODULES.model]: model,
     [WORKER_MODULES.browser]: browser,
+    [WORKER_MODULES.openApi]: openApi,
+    [WORKER_MODULES.demoPage]: demo,
     "workerd.capnp": capnp(),
     "wrangler.toml": wranglerToml(),
   };

@@ -54,9 +54,15 @@ export const WORKER_MODULES = {
   relaxed: "kernels_relaxed.wasm",
   model: "model.lem",
   browser: "demo-runtime.txt",
+  /** GET /openapi.json's document and GET /'s page, rendered at build time (text modules). */
+  openApi: "openapi-json.txt",
+  demoPage: "demo-page-html.txt",
 };
 
-/** The worker script (ES module, `export default {fetch}`), without kernels, model or browser bundle. */
+/**
+ * The worker script (ES module, `export default {fetch}`), without kernels, model, browser bundle, OpenAPI
+ * document or demo page (modules beside it).
+ */
 export function bundleWorker(limits: Record<string, number> = {}): Promise<string> {
   const m = WORKER_MODULES;
   return build({
@@ -66,8 +72,10 @@ export function bundleWorker(limits: Record<string, number> = {}): Promise<strin
         `import relaxedKernels from "./${m.relaxed}";`,
         `import model from "./${m.model}";`,
         `import browserRuntime from "./${m.browser}";`,
+        `import openApi from "./${m.openApi}";`,
+        `import demoPage from "./${m.demoPage}";`,
         `import { createWorker } from ${JSON.stringify(here("./worker.ts"))};`,
-        `export default createWorker({ kernels, relaxedKernels, model, browserRuntime, limits: ${
+        `export default createWorker({ kernels, relaxedKernels, model, browserRuntime, openApi, demoPage, limits: ${
           JSON.stringify(limits)
         } });`,
       ].join("\n"),

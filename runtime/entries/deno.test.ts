@@ -1,17 +1,15 @@
 import assert from "node:assert/strict";
-import { checkEveryRoute } from "../app/http_suite.ts";
+import { checkCharacterModel, checkEveryRoute, generateCharactersLocally } from "../app/http_suite.ts";
 import { writeTestModel } from "../app/test_model.ts";
-import { startServer } from "./testing.ts";
+import { serveModel } from "./testing.ts";
+import { exists, ML5_CHARRNN, needs, writeMl5Lem } from "../../tests/helpers.ts";
+import { LstmModel } from "../model.ts";
 
 const ENTRY = new URL("./deno.ts", import.meta.url).pathname;
 
 Deno.test("deno task serve: a real Deno.serve on loopback answers every route over HTTP", async () => {
   const model = await writeTestModel();
-  const server = await startServer(
-    Deno.execPath(),
-    ["run", "-A", ENTRY, model, "--port", "0"],
-    (out) => /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1],
-  );
+  const server = await serveModel(model);
   try {
     await checkEveryRoute((path, init) => fetch(server.url + path, init), { runtime: true });
   } finally {
@@ -22,11 +20,7 @@ Deno.test("deno task serve: a real Deno.serve on loopback answers every route ov
 
 Deno.test("deno task serve --log prints one line per request: method, path, status, ms, tokens", async () => {
   const model = await writeTestModel();
-  const server = await startServer(
-    Deno.execPath(),
-    ["run", "-A", ENTRY, model, "--port", "0", "--log"],
-    (out) => /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1],
-  );
+  const server = await serveModel(model, ["--log"]);
   try {
     const post = (path: string, body: unknown) =>
       fetch(server.url + path, { method: "POST", body: JSON.stringify(body) }).then((r) => r.text());
@@ -73,4 +67,23 @@ Deno.test("deno task serve: a missing model and bad options end with a message, 
   const limits = await run("x.lem", "--limits", '{"maxK": 0}');
   assert.equal(limits.code, 2);
   assert.match(limits.err, /maxK must be a whole number/);
+});
+
+Deno.test({
+  name: "deno task serve on ml5's dubois char-RNN: raw text on every route, readable generated text",
+  ...needs(exists(ML5_CHARRNN), `${ML5_CHARRNN.pathname} is absent (ml5.js's pretrained char-RNNs)`),
+  fn: async () => {
+    const model = await writeMl5Lem("dubois");
+    const server = await serveModel(model);
+    try {
+      const generated = await generateCharactersLocally(await LstmModel.load(await Deno.readFile(model)));
+      await checkCharacterModel((path, init) => fetch(server.url + path, init), {
+        generated,
+        readable: true,
+      });
+    } finally {
+      await server.stop();
+      await Deno.remove(model);
+    }
+  },
 });

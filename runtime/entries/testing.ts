@@ -89,3 +89,15 @@ export function exists(path: string | URL): boolean {
     return false;
   }
 }
+
+/**
+ * `deno task serve MODEL --port 0 [ARGS]` (runtime/entries/deno.ts) started, once it says where it
+ * listens.
+ */
+export function serveModel(modelPath: string, args: string[] = []): Promise<Server> {
+  return startServer(
+    Deno.execPath(),
+    ["run", "-A", new URL("./deno.ts", import.meta.url).pathname, modelPath, "--port", "0", ...args],
+    (out) => /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1],
+  );
+}

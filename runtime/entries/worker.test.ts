@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { needs } from "../../tests/helpers.ts";
-import { checkEveryRoute } from "../app/http_suite.ts";
+import { exists as dataExists, ML5_CHARRNN, needs, writeMl5Lem } from "../../tests/helpers.ts";
+import { checkCharacterModel, checkEveryRoute, generateCharactersLocally } from "../app/http_suite.ts";
+import { LstmModel } from "../model.ts";
 import { writeTestModel } from "../app/test_model.ts";
 import {
   buildWorker,
@@ -31,6 +32,35 @@ function build() {
     }
   })();
   return built;
+}
+
+/**
+ * Serves the worker built in `dir` through `deno task workerd` (the pinned binary) on a free loopback port
+ * while `fn(url)` runs, then stops the task and checks that workerd stopped with it (the port is free).
+ */
+async function underWorkerd(dir: string, fn: (url: string) => Promise<void>): Promise<void> {
+  const port = freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const server = await startServer(
+    Deno.execPath(),
+    ["task", "-q", "workerd", "serve", `${dir}/workerd.capnp`, "--socket-addr", `http=127.0.0.1:${port}`],
+    () => healthy(url),
+  );
+  try {
+    await fn(url);
+  } finally {
+    await server.stop();
+  }
+  // SIGTERM to the task reached workerd: nothing listens on the port any more.
+  let listening = true;
+  for (let i = 0; i < 40 && listening; i++) {
+    listening = await Deno.connect({ hostname: "127.0.0.1", port }).then(
+      (c) => (c.close(), true),
+      () => false,
+    );
+    if (listening) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(listening, false, `workerd still listens on ${port} after the task was stopped`);
 }
 
 Deno.test("build:worker writes the bundle, modules, workerd.capnp and wrangler.toml", async () => {
@@ -107,7 +137,7 @@ Deno.test("deno task build:worker prints the upload's raw and gzip sizes", async
       );
       assert.match(r.stdout, line);
     }
-    const total = /^upload \(script \+ 4 modules\): .* \((\d+) bytes\), gzip .* \((\d+) bytes\)$/m.exec(
+    const total = /^upload \(script \+ 6 modules\): .* \((\d+) bytes\), gzip .* \((\d+) bytes\)$/m.exec(
       r.stdout,
     );
     assert.ok(total, r.stdout);
@@ -126,27 +156,33 @@ Deno.test({
   ...needs(WORKERD !== undefined, reason),
   fn: async () => {
     const { dir } = await build();
-    const port = freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const server = await startServer(
-      Deno.execPath(),
-      ["task", "-q", "workerd", "serve", `${dir}/workerd.capnp`, "--socket-addr", `http=127.0.0.1:${port}`],
-      () => healthy(url),
+    await underWorkerd(
+      dir,
+      (url) => checkEveryRoute((path, init) => fetch(url + path, init), { runtime: true }),
     );
+  },
+});
+
+Deno.test({
+  name: "workerd serves ml5's dubois char-RNN: raw text on every route, readable generated text",
+  ...needs(
+    WORKERD !== undefined && dataExists(ML5_CHARRNN),
+    `${reason}, or ${ML5_CHARRNN.pathname} (ml5.js's pretrained char-RNNs) is absent`,
+  ),
+  fn: async () => {
+    const model = await writeMl5Lem("dubois");
+    const dir = await Deno.makeTempDir({ prefix: "lstm-edge-worker-dubois-" });
     try {
-      await checkEveryRoute((path, init) => fetch(url + path, init), { runtime: true });
-    } finally {
-      await server.stop();
-    }
-    // SIGTERM to the task reached workerd: nothing listens on the port any more.
-    let listening = true;
-    for (let i = 0; i < 40 && listening; i++) {
-      listening = await Deno.connect({ hostname: "127.0.0.1", port }).then(
-        (c) => (c.close(), true),
-        () => false,
+      await buildWorker(model, dir);
+      await stopBundler();
+      const generated = await generateCharactersLocally(await LstmModel.load(await Deno.readFile(model)));
+      await underWorkerd(
+        dir,
+        (url) => checkCharacterModel((path, init) => fetch(url + path, init), { generated, readable: true }),
       );
-      if (listening) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await Deno.remove(model);
+      await Deno.remove(dir, { recursive: true });
     }
-    assert.equal(listening, false, `workerd still listens on ${port} after the task was stopped`);
   },
 });

@@ -5,7 +5,7 @@
  * @module
  */
 import { LstmModel } from "../model.ts";
-import { createApp } from "../app.ts";
+import { createAppWith } from "../app.ts";
 import type { Limits } from "../app/limits.ts";
 import { sha256Hex } from "../sha256.ts";
 
@@ -17,11 +17,14 @@ export interface WorkerInputs {
   model: ArrayBuffer | Uint8Array;
   browserRuntime?: string;
   limits?: Partial<Limits>;
+  /** GET /openapi.json's document (JSON text) and GET /'s page, rendered by build:worker. */
+  openApi: string;
+  demoPage: string;
 }
 
 /** A module worker (`export default`) serving the app. */
 export function createWorker(inputs: WorkerInputs): { fetch(request: Request): Promise<Response> } {
-  let app: Promise<ReturnType<typeof createApp>> | undefined;
+  let app: Promise<ReturnType<typeof createAppWith>> | undefined;
   const start = async () => {
     const bytes = inputs.model instanceof Uint8Array ? inputs.model : new Uint8Array(inputs.model);
     const model = await LstmModel.load(bytes, {
@@ -29,13 +32,14 @@ export function createWorker(inputs: WorkerInputs): { fetch(request: Request): P
       relaxedKernels: inputs.relaxedKernels ?? false,
     });
     const runtime = inputs.browserRuntime;
-    return createApp({
+    const openApi = JSON.parse(inputs.openApi);
+    return createAppWith({
       model,
       sha256: await sha256Hex(bytes),
       modelBytes: bytes,
       browserRuntime: runtime === undefined ? undefined : () => Promise.resolve(runtime),
       limits: inputs.limits,
-    });
+    }, { openApi: () => openApi, demoPage: () => inputs.demoPage });
   };
   return {
     async fetch(request) {

@@ -8,8 +8,9 @@ export const FILE_IDENTIFIER = "LEM1";
 /** The format major version this code reads and writes; a reader rejects a newer major. */
 export const FORMAT_MAJOR = 1;
 /**
- * The newest format minor this code knows (1: SparseBlocks). Writers write the lowest minor a file needs;
- * a reader accepts any minor of its major (and rejects, by name, encodings it does not know).
+ * The newest format minor this code knows (1.1: SparseBlocks, Quantized.scales_f16, TokenizerKind.Character).
+ * Writers write the lowest minor a file needs; a reader accepts any minor of its major (and rejects, by
+ * name, encodings and enum values it does not know).
  */
 export const FORMAT_MINOR = 1;
 /** Alignment of every numeric vector's data from the start of the file, as written (never required). */

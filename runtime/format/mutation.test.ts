@@ -5,13 +5,13 @@ import { encodeStorage } from "../../compiler/methods/storage.ts";
 import { LemFormatError } from "./errors.ts";
 import { formatSummary, readLem, summarize } from "./read.ts";
 import { verifyLem } from "./verify.ts";
-import { blockSparse, mixedModel, randInt, sparse, toEncodedModel } from "./test_fixtures.ts";
+import { blockSparse, characterModel, mixedModel, randInt, sparse, toEncodedModel } from "./test_fixtures.ts";
 import { randomIrModel } from "./test_fixtures.ts";
 
 /**
- * Small valid files with several encodings: the mixed model, a variant with a CSR32 int8 decoder, and
- * one with format 1.1's features (SparseBlocks: a 4 × 4 int8 decoder, a 1 × 8 f32 embedding; f16 scales
- * on an int4 LSTM matrix).
+ * Small valid files with several encodings: the mixed model, a variant with a CSR32 int8 decoder, one with
+ * format 1.1's encodings (SparseBlocks: a 4 × 4 int8 decoder, a 1 × 8 f32 embedding; f16 scales on an int4
+ * LSTM matrix), and the mixed model with a Character vocabulary (whitespace tokens, a longer unk token).
  */
 function baseFiles(): Uint8Array[] {
   const mixed = mixedModel(1);
@@ -27,7 +27,7 @@ function baseFiles(): Uint8Array[] {
     { ...layer, wIh: encodeStorage(ir.layers[0].wIh, { type: "int4", groupSize: 2, scales: "f16" }) },
     ...blocks.layers.slice(1),
   ];
-  return [writeLem(mixed), writeLem(csr32), writeLem(blocks)];
+  return [writeLem(mixed), writeLem(csr32), writeLem(blocks), writeLem(characterModel(3))];
 }
 
 /** Applies 1–4 random byte mutations (bit flip, random byte, 0x00, 0xff, ±1) in place; returns them. */

@@ -26,6 +26,7 @@ import {
   SparseBlocks,
   SparseCsr,
   TensorTrain,
+  TokenizerKind,
 } from "../../schema/generated/lem_generated.ts";
 import { LemFormatError } from "./errors.ts";
 import { verifyLem } from "./verify.ts";
@@ -132,7 +133,8 @@ export interface LayerInfo {
 
 /** Tokenizer rules (compatible with runtime/tokenizer.ts's TokenizerRules). */
 export interface LemTokenizer {
-  kind: "whitespace";
+  /** Whitespace-separated words, or one token per character (schema TokenizerKind). */
+  kind: "whitespace" | "character";
   lowercase: boolean;
   numberToken?: string;
   eosPerLine: boolean;
@@ -407,7 +409,7 @@ export function readLem(bytes: Uint8Array): LemFile {
     unkId: vocabulary.unkId(),
     eosId: vocabulary.eosId(),
     tokenizer: {
-      kind: "whitespace",
+      kind: tok?.kind() === TokenizerKind.Character ? "character" : "whitespace",
       lowercase: tok?.lowercase() ?? false,
       ...(numberToken !== null ? { numberToken } : {}),
       eosPerLine: tok?.eosPerLine() ?? true,
@@ -437,6 +439,8 @@ export interface LemSummary {
   format: string;
   fileBytes: number;
   vocabSize: number;
+  /** What a token is (the tokenizer kind): a word or a character. */
+  tokenizer: LemTokenizer["kind"];
   embeddingSize: number;
   layers: { inputSize: number; hiddenSize: number }[];
   tensors: TensorSummary[];
@@ -520,6 +524,7 @@ export function summarize(file: LemFile): LemSummary {
     format: `${file.formatMajor}.${file.formatMinor}`,
     fileBytes: file.bytes.length,
     vocabSize: file.vocab.length,
+    tokenizer: file.tokenizer.kind,
     embeddingSize: file.embedding.cols,
     layers: file.layers.map((l) => ({ inputSize: l.inputSize, hiddenSize: l.hiddenSize })),
     tensors,
@@ -531,7 +536,9 @@ export function summarize(file: LemFile): LemSummary {
 /** {@link summarize}'s result as aligned text lines. */
 export function formatSummary(s: LemSummary): string {
   const lines = [
-    `format ${s.format}, ${s.fileBytes} bytes; vocabulary ${s.vocabSize}, embedding ${s.embeddingSize}, ` +
+    `format ${s.format}, ${s.fileBytes} bytes; vocabulary ${s.vocabSize}${
+      s.tokenizer === "character" ? " characters" : ""
+    }, embedding ${s.embeddingSize}, ` +
     `layers ${s.layers.map((l) => `${l.inputSize}→${l.hiddenSize}`).join(", ")}`,
   ];
   const md = s.metadata;

@@ -136,6 +136,20 @@ export const dense = (type: FloatTypeName) => (m: IrMatrix): EncodedMatrix => en
  * A small model using every encoding: f16 embedding, int8 per-row and int4 (g3) layer-0 weights, low-rank
  * and TT layer-1 weights, a CSR (16-bit indices, int4 values) decoder. Vocabulary 12, sizes 6 → 4 → 5.
  */
+/**
+ * The mixed model with a character vocabulary (12 tokens: "<unk>", then single characters, space and
+ * "\n" among them) and the Character tokenizer.
+ */
+export function characterModel(seed = 1): EncodedModel {
+  return {
+    ...mixedModel(seed),
+    vocab: ["<unk>", " ", "\n", "a", "b", "c", "d", "e", ".", ",", "é", "😀"],
+    unkId: 0,
+    eosId: -1,
+    tokenizer: { kind: "character", lowercase: false, eosPerLine: false },
+  };
+}
+
 export function mixedModel(seed = 1): EncodedModel {
   const rand = mulberry32(seed);
   const ir = randomIrModel(seed, { vocab: 12, embed: 6, hidden: [4, 5] });

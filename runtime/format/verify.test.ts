@@ -29,6 +29,7 @@ import { verifyLem } from "./verify.ts";
 import { readLem } from "./read.ts";
 import {
   blockSparse,
+  characterModel,
   dense,
   lowRank,
   mixedModel,
@@ -202,6 +203,58 @@ Deno.test("verifyLem() rejects empty, duplicate and whitespace tokens and out-of
   const { bytes, dv, root, fieldPos } = patchable();
   dv.setInt32(fieldPos(root.vocabulary()!, 2), -2, true);
   rejects(bytes, "vocabulary.eos_id", /is -2, expected -1 or an id below the vocabulary's 12 tokens/);
+});
+
+Deno.test("verifyLem() accepts a Character vocabulary of single characters, space and newline included", () => {
+  const file = readLem(writeLem(characterModel()));
+  assert.equal(file.tokenizer.kind, "character");
+  assert.equal(file.formatMinor, 1);
+  assert.deepEqual(file.vocab.slice(0, 3), ["<unk>", " ", "\n"]);
+  assert.equal(file.vocabIndex.get("😀"), 11); // a surrogate pair is one character
+  assert.equal(readLem(writeLem(mixedModel())).tokenizer.kind, "whitespace");
+});
+
+Deno.test("verifyLem() rejects, in a Character vocabulary, tokens longer than one character except unk/eos", () => {
+  const model = (change: (m: EncodedModel) => EncodedModel) =>
+    writeLem(change(characterModel()), { verify: false });
+  const with4 = (tok: string) => model((m) => ({ ...m, vocab: m.vocab.map((t, i) => (i === 4 ? tok : t)) }));
+  rejects(
+    with4("ab"),
+    "vocabulary.tokens[4]",
+    /is "ab", 2 UTF-16 units; a Character tokenizer's tokens are one/,
+  );
+  rejects(with4("  "), "vocabulary.tokens[4]", /is " {2}", 2 UTF-16 units/);
+  rejects(with4(""), "vocabulary.tokens[4]", /is empty/);
+  rejects(with4("\n"), "vocabulary.tokens[4]", /the same as vocabulary\.tokens\[2\]/);
+  // "<unk>" at unk_id is allowed; the same string elsewhere is not, nor without an unk_id.
+  rejects(model((m) => ({ ...m, unkId: -1 })), "vocabulary.tokens[0]", /is "<unk>", 5 UTF-16 units/);
+  verifyLem(model((m) => ({ ...m, unkId: -1, eosId: 0 })));
+  rejects(
+    model((m) => ({ ...m, tokenizer: { ...m.tokenizer, numberToken: "a" } })),
+    "vocabulary.tokenizer.number_token",
+    /a Character tokenizer has no number token/,
+  );
+  rejects(
+    model((m) => ({ ...m, tokenizer: { ...m.tokenizer, eosPerLine: true } })),
+    "vocabulary.tokenizer.eos_per_line",
+    /is true, but a Character tokenizer appends nothing \(a newline is the "\\n" token\); expected false/,
+  );
+  // The same single-character vocabulary with spaces is refused under the Whitespace tokenizer.
+  rejects(
+    model((m) => ({ ...m, tokenizer: { kind: "whitespace", lowercase: false, eosPerLine: false } })),
+    "vocabulary.tokens[1]",
+    /is " ", which contains whitespace/,
+  );
+});
+
+Deno.test("verifyLem() rejects an unknown TokenizerKind by name", () => {
+  const { bytes, root, fieldPos } = patchable(characterModel());
+  bytes[fieldPos(root.vocabulary()!.tokenizer()!, 0)] = 2;
+  rejects(
+    bytes,
+    "vocabulary.tokenizer.kind",
+    /is 2, not a known TokenizerKind \(0 Whitespace, 1 Character\); the file may need a newer lstm-edge/,
+  );
 });
 
 Deno.test("verifyLem() rejects a vector whose length runs past the end of the file", () => {

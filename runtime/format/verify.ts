@@ -624,11 +624,62 @@ function verifySparseRows(w: Walker, e: Table, rows: number, spec: SparseRowsSpe
   return valuesTable;
 }
 
-/** Checks the vocabulary table and returns its tokens (decoded once; readLem reuses them). */
+/** Names of the schema's enum TokenizerKind, by value. */
+export const TOKENIZER_KIND_NAMES = ["Whitespace", "Character"] as const;
+
+/** Whether `s` is exactly one Unicode code point (a surrogate pair counts as one). */
+export function isOneCharacter(s: string): boolean {
+  if (s.length === 1) return true;
+  if (s.length !== 2) return false;
+  const hi = s.charCodeAt(0);
+  const lo = s.charCodeAt(1);
+  return hi >= 0xd800 && hi <= 0xdbff && lo >= 0xdc00 && lo <= 0xdfff;
+}
+
+/**
+ * Checks the vocabulary table and returns its tokens (decoded once; readLem reuses them). The tokenizer
+ * kind decides what a token may be: a word without whitespace (Whitespace), or one character, whitespace
+ * included (Character; the tokens at unk_id and eos_id may be longer, e.g. "<unk>").
+ */
 function verifyVocabulary(w: Walker, t: Table): { list: string[]; seen: Map<string, number> } {
   const tokensPath = join(t.path, "tokens");
   const tokens = required(w, w.vectorField(t, 0, "tokens", 4), tokensPath);
   if (tokens.length < 1) w.fail(tokensPath, `is empty; a vocabulary has at least one token`);
+  const vocab = tokens.length;
+  const special: number[] = [];
+  for (const [id, name] of [[1, "unk_id"], [2, "eos_id"]] as const) {
+    const v = w.i32Field(t, id, name, -1);
+    if (v < -1 || v >= vocab) {
+      w.fail(join(t.path, name), `is ${v}, expected -1 or an id below the vocabulary's ${vocab} tokens`);
+    }
+    special.push(v);
+  }
+  let character = false;
+  const tok = w.tableField(t, 3, "tokenizer");
+  if (tok !== null) {
+    const kind = w.u8Field(tok, 0, "kind", 0);
+    if (kind >= TOKENIZER_KIND_NAMES.length) {
+      w.fail(
+        join(tok.path, "kind"),
+        `is ${kind}, not a known TokenizerKind (${
+          TOKENIZER_KIND_NAMES.map((n, i) => `${i} ${n}`).join(", ")
+        }); the file may need a newer lstm-edge`,
+      );
+    }
+    character = kind === 1;
+    w.u8Field(tok, 1, "lowercase", 0);
+    const numberToken = w.stringField(tok, 2, "number_token");
+    const eosPerLine = w.u8Field(tok, 3, "eos_per_line", 1);
+    if (character && numberToken !== null) {
+      w.fail(join(tok.path, "number_token"), `is set, but a Character tokenizer has no number token`);
+    }
+    if (character && eosPerLine !== 0) {
+      w.fail(
+        join(tok.path, "eos_per_line"),
+        `is true, but a Character tokenizer appends nothing (a newline is the "\\n" token); expected false`,
+      );
+    }
+  }
   const seen = new Map<string, number>();
   const list: string[] = new Array(tokens.length);
   for (let i = 0; i < tokens.length; i++) {
@@ -641,7 +692,15 @@ function verifyVocabulary(w: Walker, t: Table): { list: string[]; seen: Map<stri
       throw e;
     }
     if (token === "") w.fail(`${tokensPath}[${i}]`, `is empty; tokens must be non-empty`);
-    if (!w.lastStringPlain && /\s/.test(token)) {
+    if (character) {
+      if (!isOneCharacter(token) && !special.includes(i)) {
+        w.fail(
+          `${tokensPath}[${i}]`,
+          `is ${JSON.stringify(token)}, ${token.length} UTF-16 units; a Character tokenizer's tokens are ` +
+            `one character each (only unk_id's and eos_id's may be longer)`,
+        );
+      }
+    } else if (!w.lastStringPlain && /\s/.test(token)) {
       w.fail(`${tokensPath}[${i}]`, `is ${JSON.stringify(token)}, which contains whitespace`);
     }
     const first = seen.get(token);
@@ -650,26 +709,6 @@ function verifyVocabulary(w: Walker, t: Table): { list: string[]; seen: Map<stri
     }
     seen.set(token, i);
     list[i] = token;
-  }
-  const vocab = tokens.length;
-  for (const [id, name] of [[1, "unk_id"], [2, "eos_id"]] as const) {
-    const v = w.i32Field(t, id, name, -1);
-    if (v < -1 || v >= vocab) {
-      w.fail(join(t.path, name), `is ${v}, expected -1 or an id below the vocabulary's ${vocab} tokens`);
-    }
-  }
-  const tok = w.tableField(t, 3, "tokenizer");
-  if (tok !== null) {
-    const kind = w.u8Field(tok, 0, "kind", 0);
-    if (kind !== 0) {
-      w.fail(
-        join(tok.path, "kind"),
-        `is ${kind}, not a known TokenizerKind (0 Whitespace); the file may need a newer lstm-edge`,
-      );
-    }
-    w.u8Field(tok, 1, "lowercase", 0);
-    w.stringField(tok, 2, "number_token");
-    w.u8Field(tok, 3, "eos_per_line", 1);
   }
   return { list, seen };
 }

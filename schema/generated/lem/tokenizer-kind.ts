@@ -3,7 +3,13 @@
 
 /**
  * How text becomes token ids.
+ *   Whitespace: each line split on whitespace; a token is a word (no whitespace in any token).
+ *   Character:  every character (Unicode code point) of the text is a token, in order, newlines
+ *               included ("\r\n" reads as "\n"); every token but the ones at unk_id and eos_id is
+ *               exactly one character (space and "\n" allowed); number_token is absent and
+ *               eos_per_line false (the newline is a token of its own).
  */
 export enum TokenizerKind {
-  Whitespace = 0
+  Whitespace = 0,
+  Character = 1
 }

@@ -25,7 +25,8 @@ static getSizePrefixedRootAsVocabulary(bb:flatbuffers.ByteBuffer, obj?:Vocabular
 }
 
 /**
- * Token strings, index = id. Unique, non-empty, no whitespace; as many as the embedding has rows.
+ * Token strings, index = id. Unique, non-empty; as many as the embedding has rows. Whitespace
+ * tokenizer: no whitespace in a token; Character tokenizer: one character each (see TokenizerKind).
  */
 tokens(index: number):string
 tokens(index: number,optionalEncoding:flatbuffers.Encoding):string|Uint8Array

@@ -1,10 +1,13 @@
 /**
- * A plain reference forward pass over the IR, for tests: checks an importer against PyTorch's logits
- * independently of the runtime and its kernels. Computes in float64 from the float32 weights.
+ * A plain reference forward pass over the IR: checks an importer against PyTorch's logits independently
+ * of the runtime and its kernels (tests), and is what compile checks a model against when it has no ONNX
+ * original for onnxruntime-web to run (an ml5 char-RNN folder). Computes in float64 from the float32
+ * weights.
  * @module
  */
 
-import type { IrLstmLayer, IrModel } from "../compiler/ir.ts";
+import type { IrLstmLayer, IrModel } from "./ir.ts";
+import { type NllAccumulator, nllAccumulator } from "../runtime/perplexity.ts";
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
@@ -69,4 +72,34 @@ export function irLogits(model: IrModel, ids: number[]): Float32Array[] {
     out.push(logits);
   }
   return out;
+}
+
+/**
+ * The IR run by {@link irLogits}, with the interface of compile's reference engines (logits of a token
+ * sequence, perplexity of a text): the reference for imports that have no ONNX original.
+ */
+export class IrReferenceModel {
+  readonly name = "the imported weights (plain float64 forward pass)";
+  constructor(readonly model: IrModel) {}
+
+  /** Logits (T × vocab, row-major) after each of `ids`, from the zero state. */
+  run(ids: number[]): Promise<{ logits: Float32Array }> {
+    const rows = irLogits(this.model, ids);
+    const v = this.model.decoder.rows;
+    const logits = new Float32Array(ids.length * v);
+    rows.forEach((row, t) => logits.set(row, t * v));
+    return Promise.resolve({ logits });
+  }
+
+  /** Perplexity bookkeeping of `ids` by the project's convention (every token after the first scored). */
+  score(
+    ids: number[],
+    options: { onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<NllAccumulator> {
+    const acc = nllAccumulator();
+    const rows = irLogits(this.model, ids.slice(0, -1));
+    rows.forEach((row, t) => acc.addLogits(row, ids[t + 1]));
+    options.onProgress?.(ids.length - 1, ids.length - 1);
+    return Promise.resolve(acc);
+  }
 }
