@@ -136,10 +136,10 @@ export function compileReport(
  */
 export function qualityLine(result: CompileResult, evalPath?: string): string {
   const quality = compileQuality(result);
-  if (!quality) return "quality: not measured (onnxruntime-web cannot run the original to compare with)";
+  if (!quality) return `quality: not measured (${result.reference} cannot run the original to compare with)`;
   const expected = result.checkDivergence === undefined ? undefined : Math.expm1(result.checkDivergence);
   const reference =
-    `expected from the divergence from onnxruntime-web over ${result.checkTokens} reference tokens`;
+    `expected from the divergence from ${result.reference} over ${result.checkTokens} reference tokens`;
   const basis = quality.basis === "eval"
     ? `perplexity ${formatPercent(quality.increase, 1)} on ${evalPath}` +
       (expected === undefined ? "" : ` (${formatPercent(expected, 1)} ${reference})`)

@@ -78,8 +78,20 @@ function load(k: KernelInstance, method: string, seed: number) {
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { rounds: { type: "string" }, markdown: { type: "boolean" } },
+    options: {
+      rounds: { type: "string" },
+      markdown: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
   });
+  if (values.help) {
+    console.log(`usage: deno run -A tests/bench/kernel_ratios.ts [--rounds N] [--markdown]
+
+The decoder-shaped (10000 × 200) matrix × vector of every encoding against a streaming read of its stored
+bytes, interleaved rounds (default 101); prints JSON, or with --markdown the table in
+runtime/kernels/README.md. A benchmark, not a test.`);
+    Deno.exit(0);
+  }
   const rounds = Number(values.rounds ?? 101);
   const rows = [];
   for (const [i, [label, method, relaxed, target]] of ENCODINGS.entries()) {
