@@ -166,10 +166,11 @@ export class LstmModel {
     };
     const layerBias = shapes.map((l) => alloc(4 * l.hiddenSize));
     this.#decoderBias = alloc(vocabSize);
-    const scratchFor = (m: Parameters<typeof operatorScratchBytes>[0]) =>
-      alloc(Math.ceil(operatorScratchBytes(m) / 4));
+    const scratchFor = (m: Parameters<typeof operatorScratchBytes>[0], use = {}) =>
+      alloc(Math.ceil(operatorScratchBytes(m, use) / 4));
+    const EMBEDDING_USE = { gathers: true }; // the only matrix whose rows are gathered
     const scratch = {
-      embedding: scratchFor(file.embedding),
+      embedding: scratchFor(file.embedding, EMBEDDING_USE),
       decoder: scratchFor(file.decoder),
       layers: file.layers.map((l) => ({ wIh: scratchFor(l.wIh), wHh: scratchFor(l.wHh) })),
     };
@@ -178,7 +179,7 @@ export class LstmModel {
     f32.set(decoderBias, this.#decoderBias >> 2);
 
     this.tokenizer = new Tokenizer(file.vocab, file.unkId, file.eosId, file.tokenizer, file.vocabIndex);
-    this.#embedding = matrixOperator(file.embedding, k, scratch.embedding);
+    this.#embedding = matrixOperator(file.embedding, k, scratch.embedding, EMBEDDING_USE);
     this.#decoder = matrixOperator(file.decoder, k, scratch.decoder);
     let stateOffset = 0;
     this.#layers = file.layers.map((l, i) => {

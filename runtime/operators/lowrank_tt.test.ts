@@ -85,3 +85,49 @@ Deno.test("tt matmat over 70 timesteps equals a dense matmat of its reconstructi
   const m: MatrixInfo = { kind: "tt", name: "w", bytes: 0, ...tt, cores };
   checkMatmat(arena, m, Float32Array.from(ttDense(tt)), 70, "tt Y");
 });
+
+Deno.test("tt row gathers for the embedding (prefix cache) equal rows of the reconstruction, first and repeated", () => {
+  const shapes = [
+    { rows: 30, cols: 17, rowModes: [2, 3, 5], colModes: [3, 2, 3], ranks: [1, 3, 4, 1] }, // padded cols (18)
+    { rows: 7, cols: 6, rowModes: [2, 4], colModes: [2, 3], ranks: [1, 5, 1] }, // padded rows (8)
+    { rows: 24, cols: 16, rowModes: [2, 3, 2, 2], colModes: [2, 2, 2, 2], ranks: [1, 2, 3, 2, 1] },
+    { rows: 5, cols: 4, rowModes: [5], colModes: [4], ranks: [1, 1] }, // d = 1: no prefix to keep
+  ];
+  for (const [s, shape] of shapes.entries()) {
+    const rand = rng(10 + s);
+    const cores = shape.rowModes.map((m, i) =>
+      randomF32(shape.ranks[i] * m * shape.colModes[i] * shape.ranks[i + 1], rand)
+    );
+    const w = Float32Array.from(ttDense({ ...shape, cores }));
+    const arena = new Arena(k);
+    const m: MatrixInfo = {
+      kind: "tt",
+      name: "embedding",
+      bytes: 0,
+      ...shape,
+      cores: cores.map((c, i) =>
+        dense(
+          arena,
+          `embedding.cores.${i}`,
+          c,
+          shape.ranks[i],
+          shape.rowModes[i] * shape.colModes[i] * shape.ranks[i + 1],
+        )
+      ),
+    };
+    const use = { gathers: true };
+    const op = matrixOperator(m, k, arena.alloc(operatorScratchBytes(m, use), "scratch"), use);
+    const out = arena.alloc(4 * shape.cols, "out");
+    // Every row twice, in an order where rows sharing a prefix are apart: cache misses then hits.
+    const order = [...Array(shape.rows).keys()].map((r) => (r * 7) % shape.rows);
+    for (const row of [...order, ...order.reverse()]) {
+      op.gatherRow(row, out);
+      assertAllClose(
+        arena.f32(out, shape.cols),
+        w.subarray(row * shape.cols, (row + 1) * shape.cols),
+        `row ${row}`,
+      );
+    }
+    arena.checkGuards();
+  }
+});

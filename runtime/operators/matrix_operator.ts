@@ -27,11 +27,17 @@ export class UnsupportedEncodingError extends Error {
   override name = "UnsupportedEncodingError";
 }
 
+/** How the engine will use a matrix: `gathers`, its rows are gathered (the embedding). */
+export interface MatrixUse {
+  gathers?: boolean;
+}
+
 /**
  * Bytes of scratch memory the operator for `m` needs (e.g. the rank-sized intermediate of a low-rank
- * product), reserved by the engine at load. Depends only on shapes, so it can be asked of a probe read.
+ * product), reserved by the engine at load. Depends only on shapes (and `use`: a gathered TT matrix keeps
+ * its rows' shared partial products, runtime/operators/tt.ts), so it can be asked of a probe read.
  */
-export function operatorScratchBytes(m: MatrixInfo): number {
+export function operatorScratchBytes(m: MatrixInfo, use: MatrixUse = {}): number {
   switch (m.kind) {
     case "dense":
     case "quantized":
@@ -39,7 +45,7 @@ export function operatorScratchBytes(m: MatrixInfo): number {
     case "lowrank":
       return lowRankScratchBytes(m, stored);
     case "tt":
-      return tensorTrainScratchBytes(m, stored);
+      return tensorTrainScratchBytes(m, stored, use.gathers);
     case "csr":
       return pruneScratchBytes(m);
     case "blocks":
@@ -51,14 +57,19 @@ export function operatorScratchBytes(m: MatrixInfo): number {
 
 /**
  * Builds the operator for one matrix of a loaded file. `scratch` points at
- * {@link operatorScratchBytes}(m) bytes (16-byte aligned) that belong to this operator alone.
+ * {@link operatorScratchBytes}(m, use) bytes (16-byte aligned) that belong to this operator alone.
  */
-export function matrixOperator(m: MatrixInfo, k: KernelInstance, scratch: number): MatrixOperator {
+export function matrixOperator(
+  m: MatrixInfo,
+  k: KernelInstance,
+  scratch: number,
+  use: MatrixUse = {},
+): MatrixOperator {
   if (m.kind === "dense" || m.kind === "quantized") return storeOperator(m, k, scratch);
   if (m.kind === "csr") return pruneOperator(m, k, scratch);
   if (m.kind === "blocks") return blocksOperator(m, k, scratch);
   if (m.kind === "lowrank") return lowRankOperator(m, k, scratch, stored);
-  if (m.kind === "tt") return tensorTrainOperator(m, k, scratch, stored);
+  if (m.kind === "tt") return tensorTrainOperator(m, k, scratch, stored, use.gathers);
   const other = m as { name: string; kind: string }; // every kind of this format is handled above
   throw new UnsupportedEncodingError(
     `Tensor "${other.name}" is stored as ${other.kind}, which this version of the runtime cannot execute`,
