@@ -47,8 +47,9 @@ import { checkTensorTrainSpec } from "./methods/tt.ts";
 
 /** The method-string grammar, quoted in errors. */
 export const METHOD_GRAMMAR =
-  "f32 | f16 | int8[:gN] | int4[:gN] | prune:S[:bRxC] | lowrank:R | lowrank:eE | tt:R | " +
-  "tt:tT, the last five optionally +STORAGE (e.g. prune:0.8+int8, lowrank:64+int4:g64, tt:16+f16)";
+  "f32 | f16 | int8[:gN][:s16] | int4[:gN][:s16] | prune:S[:bRxC] | lowrank:R | lowrank:eE | tt:R | " +
+  "tt:tT, the last five optionally +STORAGE (e.g. prune:0.8:b4x8+int8, lowrank:64+int4:g64, tt:16+f16; " +
+  ":s16 stores int scales as float16)";
 
 /** A recipe or method string that cannot be used; the message says what was expected and found. */
 export class RecipeError extends Error {
