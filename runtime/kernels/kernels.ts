@@ -288,6 +288,11 @@ export interface RelaxedKernelExports {
   matvec_q4r: RelaxedMatvec;
   /** Y (n, rows) += X·Wᵀ, W int4 (group even or ≥ cols) prepared at `prep`; each timestep to 8 bits. */
   matmat_q4r: RelaxedMatmat;
+  /**
+   * y (rows) += W·x, W f16 free of Inf/NaN (f16_finite), with fused multiply-adds; scratch:
+   * f16ScratchBytes(cols). 1, or 0 having written nothing when x cannot be prepared (|x| ≥ 2^15, Inf/NaN).
+   */
+  matvec_f16r(w: number, rows: number, cols: number, x: number, y: number, scratch: number): number;
 }
 
 /** A ready kernel instance. `heapBase` is `exports.heap_base()`, read once. */

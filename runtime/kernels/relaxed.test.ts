@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type QuantBits, quantizedScratchBytes, relaxedPrepBytes } from "./scratch.ts";
+import { f16ScratchBytes, type QuantBits, quantizedScratchBytes, relaxedPrepBytes } from "./scratch.ts";
+import { matvecF16 } from "./matvec.ref.ts";
 import { instantiateKernels } from "./kernels.ts";
 import {
   matmatQuantized,
@@ -9,7 +10,7 @@ import {
   RELAXED_Q4_LEVELS,
   RELAXED_Q8_LEVELS,
 } from "./quantized.ref.ts";
-import { Arena, assertAllClose, ATOL, randomF32, rng, RTOL, SIZES } from "./testing.ts";
+import { Arena, assertAllClose, ATOL, randomF16, randomF32, rng, RTOL, SIZES } from "./testing.ts";
 
 // The relaxed-SIMD products (as/relaxed.ts) against the reference with their activation levels.
 const k = await instantiateKernels(undefined, true);
@@ -268,3 +269,39 @@ for (const bits of [8, 4] as const) {
     },
   });
 }
+
+Deno.test({
+  name:
+    "matvec_f16r (fused multiply-adds) equals the f16 reference at odd sizes; refuses x it cannot prepare",
+  ignore: skip,
+  fn: () => {
+    for (const rows of SIZES) {
+      for (const cols of SIZES) {
+        const rand = rng(rows * 1000 + cols + 11);
+        const w = randomF16(rows * cols, rand);
+        const x = randomF32(cols, rand);
+        const y0 = randomF32(rows, rand);
+        for (const misalign of [0, 6]) {
+          const arena = new Arena(k, misalign);
+          const pw = arena.put(w, "W");
+          const px = arena.put(x, "x");
+          const py = arena.put(y0, "y");
+          const scratch = arena.alloc(f16ScratchBytes(cols), "scratch");
+          assert.equal(rx!.matvec_f16r(pw, rows, cols, px, py, scratch), 1);
+          const expected = y0.slice();
+          matvecF16(w, rows, cols, x, expected);
+          assertAllClose(arena.f32(py, rows), expected, `y (${rows}×${cols}, misaligned ${misalign})`);
+          arena.checkGuards();
+        }
+      }
+    }
+    // |x| ≥ 2^15 inside a block of 8 (the last cols % 8 run exactly from x and may hold anything).
+    const arena = new Arena(k);
+    const x = randomF32(9, rng(2));
+    x[3] = 40000;
+    const py = arena.put(new Float32Array([5]), "y");
+    const w = arena.put(randomF16(9, rng(1)), "W");
+    assert.equal(rx!.matvec_f16r(w, 1, 9, arena.put(x, "x"), py, arena.alloc(f16ScratchBytes(9), "s")), 0);
+    assert.deepEqual([...arena.f32(py, 1)], [5], "nothing written");
+  },
+});

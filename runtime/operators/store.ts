@@ -9,7 +9,7 @@
  *   dense f32       matvec_f32, matmat_f32, gather_f32                     no scratch
  *   dense f16       matvec_f16, matmat_f16, gather_f16                     scratch: x prepared for the fast
  *                   products (f16ScratchBytes); the weights checked once for Inf/NaN (f16_finite), which
- *                   the fast products do not handle
+ *                   the fast products do not handle; matvec_f16r (relaxed: fused multiply-adds) first
  *   int8 / int4     matvec_q8/q4, matmat_q8/q4, gather_q8/q4               scratch: quantized copies of x
  *                   (quantizedScratchBytes(cols) in kernels/scratch.ts, see kernels/as/quantized.ts), then the relaxed
  *                   kernels' prepared table (relaxedPrepBytes: scales in row quads, int8's offset sums),
@@ -83,10 +83,16 @@ export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number)
     // Whether the weights are free of Inf/NaN (the fast products' condition), checked once at first use.
     let finite = -1;
     const isFinite = () => finite < 0 ? (finite = ex.f16_finite(w, rows * cols)) : finite;
+    const rx = k.relaxed;
     return {
       rows,
       cols,
-      matvec: (x, y) => ex.matvec_f16(w, rows, cols, x, y, scratch, isFinite()),
+      // Relaxed SIMD: fused multiply-adds (as/relaxed.ts) where the weights allow the fast path and x can
+      // be prepared; the plain kernel otherwise.
+      matvec: (x, y) => {
+        if (rx && isFinite() && rx.matvec_f16r(w, rows, cols, x, y, scratch)) return;
+        ex.matvec_f16(w, rows, cols, x, y, scratch, isFinite());
+      },
       matmat: (x, n, y) => ex.matmat_f16(w, rows, cols, x, n, y, scratch, isFinite()),
       gatherRow: (row, out) => ex.gather_f16(w, cols, row, out),
     };
