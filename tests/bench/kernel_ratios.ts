@@ -31,7 +31,8 @@ const COLS = 200;
 /** The encodings measured: [label, method, relaxed SIMD, target ratio]. */
 export const ENCODINGS: readonly [string, string, boolean, number][] = [
   ["f32", "f32", false, 2],
-  ["f16", "f16", false, 3],
+  ["f16 (plain SIMD)", "f16", false, 3],
+  ["f16 (relaxed SIMD: fused multiply-add)", "f16", true, 3],
   ["int8 per row (plain SIMD)", "int8", false, 2],
   ["int8 per row (relaxed SIMD)", "int8", true, 2],
   ["int4 g32 (plain SIMD)", "int4", false, 3],
