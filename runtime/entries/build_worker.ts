@@ -24,7 +24,7 @@ import { formatBytes } from "../cli/format.ts";
 import { resolveLimits } from "../app/limits.ts";
 import { openApiDocument } from "../app/openapi.ts";
 import { demoPage } from "../app/demo_page.ts";
-import { readLem } from "../format/read.ts";
+import { LstmModel } from "../model.ts";
 import { bundleBrowserRuntime, bundleWorker, stopBundler, WORKER_MODULES } from "./bundle.ts";
 
 /** The runtime's size budget: worker.js + kernels.wasm + kernels_relaxed.wasm, without the model, under 150 kB. */
@@ -152,12 +152,7 @@ export async function buildWorker(
 ): Promise<Record<string, number>> {
   const model = await readInput(modelPath, "Model");
   // The two documents the app serves, rendered now: their code stays out of the worker script.
-  const file = readLem(model);
-  const demo = demoPage({
-    modelName: file.metadata.name,
-    offline: true,
-    characters: file.tokenizer.kind === "character",
-  });
+  const demo = demoPage({ model: await LstmModel.load(model), offline: true });
   const openApi = JSON.stringify(openApiDocument(resolveLimits(limits)));
   const [worker, browser] = await Promise.all([
     bundleWorker(resolveLimits(limits) as never),
