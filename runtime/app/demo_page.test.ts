@@ -198,6 +198,12 @@ Deno.test({
       const waitFor = (want: { tokens: string[] }) => waitForSuggestions(page, want.tokens);
       const info = await serverInfo(server);
       await checkCard(page, model, info);
+      // Empty boxes: the page says what is missing, in the box, and sends nothing.
+      await page.click("#generate");
+      await page.click("#score");
+      assert.equal(await page.textContent("#gen-status"), "error: type a text to continue first");
+      assert.equal(await page.textContent("#score-result"), "error: type a text to score");
+      assert.deepEqual(sent, {});
 
       await page.locator("#text").pressSequentially("The stock ", { delay: 10 });
       await waitFor(expected(model, "The stock "));

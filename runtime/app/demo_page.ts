@@ -322,6 +322,7 @@ async function* events(res) {
 }
 
 async function generate() {
+  if (characters() ? text.value === "" : text.value.trim() === "") throw new Error("type a text to continue first");
   const settings = {
     maxTokens: Number($("max-tokens").value),
     minTokens: Number($("min-tokens").value),
@@ -368,6 +369,8 @@ async function generate() {
 
 async function score() {
   const input = $("score-text").value;
+  // Nothing to send for an empty box (the server would answer 400, which browsers log as an error).
+  if (input.trim() === "") throw new Error("type a text to score");
   const result = local ? local.service.score(input) : await (await post("/v1/score", { text: input })).json();
   const out = $("score-result");
   out.textContent = "perplexity " + result.perplexity.toFixed(2) + " over " + number(result.tokens) + " " +
@@ -415,8 +418,9 @@ async function goOffline(bytes) {
 
 const failed = (e) => { status.textContent = "error: " + e.message; };
 text.addEventListener("input", update);
-$("generate").addEventListener("click", () => generate().catch((e) => { $("gen-status").textContent = ""; failed(e); }));
-$("score").addEventListener("click", () => score().catch(failed));
+// A box's error is shown in the box, where the reader looks.
+$("generate").addEventListener("click", () => generate().catch((e) => { $("gen-status").textContent = "error: " + e.message; }));
+$("score").addEventListener("click", () => score().catch((e) => { $("score-result").textContent = "error: " + e.message; }));
 $("offline")?.addEventListener("click", async () => {
   try {
     const res = await fetch("/v1/model.lem");

@@ -5,6 +5,7 @@ import { LstmModel } from "../model.ts";
 import { writeTestModel } from "../app/test_model.ts";
 import {
   buildWorker,
+  DEMO_PAGE_BUDGET_BYTES,
   gzipBytes,
   runtimeBytes,
   uploadReport,
@@ -78,15 +79,21 @@ Deno.test("build:worker writes the bundle, modules, workerd.capnp and wrangler.t
   assert.equal(sizes[WORKER_MODULES.model], 12128);
 });
 
-Deno.test("the worker runtime (worker.js + both kernel modules, without model) is within the size budget", async () => {
+Deno.test("the worker runtime (worker.js + both kernel modules, without model) is within the size budget, the demo page within its own", async () => {
   const { sizes } = await build();
   const runtime = runtimeBytes(sizes);
   console.log(
     `worker.js ${sizes["worker.js"]} + kernels.wasm ${sizes[WORKER_MODULES.kernels]} + kernels_relaxed.wasm ${
       sizes[WORKER_MODULES.relaxed]
-    } = ${runtime} bytes`,
+    } = ${runtime} bytes; demo page ${
+      sizes[WORKER_MODULES.demoPage]
+    } bytes (a document, budget ${DEMO_PAGE_BUDGET_BYTES})`,
   );
   assert.ok(runtime < WORKER_BUDGET_BYTES, `${runtime} bytes ≥ budget ${WORKER_BUDGET_BYTES}`);
+  assert.ok(
+    sizes[WORKER_MODULES.demoPage] < DEMO_PAGE_BUDGET_BYTES,
+    `demo page ${sizes[WORKER_MODULES.demoPage]} bytes ≥ budget ${DEMO_PAGE_BUDGET_BYTES}`,
+  );
   assert.ok(
     sizes[WORKER_MODULES.browser] < WORKER_BUDGET_BYTES,
     `browser bundle ${sizes[WORKER_MODULES.browser]}`,
