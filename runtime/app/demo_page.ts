@@ -97,7 +97,7 @@ ${
       ? `<p class="hint">Download the model and the runtime into this page; from then on nothing is sent to the server.</p>
 <div class="row"><button id="offline" type="button">Run in this page</button>
 <label>or load a .lem file <input id="file" type="file" accept=".lem"></label></div>
-<progress id="progress" hidden></progress> <span class="hint" id="progress-text"></span>`
+<progress id="progress" aria-label="Model download" hidden></progress> <span class="hint" id="progress-text"></span>`
       : `<p class="hint">In-page (offline) mode is not offered by this server.</p>`
   }
 </section>

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { exists as dataExists, ML5_CHARRNN, needs, writeMl5Lem } from "../../tests/helpers.ts";
 import { checkCharacterModel, checkEveryRoute, generateCharactersLocally } from "../app/http_suite.ts";
 import { LstmModel } from "../model.ts";
-import { writeTestModel } from "../app/test_model.ts";
+import { loadTestModel, writeTestModel } from "../app/test_model.ts";
+import { demoPage } from "../app/demo_page.ts";
 import {
   buildWorker,
   DEMO_PAGE_BUDGET_BYTES,
@@ -159,14 +160,16 @@ Deno.test("deno task build:worker prints the upload's raw and gzip sizes", async
 
 Deno.test({
   name:
-    "deno task workerd serves the built worker on loopback (every route over HTTP), and stopping it stops workerd",
+    "deno task workerd serves the built worker on loopback (every route over HTTP, the demo page as Deno renders it), and stopping it stops workerd",
   ...needs(WORKERD !== undefined, reason),
   fn: async () => {
     const { dir } = await build();
-    await underWorkerd(
-      dir,
-      (url) => checkEveryRoute((path, init) => fetch(url + path, init), { runtime: true }),
-    );
+    // The page rendered at build time is the one createApp renders for the same model (its card included).
+    const page = demoPage({ model: (await loadTestModel()).model, offline: true });
+    await underWorkerd(dir, async (url) => {
+      await checkEveryRoute((path, init) => fetch(url + path, init), { runtime: true });
+      assert.equal(await (await fetch(url + "/")).text(), page);
+    });
   },
 });
 
