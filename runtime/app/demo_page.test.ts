@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { ML5_CHARRNN, needs, writeMl5Lem } from "../../tests/helpers.ts";
-import { exists, serveModel, type Server } from "../entries/testing.ts";
+import { exists, serveModel, type Server, serveWorker } from "../entries/testing.ts";
+import { buildWorker } from "../entries/build_worker.ts";
+import { stopBundler } from "../entries/bundle.ts";
+import { workerdBinary } from "../entries/workerd.ts";
 import { TextService } from "./service.ts";
 import { LstmModel } from "../model.ts";
 import {
@@ -49,15 +52,14 @@ async function launchChromium(profile: string) {
 }
 
 /**
- * Serves the model file at `modelPath` with `deno task serve`, opens the demo page in headless Chromium
- * and runs `fn`; then asserts that the page logged no console error, threw nothing and got no HTTP error
+ * Starts a server (`deno task serve`, or workerd), opens its demo page in headless Chromium and runs `fn`; then asserts that the page logged no console error, threw nothing and got no HTTP error
  * (a missing favicon is one), and closes the browser and stops the server.
  */
 async function onDemoPage(
-  modelPath: string,
+  start: () => Promise<Server>,
   fn: (page: Page, server: Server) => Promise<void>,
 ): Promise<void> {
-  const server = await serveModel(modelPath);
+  const server = await start();
   const profile = await Deno.makeTempDir({ prefix: "lstm-edge-chromium-" });
   const context = await launchChromium(profile);
   const problems: string[] = [];
@@ -176,114 +178,145 @@ const serverInfo = async (server: Server) => await (await fetch(server.url + "/v
 const serverScore = async (server: Server, text: string) =>
   await (await fetch(server.url + "/v1/score", { method: "POST", body: JSON.stringify({ text }) })).json();
 
+/**
+ * The PTB walk through every control of the page served by `server`: the card, next words and labelled
+ * completions (only new words sent, with the state), streamed and whole generation, scoring, an empty
+ * box's message, then the download with progress and the same offline, with the server stopped.
+ */
+async function everyControlWithPtb(page: Page, server: Server, model: LstmModel): Promise<void> {
+  const sent: Record<
+    string,
+    { text?: string; prompt?: string; state?: string; prefix?: string; stream?: boolean }[]
+  > = {};
+  page.on("request", (r) => {
+    const path = new URL(r.url()).pathname;
+    if (r.method() === "POST") (sent[path] ??= []).push(JSON.parse(r.postData() ?? "{}"));
+  });
+  const label = () => page.textContent("#suggest-label");
+  const waitFor = (want: { tokens: string[] }) => waitForSuggestions(page, want.tokens);
+  const info = await serverInfo(server);
+  await checkCard(page, model, info);
+  // Empty boxes: the page says what is missing, in the box, and sends nothing.
+  await page.click("#generate");
+  await page.click("#score");
+  assert.equal(await page.textContent("#gen-status"), "error: type a text to continue first");
+  assert.equal(await page.textContent("#score-result"), "error: type a text to score");
+  assert.deepEqual(sent, {});
+
+  await page.locator("#text").pressSequentially("The stock ", { delay: 10 });
+  await waitFor(expected(model, "The stock "));
+  assert.equal(await label(), "Next word");
+  await page.locator("#text").pressSequentially("market ", { delay: 10 });
+  await waitFor(expected(model, "The stock market "));
+  const last = sent["/v1/predict"].at(-1)!;
+  assert.equal(last.text, "market ", `the page sent ${JSON.stringify(last)}`);
+  assert.ok(last.state, "the page sent its state");
+
+  // An unfinished word: completions, labelled with the word and how many vocabulary entries match.
+  await page.locator("#text").pressSequentially("r", { delay: 10 });
+  const completions = expected(model, "The stock market ", "r");
+  await waitFor(completions);
+  assert.ok(completions.tokens.every((t) => t.startsWith("r")));
+  assert.equal(
+    await label(),
+    `Completions of “r” (${completions.matches!.toLocaleString("en-US")} of ${
+      model.info.vocabSize.toLocaleString("en-US")
+    } words start with it)`,
+  );
+  assert.match(await page.textContent("#suggest-why") ?? "", /no space after it yet/);
+  const completing = sent["/v1/predict"].at(-1)!;
+  assert.deepEqual([completing.text, completing.prefix], ["", "r"], "the server completes the word");
+  assert.ok(completing.state, "with the state of the words before");
+  await page.locator("#suggestions button").first().click(); // completes the word and a space
+  const chosen = (await page.inputValue("#text")).trim().split(/\s+/).at(-1)!;
+  assert.equal(chosen, completions.tokens[0]);
+  await waitFor(expected(model, `The stock market ${chosen} `));
+  assert.equal(await label(), "Next word");
+
+  // Generate, streamed (token events shown one by one) and whole, each as the library generates it.
+  const prompt = await page.inputValue("#text");
+  const streamed = { maxTokens: 12, minTokens: 5, temperature: 0.8, seed: 3, stream: true };
+  const want = await generateLocally(model, prompt, { ...streamed, topK: 40 });
+  const got = await generateOnPage(page, streamed);
+  assert.equal(got.text, want.text);
+  assert.equal(got.streamed, want.tokens.length, "every token arrived as its own event");
+  assert.ok(want.tokens.length >= streamed.minTokens);
+  assert.equal(sent["/v1/generate"].at(-1)!.stream, true);
+  const whole = { maxTokens: 20, minTokens: 0, temperature: 1.2, seed: 4, stream: false };
+  const wantWhole = await generateLocally(model, prompt, { ...whole, topK: 40 });
+  assert.deepEqual(await generateOnPage(page, whole), { text: wantWhole.text, streamed: 0 });
+
+  const scored = "the company said it expects higher sales";
+  assert.equal(await scoreOnPage(page, scored), (await serverScore(server, scored)).perplexity);
+
+  // Offline: download the model (the progress bar follows Content-Length), stop the server, go on.
+  await page.click("#offline");
+  await page.waitForSelector("body[data-mode=offline]");
+  const progress = await page.evaluate(
+    `(({ value, max }) => [value, max])(document.getElementById("progress"))`,
+  );
+  assert.deepEqual(
+    progress,
+    [info.fileBytes, info.fileBytes],
+    "the progress bar ends full, at the file's size",
+  );
+  const mb = (info.fileBytes / 1e6).toFixed(1);
+  assert.equal(await page.textContent("#progress-text"), `${mb} of ${mb} MB`);
+  await server.stop();
+  const before = Object.values(sent).flat().length;
+  await page.locator("#text").pressSequentially("the ", { delay: 10 });
+  await waitFor(expected(model, `${prompt}the `));
+  const offline = { maxTokens: 10, minTokens: 3, temperature: 0.7, seed: 5, stream: true };
+  const wantOffline = await generateLocally(model, `${prompt}the `, { ...offline, topK: 40 });
+  const gotOffline = await generateOnPage(page, offline);
+  assert.equal(gotOffline.text, wantOffline.text, "the same seed gives the same text offline");
+  assert.equal(gotOffline.streamed, wantOffline.tokens.length);
+  const library = new TextService(model, { maxTextTokens: 1000 }).score(scored).perplexity;
+  const inPage = await scoreOnPage(page, scored);
+  assert.ok(
+    Math.abs(inPage - library) <= 1e-9 * library,
+    `offline perplexity ${inPage}, library ${library}`,
+  );
+  assert.equal(Object.values(sent).flat().length, before, "no request to the server in offline mode");
+  assert.match(await page.textContent("#status") ?? "", /offline/);
+  await checkCard(page, model, info); // rendered again, in the page, by the runtime bundle's modelCard
+}
+
 Deno.test({
-  name: "demo page in headless Chromium with PTB: model card, labelled completions and next words sending " +
-    "only new words with the state, streamed and whole generation, scoring, then offline after a download " +
-    "with progress",
+  name: "demo page in headless Chromium with PTB under deno task serve: model card, labelled completions " +
+    "and next words sending only new words with the state, streamed and whole generation, scoring, then " +
+    "offline after a download with progress",
   ...needs(exists(CHROMIUM), `${CHROMIUM} is absent (Debian package chromium)`),
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
     const model = await LstmModel.load(await Deno.readFile(PTB_MODEL));
-    await onDemoPage(PTB_MODEL, async (page, server) => {
-      const sent: Record<
-        string,
-        { text?: string; prompt?: string; state?: string; prefix?: string; stream?: boolean }[]
-      > = {};
-      page.on("request", (r) => {
-        const path = new URL(r.url()).pathname;
-        if (r.method() === "POST") (sent[path] ??= []).push(JSON.parse(r.postData() ?? "{}"));
-      });
-      const label = () => page.textContent("#suggest-label");
-      const waitFor = (want: { tokens: string[] }) => waitForSuggestions(page, want.tokens);
-      const info = await serverInfo(server);
-      await checkCard(page, model, info);
-      // Empty boxes: the page says what is missing, in the box, and sends nothing.
-      await page.click("#generate");
-      await page.click("#score");
-      assert.equal(await page.textContent("#gen-status"), "error: type a text to continue first");
-      assert.equal(await page.textContent("#score-result"), "error: type a text to score");
-      assert.deepEqual(sent, {});
-
-      await page.locator("#text").pressSequentially("The stock ", { delay: 10 });
-      await waitFor(expected(model, "The stock "));
-      assert.equal(await label(), "Next word");
-      await page.locator("#text").pressSequentially("market ", { delay: 10 });
-      await waitFor(expected(model, "The stock market "));
-      const last = sent["/v1/predict"].at(-1)!;
-      assert.equal(last.text, "market ", `the page sent ${JSON.stringify(last)}`);
-      assert.ok(last.state, "the page sent its state");
-
-      // An unfinished word: completions, labelled with the word and how many vocabulary entries match.
-      await page.locator("#text").pressSequentially("r", { delay: 10 });
-      const completions = expected(model, "The stock market ", "r");
-      await waitFor(completions);
-      assert.ok(completions.tokens.every((t) => t.startsWith("r")));
-      assert.equal(
-        await label(),
-        `Completions of “r” (${completions.matches!.toLocaleString("en-US")} of ${
-          model.info.vocabSize.toLocaleString("en-US")
-        } words start with it)`,
-      );
-      assert.match(await page.textContent("#suggest-why") ?? "", /no space after it yet/);
-      const completing = sent["/v1/predict"].at(-1)!;
-      assert.deepEqual([completing.text, completing.prefix], ["", "r"], "the server completes the word");
-      assert.ok(completing.state, "with the state of the words before");
-      await page.locator("#suggestions button").first().click(); // completes the word and a space
-      const chosen = (await page.inputValue("#text")).trim().split(/\s+/).at(-1)!;
-      assert.equal(chosen, completions.tokens[0]);
-      await waitFor(expected(model, `The stock market ${chosen} `));
-      assert.equal(await label(), "Next word");
-
-      // Generate, streamed (token events shown one by one) and whole, each as the library generates it.
-      const prompt = await page.inputValue("#text");
-      const streamed = { maxTokens: 12, minTokens: 5, temperature: 0.8, seed: 3, stream: true };
-      const want = await generateLocally(model, prompt, { ...streamed, topK: 40 });
-      const got = await generateOnPage(page, streamed);
-      assert.equal(got.text, want.text);
-      assert.equal(got.streamed, want.tokens.length, "every token arrived as its own event");
-      assert.ok(want.tokens.length >= streamed.minTokens);
-      assert.equal(sent["/v1/generate"].at(-1)!.stream, true);
-      const whole = { maxTokens: 20, minTokens: 0, temperature: 1.2, seed: 4, stream: false };
-      const wantWhole = await generateLocally(model, prompt, { ...whole, topK: 40 });
-      assert.deepEqual(await generateOnPage(page, whole), { text: wantWhole.text, streamed: 0 });
-
-      const scored = "the company said it expects higher sales";
-      assert.equal(await scoreOnPage(page, scored), (await serverScore(server, scored)).perplexity);
-
-      // Offline: download the model (the progress bar follows Content-Length), stop the server, go on.
-      await page.click("#offline");
-      await page.waitForSelector("body[data-mode=offline]");
-      const progress = await page.evaluate(
-        `(({ value, max }) => [value, max])(document.getElementById("progress"))`,
-      );
-      assert.deepEqual(
-        progress,
-        [info.fileBytes, info.fileBytes],
-        "the progress bar ends full, at the file's size",
-      );
-      const mb = (info.fileBytes / 1e6).toFixed(1);
-      assert.equal(await page.textContent("#progress-text"), `${mb} of ${mb} MB`);
-      await server.stop();
-      const before = Object.values(sent).flat().length;
-      await page.locator("#text").pressSequentially("the ", { delay: 10 });
-      await waitFor(expected(model, `${prompt}the `));
-      const offline = { maxTokens: 10, minTokens: 3, temperature: 0.7, seed: 5, stream: true };
-      const wantOffline = await generateLocally(model, `${prompt}the `, { ...offline, topK: 40 });
-      const gotOffline = await generateOnPage(page, offline);
-      assert.equal(gotOffline.text, wantOffline.text, "the same seed gives the same text offline");
-      assert.equal(gotOffline.streamed, wantOffline.tokens.length);
-      const library = new TextService(model, { maxTextTokens: 1000 }).score(scored).perplexity;
-      const inPage = await scoreOnPage(page, scored);
-      assert.ok(
-        Math.abs(inPage - library) <= 1e-9 * library,
-        `offline perplexity ${inPage}, library ${library}`,
-      );
-      assert.equal(Object.values(sent).flat().length, before, "no request to the server in offline mode");
-      assert.match(await page.textContent("#status") ?? "", /offline/);
-      await checkCard(page, model, info); // rendered again, in the page, by the runtime bundle's modelCard
+    await onDemoPage(() => serveModel(PTB_MODEL), async (page, server) => {
+      await everyControlWithPtb(page, server, model);
       await screenshots(page, "ptb-small-20x");
     });
+  },
+});
+
+Deno.test({
+  name: "demo page in headless Chromium with PTB under workerd (the page rendered by build:worker): " +
+    "every control as under Deno",
+  ...needs(
+    exists(CHROMIUM) && workerdBinary() !== undefined,
+    `${CHROMIUM} (Debian package chromium) or workerd (npm workerd: deno install) is absent`,
+  ),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const model = await LstmModel.load(await Deno.readFile(PTB_MODEL));
+    const dir = await Deno.makeTempDir({ prefix: "lstm-edge-demo-worker-" });
+    try {
+      await buildWorker(PTB_MODEL, dir);
+      await stopBundler();
+      await onDemoPage(() => serveWorker(dir), (page, server) => everyControlWithPtb(page, server, model));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
 
@@ -301,7 +334,7 @@ Deno.test({
     const modelPath = await writeMl5Lem("dubois");
     const model = await LstmModel.load(await Deno.readFile(modelPath));
     try {
-      await onDemoPage(modelPath, async (page, server) => {
+      await onDemoPage(() => serveModel(modelPath), async (page, server) => {
         const info = await serverInfo(server);
         await checkCard(page, model, info);
         const alphabet = await page.textContent("#alphabet");

@@ -15,7 +15,7 @@ import {
 } from "./build_worker.ts";
 import { runTask } from "../../tests/helpers.ts";
 import { stopBundler, WORKER_MODULES } from "./bundle.ts";
-import { exists, freePort, healthy, startServer } from "./testing.ts";
+import { exists, serveWorker } from "./testing.ts";
 import { workerdBinary } from "./workerd.ts";
 
 const WORKERD = workerdBinary();
@@ -41,15 +41,10 @@ function build() {
  * while `fn(url)` runs, then stops the task and checks that workerd stopped with it (the port is free).
  */
 async function underWorkerd(dir: string, fn: (url: string) => Promise<void>): Promise<void> {
-  const port = freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const server = await startServer(
-    Deno.execPath(),
-    ["task", "-q", "workerd", "serve", `${dir}/workerd.capnp`, "--socket-addr", `http=127.0.0.1:${port}`],
-    () => healthy(url),
-  );
+  const server = await serveWorker(dir);
+  const { port } = server;
   try {
-    await fn(url);
+    await fn(server.url);
   } finally {
     await server.stop();
   }
