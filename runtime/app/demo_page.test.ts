@@ -5,13 +5,9 @@ import { buildWorker } from "../entries/build_worker.ts";
 import { stopBundler } from "../entries/bundle.ts";
 import { workerdBinary } from "../entries/workerd.ts";
 import { TextService } from "./service.ts";
+import { GENERATE_TOP_K } from "./demo_page.ts";
 import { LstmModel } from "../model.ts";
-import {
-  assertReadableText,
-  CHARACTER_GENERATE,
-  generateCharactersLocally,
-  generateLocally,
-} from "./http_suite.ts";
+import { assertReadableText, CHARACTER_GENERATE, generateLocally } from "./http_suite.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = [
@@ -236,14 +232,14 @@ async function everyControlWithPtb(page: Page, server: Server, model: LstmModel)
   // Generate, streamed (token events shown one by one) and whole, each as the library generates it.
   const prompt = await page.inputValue("#text");
   const streamed = { maxTokens: 12, minTokens: 5, temperature: 0.8, seed: 3, stream: true };
-  const want = await generateLocally(model, prompt, { ...streamed, topK: 40 });
+  const want = await generateLocally(model, prompt, { ...streamed, topK: GENERATE_TOP_K });
   const got = await generateOnPage(page, streamed);
   assert.equal(got.text, want.text);
   assert.equal(got.streamed, want.tokens.length, "every token arrived as its own event");
   assert.ok(want.tokens.length >= streamed.minTokens);
   assert.equal(sent["/v1/generate"].at(-1)!.stream, true);
   const whole = { maxTokens: 20, minTokens: 0, temperature: 1.2, seed: 4, stream: false };
-  const wantWhole = await generateLocally(model, prompt, { ...whole, topK: 40 });
+  const wantWhole = await generateLocally(model, prompt, { ...whole, topK: GENERATE_TOP_K });
   assert.deepEqual(await generateOnPage(page, whole), { text: wantWhole.text, streamed: 0 });
 
   const scored = "the company said it expects higher sales";
@@ -267,7 +263,7 @@ async function everyControlWithPtb(page: Page, server: Server, model: LstmModel)
   await page.locator("#text").pressSequentially("the ", { delay: 10 });
   await waitFor(expected(model, `${prompt}the `));
   const offline = { maxTokens: 10, minTokens: 3, temperature: 0.7, seed: 5, stream: true };
-  const wantOffline = await generateLocally(model, `${prompt}the `, { ...offline, topK: 40 });
+  const wantOffline = await generateLocally(model, `${prompt}the `, { ...offline, topK: GENERATE_TOP_K });
   const gotOffline = await generateOnPage(page, offline);
   assert.equal(gotOffline.text, wantOffline.text, "the same seed gives the same text offline");
   assert.equal(gotOffline.streamed, wantOffline.tokens.length);
@@ -337,18 +333,24 @@ Deno.test({
       await onDemoPage(() => serveModel(modelPath), async (page, server) => {
         const info = await serverInfo(server);
         await checkCard(page, model, info);
-        const alphabet = await page.textContent("#alphabet");
-        assert.ok(alphabet?.startsWith(`Its ${model.info.vocabSize} characters: `), alphabet ?? "");
+        const alphabet = (await page.textContent("#alphabet"))!;
+        const heading = `Its ${model.info.vocabSize} characters: `;
+        assert.ok(alphabet.startsWith(heading), alphabet);
+        assert.equal(
+          alphabet.slice(heading.length).split(" ").length,
+          model.info.vocabSize,
+          "each one shown",
+        );
 
-        await page.locator("#text").pressSequentially(CHARACTER_GENERATE.prompt, { delay: 10 });
-        const next = expected(model, CHARACTER_GENERATE.prompt).tokens;
+        const { prompt, maxTokens, temperature, seed } = CHARACTER_GENERATE;
+        await page.locator("#text").pressSequentially(prompt, { delay: 10 });
+        const next = expected(model, prompt).tokens;
         assert.ok(next.every((t) => [...t].length === 1), "suggestions are characters");
         await waitForSuggestions(page, next);
         assert.equal(await page.textContent("#suggest-label"), "Next character");
 
-        const { maxTokens, temperature, seed } = CHARACTER_GENERATE;
         const settings = { maxTokens, temperature, seed, minTokens: 0, stream: true };
-        const want = await generateCharactersLocally(model);
+        const want = (await generateLocally(model, prompt, { ...settings, topK: GENERATE_TOP_K })).text;
         const got = await generateOnPage(page, settings);
         assert.equal(got.text, want, "streamed from the server, as the library generates it");
         assert.equal(got.streamed, [...want].length, "one event per character");

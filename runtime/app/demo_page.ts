@@ -34,6 +34,9 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCode
 /** JSON inside a <script> element: no "</script>" can end it early. */
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, "\\u003c");
 
+/** The generate box samples from this many most likely tokens (generate's `topK`). */
+export const GENERATE_TOP_K = 40;
+
 /**
  * The page's HTML for `model`. `offline`: whether this server offers the runtime bundle for in-page mode.
  */
@@ -67,7 +70,7 @@ export function demoPage(
 <p class="hint" id="suggest-why"></p>
 </section>
 <section aria-labelledby="gen-h"><h2 id="gen-h">Generate</h2>
-<p class="hint">Continues the text above, sampling each ${unit} from the model's 40 most likely.</p>
+<p class="hint">Continues the text above, sampling each ${unit} from the model's ${GENERATE_TOP_K} most likely.</p>
 <div class="row">
 <label>Temperature <input id="temperature" type="number" value="0.7" min="0" max="10" step="0.1"></label>
 <label>Seed <input id="seed" type="number" value="1" min="0" step="1"></label>
@@ -103,7 +106,7 @@ ${
 </section>
 </main>
 <footer><p id="status">mode: server</p><p><a href="/openapi.json">API description (OpenAPI)</a></p></footer>
-<script type="application/json" id="config">${scriptJson({ card, offline: options.offline })}</script>
+<script type="application/json" id="config">${scriptJson({ card, topK: GENERATE_TOP_K })}</script>
 <script type="module">${script()}</script>
 </body></html>
 `;
@@ -156,7 +159,7 @@ const script = () =>
 const $ = (id) => document.getElementById(id);
 const config = JSON.parse($("config").textContent);
 const text = $("text"), list = $("suggestions"), status = $("status");
-const SHOWN = 8, TOP_K = 40;
+const SHOWN = 8;
 let card = config.card;
 let local = null;          // offline: { service, model }
 let committed = "";        // text whose words (characters) have been fed
@@ -327,7 +330,7 @@ async function generate() {
     maxTokens: Number($("max-tokens").value),
     minTokens: Number($("min-tokens").value),
     temperature: Number($("temperature").value),
-    topK: TOP_K,
+    topK: config.topK,
     seed: Number($("seed").value),
   };
   const stream = $("stream").checked;
