@@ -138,6 +138,7 @@ dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.15rem 1rem;
 dt{color:var(--muted)}
 dd{margin:0;overflow-wrap:anywhere}
 #rules{padding-left:1.2rem;margin:.25rem 0}
+#card-encodings{padding-left:1.2rem;margin:0}
 #rules li{margin:.2rem 0}
 .example{display:inline-flex;flex-wrap:wrap;gap:.25rem;align-items:center;margin-right:.75rem}
 code{font:.9em ui-monospace,SFMono-Regular,Menlo,monospace;background:var(--soft);border:1px solid var(--line);border-radius:.3rem;padding:0 .3rem;white-space:pre-wrap;overflow-wrap:anywhere}
@@ -199,8 +200,6 @@ function renderCard() {
     li.dataset.encoding = e.encoding;
     return li;
   }));
-  encodings.style.margin = "0";
-  encodings.style.paddingLeft = "1.2rem";
   dl.append(element("dt", { textContent: "Encodings" }), element("dd", {}, encodings));
   $("rules").replaceChildren(...card.rules.map((rule) => {
     const li = element("li", {}, rule.text + " ");
