@@ -54,7 +54,7 @@ const DEFAULT_TOP_K = 40;
  */
 export interface AppDocuments {
   openApi(limits: Limits): unknown;
-  demoPage(options: { modelName: string; offline: boolean; characters?: boolean }): string;
+  demoPage(options: { model: LstmModel; offline: boolean }): string;
 }
 
 /**
@@ -174,11 +174,7 @@ export function createAppWith(options: AppOptions, documents: AppDocuments) {
     .get("/openapi.json", (c) => c.json(documents.openApi(limits)))
     .get("/", (c) =>
       c.html(
-        documents.demoPage({
-          modelName: model.info.name,
-          offline: !!options.browserRuntime,
-          characters: kind.characters,
-        }),
+        documents.demoPage({ model, offline: !!options.browserRuntime }),
       ))
     .get("/v1/model.lem", (c) => {
       if (!options.modelBytes) {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { LstmModel } from "../model.ts";
-import { TextService } from "./service.ts";
+import { type GenerateResult, TextService } from "./service.ts";
 
 /** Makes a request to the server under test: a path and RequestInit, like `app.request`. */
 export type Call = (path: string, init?: RequestInit) => Promise<Response>;
@@ -304,13 +304,25 @@ export async function checkEveryRoute(call: Call, options: { runtime: boolean })
 /** What {@link checkCharacterModel} generates; the same seed must give the same text on every platform. */
 export const CHARACTER_GENERATE = { prompt: "The ", maxTokens: 200, temperature: 0.7, topK: 40, seed: 11 };
 
-/** The text CHARACTER_GENERATE gives with the library, in this process: what every platform must answer. */
-export async function generateCharactersLocally(model: LstmModel): Promise<string> {
-  const { prompt, ...settings } = CHARACTER_GENERATE;
+/**
+ * What the library generates after `prompt` with these settings, in this process: what every platform (and
+ * the demo page, in either mode) must answer for the same request.
+ */
+export async function generateLocally(
+  model: LstmModel,
+  prompt: string,
+  settings: { maxTokens: number; minTokens?: number; temperature: number; topK: number; seed: number },
+): Promise<GenerateResult> {
   const service = new TextService(model, { maxTextTokens: 4000 });
   const state = model.createState();
   service.feed(prompt, state);
-  return (await service.generate(state, settings)).text;
+  return await service.generate(state, settings);
+}
+
+/** The text CHARACTER_GENERATE gives with the library, in this process: what every platform must answer. */
+export async function generateCharactersLocally(model: LstmModel): Promise<string> {
+  const { prompt, ...settings } = CHARACTER_GENERATE;
+  return (await generateLocally(model, prompt, settings)).text;
 }
 
 /**

@@ -5,8 +5,10 @@
  */
 import { LstmModel } from "../model.ts";
 import { TextService } from "../app/service.ts";
+import { modelCard } from "../app/model_card.ts";
 
-export { LstmModel, TextService };
+// modelCard: the demo page describes a `.lem` file it loads offline as the server describes its own.
+export { LstmModel, modelCard, TextService };
 
 /**
  * Loads a model with the given kernels (bytes or compiled module) and, optionally, the relaxed-SIMD

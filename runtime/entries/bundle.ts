@@ -28,7 +28,7 @@ async function build(options: esbuild.BuildOptions): Promise<string> {
 
 /**
  * The runtime for a page, one ES module with the kernels inlined: `loadModel(bytes)` → LstmModel,
- * `textService(model)` → TextService (what the server's routes run).
+ * `textService(model)` → TextService (what the server's routes run), `modelCard(model)` (the demo's card).
  */
 export function bundleBrowserRuntime(): Promise<string> {
   return build({
@@ -37,7 +37,7 @@ export function bundleBrowserRuntime(): Promise<string> {
         `import kernels from ${JSON.stringify(KERNELS)};`,
         `import relaxed from ${JSON.stringify(RELAXED)};`,
         `import { loadModelWith } from ${JSON.stringify(here("./browser.ts"))};`,
-        `export { textService, LstmModel } from ${JSON.stringify(here("./browser.ts"))};`,
+        `export { textService, LstmModel, modelCard } from ${JSON.stringify(here("./browser.ts"))};`,
         `export const loadModel = (bytes) => loadModelWith(bytes, kernels, relaxed);`,
       ].join("\n"),
       loader: "js",

@@ -101,3 +101,18 @@ export function serveModel(modelPath: string, args: string[] = []): Promise<Serv
     (out) => /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1],
   );
 }
+
+/**
+ * `deno task workerd serve DIR/workerd.capnp` (the pinned binary; DIR written by build:worker) on a free
+ * loopback port, once GET /healthz answers.
+ */
+export async function serveWorker(dir: string): Promise<Server & { port: number }> {
+  const port = freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const server = await startServer(
+    Deno.execPath(),
+    ["task", "-q", "workerd", "serve", `${dir}/workerd.capnp`, "--socket-addr", `http=127.0.0.1:${port}`],
+    () => healthy(url),
+  );
+  return { ...server, port };
+}

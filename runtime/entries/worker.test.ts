@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import { exists as dataExists, ML5_CHARRNN, needs, writeMl5Lem } from "../../tests/helpers.ts";
 import { checkCharacterModel, checkEveryRoute, generateCharactersLocally } from "../app/http_suite.ts";
 import { LstmModel } from "../model.ts";
-import { writeTestModel } from "../app/test_model.ts";
+import { loadTestModel, writeTestModel } from "../app/test_model.ts";
+import { demoPage } from "../app/demo_page.ts";
 import {
   buildWorker,
+  DEMO_PAGE_BUDGET_BYTES,
   gzipBytes,
   runtimeBytes,
   uploadReport,
@@ -13,7 +15,7 @@ import {
 } from "./build_worker.ts";
 import { runTask } from "../../tests/helpers.ts";
 import { stopBundler, WORKER_MODULES } from "./bundle.ts";
-import { exists, freePort, healthy, startServer } from "./testing.ts";
+import { exists, serveWorker } from "./testing.ts";
 import { workerdBinary } from "./workerd.ts";
 
 const WORKERD = workerdBinary();
@@ -39,15 +41,10 @@ function build() {
  * while `fn(url)` runs, then stops the task and checks that workerd stopped with it (the port is free).
  */
 async function underWorkerd(dir: string, fn: (url: string) => Promise<void>): Promise<void> {
-  const port = freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const server = await startServer(
-    Deno.execPath(),
-    ["task", "-q", "workerd", "serve", `${dir}/workerd.capnp`, "--socket-addr", `http=127.0.0.1:${port}`],
-    () => healthy(url),
-  );
+  const server = await serveWorker(dir);
+  const { port } = server;
   try {
-    await fn(url);
+    await fn(server.url);
   } finally {
     await server.stop();
   }
@@ -78,15 +75,21 @@ Deno.test("build:worker writes the bundle, modules, workerd.capnp and wrangler.t
   assert.equal(sizes[WORKER_MODULES.model], 12128);
 });
 
-Deno.test("the worker runtime (worker.js + both kernel modules, without model) is within the size budget", async () => {
+Deno.test("the worker runtime (worker.js + both kernel modules, without model) is within the size budget, the demo page within its own", async () => {
   const { sizes } = await build();
   const runtime = runtimeBytes(sizes);
   console.log(
     `worker.js ${sizes["worker.js"]} + kernels.wasm ${sizes[WORKER_MODULES.kernels]} + kernels_relaxed.wasm ${
       sizes[WORKER_MODULES.relaxed]
-    } = ${runtime} bytes`,
+    } = ${runtime} bytes; demo page ${
+      sizes[WORKER_MODULES.demoPage]
+    } bytes (a document, budget ${DEMO_PAGE_BUDGET_BYTES})`,
   );
   assert.ok(runtime < WORKER_BUDGET_BYTES, `${runtime} bytes ≥ budget ${WORKER_BUDGET_BYTES}`);
+  assert.ok(
+    sizes[WORKER_MODULES.demoPage] < DEMO_PAGE_BUDGET_BYTES,
+    `demo page ${sizes[WORKER_MODULES.demoPage]} bytes ≥ budget ${DEMO_PAGE_BUDGET_BYTES}`,
+  );
   assert.ok(
     sizes[WORKER_MODULES.browser] < WORKER_BUDGET_BYTES,
     `browser bundle ${sizes[WORKER_MODULES.browser]}`,
@@ -152,14 +155,16 @@ Deno.test("deno task build:worker prints the upload's raw and gzip sizes", async
 
 Deno.test({
   name:
-    "deno task workerd serves the built worker on loopback (every route over HTTP), and stopping it stops workerd",
+    "deno task workerd serves the built worker on loopback (every route over HTTP, the demo page as Deno renders it), and stopping it stops workerd",
   ...needs(WORKERD !== undefined, reason),
   fn: async () => {
     const { dir } = await build();
-    await underWorkerd(
-      dir,
-      (url) => checkEveryRoute((path, init) => fetch(url + path, init), { runtime: true }),
-    );
+    // The page rendered at build time is the one createApp renders for the same model (its card included).
+    const page = demoPage({ model: (await loadTestModel()).model, offline: true });
+    await underWorkerd(dir, async (url) => {
+      await checkEveryRoute((path, init) => fetch(url + path, init), { runtime: true });
+      assert.equal(await (await fetch(url + "/")).text(), page);
+    });
   },
 });
 
