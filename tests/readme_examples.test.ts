@@ -4,11 +4,15 @@
  */
 import assert from "node:assert/strict";
 import {
+  allDifferences,
   type BlockRun,
+  bytesDifferences,
   differences,
   normalize,
+  parseBytesTables,
   parseExamples,
   rewrite,
+  rewriteBytes,
   runBlock,
   runExamples,
   sameOutput,
@@ -159,18 +163,56 @@ Deno.test(
   needs(have("jq") && have("curl"), "jq or curl is not installed (Debian: apt-get install jq curl)"),
   async () => {
     const markdown = await Deno.readTextFile(`${ROOT}/README.md`);
-    const runs = await runExamples(markdown, ROOT);
+    const result = await runExamples(markdown, ROOT);
+    const { runs } = result;
     const ran = runs.filter((r) => r.outputs);
     for (const r of runs) if (r.skipped) console.log(`README.md:${r.block.line + 1} not run: ${r.skipped}`);
     // The README holds shell examples against a server, the library snippet and its command.
     assert.ok(ran.filter((r) => r.block.serve).length >= 3, `${ran.length} blocks ran`);
     assert.ok(ran.some((r) => r.block.kind === "ts"));
-    const diffs = differences(runs);
+    assert.ok(result.bytes.length >= 10, `${result.bytes.length} table byte counts measured`);
+    const diffs = allDifferences(result);
     assert.equal(
       diffs.length,
       0,
-      `${diffs.length} README outputs differ from what the commands print (deno task readme rewrites them):\n\n` +
+      `${diffs.length} README outputs or byte counts differ from what the commands print and write (deno task readme rewrites them):\n\n` +
         diffs.join("\n\n"),
     );
   },
 );
+
+Deno.test("parseBytesTables() finds each row's name; rewriteBytes() writes file sizes, keeping alignment", () => {
+  const md = [
+    '<!-- example: bytes 2="m.onnx --method {}" 4="m.onnx --method {}:s16" -->',
+    "",
+    "| method       | bytes     | ppl | s16   |",
+    "| ------------ | --------: | --- | ----- |",
+    "| `int8`       | 4,957,472 | 1.0 | 4,000 |",
+    "| `int4` (g32) |    72,000 | 2.0 | 3,000 |",
+  ].join("\n");
+  const [table] = parseBytesTables(md);
+  assert.deepEqual(table.rows, [{ line: 4, name: "int8" }, { line: 5, name: "int4" }]);
+  assert.deepEqual([...table.columns], [[2, "m.onnx --method {}"], [4, "m.onnx --method {}:s16"]]);
+  const cell = (line: number, column: number, shown: string, bytes: number) => ({
+    line,
+    column,
+    args: "",
+    shown,
+    bytes,
+  });
+  const measured = [cell(4, 2, "4,957,472", 4957536), cell(4, 4, "4,000", 4000), cell(5, 2, "72,000", 72064)];
+  assert.deepEqual(rewriteBytes(md, measured).split("\n").slice(4), [
+    "| `int8`       | 4,957,536 | 1.0 | 4,000 |",
+    "| `int4` (g32) |    72,064 | 2.0 | 3,000 |",
+  ]);
+  assert.deepEqual(bytesDifferences(measured).length, 2);
+  assert.throws(
+    () => parseBytesTables("<!-- example: bytes 2=x -->\n| a |"),
+    /"2=x" is not COLUMN="COMPILE ARGS"/,
+  );
+  assert.throws(() => parseBytesTables('<!-- example: bytes 2="x" -->\ntext'), /must come before a table/);
+  assert.throws(
+    () => parseBytesTables('<!-- example: bytes 2="x" -->\n| a | b |\n| - | - |\n| c | 1 |'),
+    /README\.md:4: the row's first cell has no `name`/,
+  );
+});

@@ -14,6 +14,10 @@
  *   sh block runs it, as the README tells a user to).
  * - `<!-- example: skip REASON -->` does not run it; the reason is there for reviewers.
  *
+ * A table's byte counts come from the files: before a table, `<!-- example: bytes 2="ARGS" -->` makes column 2
+ * of every row the size of the file `deno task compile ARGS -o FILE` writes, with `{}` in ARGS replaced by the
+ * row's first code span (`int8` in "| `int8` | 4,957,536 |"); several columns may each have their ARGS.
+ *
  * In a sh block, the `#` lines right under a command are its output: what it printed on stdout (and on
  * stderr, after stdout, when it fails), one `# ` line per line. A command must exit 0, unless its first
  * line ends with `# exits N`. Comparing, trailing spaces are ignored, and so is a number followed by ` s`
@@ -283,6 +287,115 @@ function outputLines(text: string): string[] {
   return t === "" ? [] : t.split("\n").map((l) => l.trimEnd());
 }
 
+/** A table whose byte counts come from compiling: the rows, and which columns come from which compile. */
+export interface BytesTable {
+  /** 0-based index in the README of the directive. */
+  line: number;
+  rows: { line: number; name: string }[];
+  /** Column number (1-based, as the directive writes it) → compile arguments with `{}` for the row's name. */
+  columns: Map<number, string>;
+}
+
+/** A byte count as the README's tables write it: 4,957,536. */
+export const formatBytes = (n: number) => n.toLocaleString("en-US");
+
+/** The cells of a markdown table row, trimmed. */
+const cells = (row: string) => row.replace(/^\|/, "").replace(/\|\s*$/, "").split("|").map((c) => c.trim());
+
+/** The tables of `markdown` that a `<!-- example: bytes … -->` comment precedes. */
+export function parseBytesTables(markdown: string, name = "README.md"): BytesTable[] {
+  const lines = markdown.split("\n");
+  const tables: BytesTable[] = [];
+  for (const [i, l] of lines.entries()) {
+    const m = /^<!-- example: bytes\b(.*?)\s*-->$/.exec(l);
+    if (!m) continue;
+    const where = `${name}:${i + 1}`;
+    const columns = new Map<number, string>();
+    for (const spec of m[1].matchAll(/\s*(\d+)="([^"]+)"|\s*(\S+)/g)) {
+      if (spec[3] || Number(spec[1]) < 2) {
+        throw new Error(`${where}: "${spec[0].trim()}" is not COLUMN="COMPILE ARGS" (a column from 2 on)`);
+      }
+      columns.set(Number(spec[1]), spec[2]);
+    }
+    if (!columns.size) throw new Error(`${where}: "example: bytes" names no column`);
+    let head = i + 1;
+    if (lines[head]?.trim() === "") head++;
+    if (!lines[head]?.startsWith("|") || !/^\|[\s:|-]+\|$/.test(lines[head + 1] ?? "")) {
+      throw new Error(`${where}: "example: bytes" must come before a table`);
+    }
+    const rows: BytesTable["rows"] = [];
+    for (let r = head + 2; lines[r]?.startsWith("|"); r++) {
+      const code = /`([^`]+)`/.exec(cells(lines[r])[0]);
+      if (!code) throw new Error(`${name}:${r + 1}: the row's first cell has no \`name\` for {}`);
+      rows.push({ line: r, name: code[1] });
+    }
+    tables.push({ line: i, rows, columns });
+  }
+  return tables;
+}
+
+/** One cell a bytes table shows and the size of the file its compile wrote. */
+export interface BytesCell {
+  line: number;
+  column: number;
+  args: string;
+  shown: string;
+  bytes: number;
+}
+
+/** Compiles what every cell of `tables` names, in `world`, and measures the files. */
+export async function measureTables(
+  world: World,
+  tables: BytesTable[],
+  markdown: string,
+): Promise<BytesCell[]> {
+  const lines = markdown.split("\n");
+  const out: BytesCell[] = [];
+  const file = `${world.dir}/bytes.lem`;
+  for (const table of tables) {
+    for (const row of table.rows) {
+      for (const [column, pattern] of table.columns) {
+        const args = pattern.replaceAll("{}", row.name);
+        const r = await world.bash(`deno task -q compile ${args} -o ${file} >/dev/null`);
+        if (r.code !== 0) {
+          throw new Error(`README.md:${row.line + 1}: \`deno task compile ${args}\` failed:\n${r.stderr}`);
+        }
+        out.push({
+          line: row.line,
+          column,
+          args,
+          shown: cells(lines[row.line])[column - 1],
+          bytes: (await Deno.stat(file)).size,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** `markdown` with every measured cell holding its file's size, right-aligned in the cell's width. */
+export function rewriteBytes(markdown: string, measured: BytesCell[]): string {
+  const lines = markdown.split("\n");
+  for (const c of measured) {
+    const parts = lines[c.line].split("|"); // parts[0] is the text before the first "|"
+    const width = parts[c.column].length - 2;
+    const value = formatBytes(c.bytes);
+    const left = /^\s*\S/.test(parts[c.column]) && !/^\s{2}/.test(parts[c.column]);
+    parts[c.column] = ` ${left ? value.padEnd(width) : value.padStart(width)} `;
+    lines[c.line] = parts.join("|");
+  }
+  return lines.join("\n");
+}
+
+/** The cells that show another number than their file's size. */
+export function bytesDifferences(measured: BytesCell[], name = "README.md"): string[] {
+  return measured.filter((c) => c.shown !== formatBytes(c.bytes)).map((c) =>
+    `${name}:${c.line + 1}: column ${c.column} shows ${c.shown}; \`deno task compile ${c.args}\` writes ${
+      formatBytes(c.bytes)
+    } bytes`
+  );
+}
+
 /** The comparison's one allowance: timings, a number before ` s` or ` ms`. */
 export function normalize(line: string): string {
   return line.trimEnd().replace(/\b\d+(\.\d+)? (ms|s)\b/g, "… $2");
@@ -329,18 +442,32 @@ export function rewrite(markdown: string, runs: BlockRun[]): string {
   return lines.join("\n");
 }
 
-/** Runs every example of `markdown` in one copy of `root`, in order, and stops the servers. */
-export async function runExamples(markdown: string, root: string, name = "README.md"): Promise<BlockRun[]> {
+/** What running a README gave: every block's run and every measured table cell. */
+export interface ExamplesRun {
+  runs: BlockRun[];
+  bytes: BytesCell[];
+}
+
+/** Runs every example of `markdown` in one copy of `root`, in order, measures its tables, stops the servers. */
+export async function runExamples(markdown: string, root: string, name = "README.md"): Promise<ExamplesRun> {
   const blocks = parseExamples(markdown, name);
+  const tables = parseBytesTables(markdown, name);
   const world = await World.create(root);
   try {
     const runs: BlockRun[] = [];
     for (const block of blocks) runs.push(await runBlock(world, block, name));
-    return runs;
+    return { runs, bytes: await measureTables(world, tables, markdown) };
   } finally {
     await world.close();
   }
 }
+
+/** Every difference between what the README shows and what its examples printed or wrote. */
+export const allDifferences = (r: ExamplesRun) => [...differences(r.runs), ...bytesDifferences(r.bytes)];
+
+/** The README rewritten with what its examples printed and wrote (tables keep their line count: first). */
+export const rewriteAll = (markdown: string, r: ExamplesRun) =>
+  rewrite(rewriteBytes(markdown, r.bytes), r.runs);
 
 const USAGE = "deno task readme [--check]";
 const HELP = `
@@ -348,11 +475,12 @@ usage: ${USAGE}
 
 Runs every example of README.md — the sh blocks in bash against \`deno task serve\` where their comment says
 so, the ts blocks through the library — in a temporary copy of the repository, and writes what each command
-printed into the README under it (the \`# \` lines). How a block runs is the comment before it
+printed into the README under it (the \`# \` lines), and the byte counts of the tables marked
+<!-- example: bytes … --> from the files compile writes. How a block runs is the comment before it
 (<!-- example: sh | ts file=NAME.ts | skip REASON -->; tests/readme_examples.ts explains them). Needs bash,
 curl and jq. tests/readme_examples.test.ts runs the same examples and fails where the README differs.
 
-  --check     write nothing; list the commands whose shown output differs and exit 1 if any does
+  --check     write nothing; list the outputs and byte counts that differ and exit 1 if any does
   -h, --help  this text
 `;
 
@@ -364,21 +492,23 @@ if (import.meta.main) {
     const path = `${root}/README.md`;
     const markdown = await Deno.readTextFile(path);
     const started = performance.now();
-    const runs = await runExamples(markdown, root);
-    const ran = runs.filter((r) => r.outputs).length;
-    for (const r of runs) if (r.skipped) console.log(`skipped README.md:${r.block.line + 1}: ${r.skipped}`);
-    const diffs = differences(runs);
+    const result = await runExamples(markdown, root);
+    const ran = result.runs.filter((r) => r.outputs).length;
+    for (const r of result.runs) {
+      if (r.skipped) console.log(`skipped README.md:${r.block.line + 1}: ${r.skipped}`);
+    }
+    const diffs = allDifferences(result);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     if (values.check) {
       for (const d of diffs) console.log(d);
-      console.log(`${ran} blocks run in ${seconds} s; ${diffs.length} command(s) show another output`);
+      console.log(`${ran} blocks run in ${seconds} s; ${diffs.length} output(s) or byte count(s) differ`);
       if (diffs.length) Deno.exit(1);
       return;
     }
-    const updated = rewrite(markdown, runs);
+    const updated = rewriteAll(markdown, result);
     if (updated !== markdown) await Deno.writeTextFile(path, updated);
     console.log(
-      `${ran} blocks run in ${seconds} s; rewrote the output of ${diffs.length} command(s) in README.md`,
+      `${ran} blocks run in ${seconds} s; rewrote ${diffs.length} output(s) or byte count(s) in README.md`,
     );
   }, USAGE);
 }
