@@ -6,8 +6,9 @@
  * blank line) that says how it runs; GitHub does not show it:
  *
  * - `<!-- example: sh -->` runs the block in bash, in a copy of the repository (below);
- *   `serve=MODEL.lem` first starts `deno task serve MODEL.lem` (one server per model, shared by the blocks)
- *   and points the block's `localhost:8000` (or `port=N`'s) at it; `needs=ml5-charrnn,torch` names what
+ *   `serve=MODEL.lem` first starts the server of `deno task serve MODEL.lem` (runtime/entries/deno.ts; one
+ *   per model, shared by the blocks) on a free port and points the block's `localhost:8000` (or `port=N`'s)
+ *   at it; `needs=ml5-charrnn,torch` names what
  *   the block needs beyond Deno, curl and jq (`ptb`, `ml5-charrnn`: folders of ../shared/data; `torch`:
  *   /usr/bin/python3 with torch and onnx) — without them the block is skipped, or fails under CI=true.
  * - `<!-- example: ts file=NAME.ts -->` saves the block as NAME.ts in that copy and type-checks it (a later
