@@ -264,7 +264,12 @@ export async function runBlock(world: World, block: Block, name = "README.md"): 
     ),
   ].join("\n");
   const r = await world.bash(script);
-  if (r.code !== 0) throw new Error(`${name}:${block.line + 1}: the block's shell failed:\n${r.stderr}`);
+  if (r.code !== 0) {
+    // Each command's status goes to its file, so bash itself fails only when killed (by the time limit).
+    throw new Error(
+      `${name}:${block.line + 1}: the block's bash ended with ${r.code} (killed after 180 s?):\n${r.stderr}`,
+    );
+  }
   const outputs: string[][] = [];
   for (const [i, c] of block.commands.entries()) {
     const code = Number(await Deno.readTextFile(`${files}/${i}.rc`));
