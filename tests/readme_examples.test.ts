@@ -206,6 +206,11 @@ Deno.test("parseBytesTables() finds each row's name; rewriteBytes() writes file 
     "| `int4` (g32) |    72,064 | 2.0 | 3,000 |",
   ]);
   assert.deepEqual(bytesDifferences(measured).length, 2);
+  assert.deepEqual(table.needs, []);
+  const needy =
+    '<!-- example: bytes 2="d --method {}" needs=ml5-charrnn -->\n| a | b |\n| - | - |\n| `f16` | 1 |';
+  assert.deepEqual(parseBytesTables(needy)[0].needs, ["ml5-charrnn"]);
+  assert.throws(() => parseBytesTables(needy.replace("ml5-charrnn", "gpu")), /needs=gpu: known are/);
   assert.throws(
     () => parseBytesTables("<!-- example: bytes 2=x -->\n| a |"),
     /"2=x" is not COLUMN="COMPILE ARGS"/,

@@ -17,7 +17,8 @@
  *
  * A table's byte counts come from the files: before a table, `<!-- example: bytes 2="ARGS" -->` makes column 2
  * of every row the size of the file `deno task compile ARGS -o FILE` writes, with `{}` in ARGS replaced by the
- * row's first code span (`int8` in "| `int8` | 4,957,536 |"); several columns may each have their ARGS.
+ * row's first code span (`int8` in "| `int8` | 4,957,536 |"); several columns may each have their ARGS;
+ * `needs=…` as for sh blocks.
  *
  * In a sh block, the `#` lines right under a command are its output: what it printed on stdout (and on
  * stderr, after stdout, when it fails), one `# ` line per line. A command must exit 0, unless its first
@@ -114,18 +115,23 @@ function parseBlock(
     const [key, value] = option.split("=", 2);
     if (kind === "sh" && key === "serve" && value) block.serve = value;
     else if (kind === "sh" && key === "port" && /^\d+$/.test(value ?? "")) block.port = Number(value);
-    else if (kind === "sh" && key === "needs" && value) {
-      block.needs = value.split(",");
-      const unknown = block.needs.filter((n) => !(n in NEEDS));
-      if (unknown.length) {
-        throw new Error(`${where}: needs=${unknown.join(",")}: known are ${Object.keys(NEEDS).join(", ")}`);
-      }
-    } else if (kind === "ts" && key === "file" && /^[\w.-]+\.ts$/.test(value ?? "")) block.file = value;
+    else if (kind === "sh" && key === "needs" && value) block.needs = parseNeeds(value, where);
+    else if (kind === "ts" && key === "file" && /^[\w.-]+\.ts$/.test(value ?? "")) block.file = value;
     else throw new Error(`${where}: "${option}" is not an option of "example: ${kind}"`);
   }
   if (kind === "ts" && !block.file) throw new Error(`${where}: "example: ts" needs file=NAME.ts`);
   if (kind === "sh") block.commands = parseCommands(body, line + 1, where);
   return block;
+}
+
+/** `needs=A,B`'s list, each checked to be one the runner knows. */
+function parseNeeds(value: string, where: string): string[] {
+  const needs = value.split(",");
+  const unknown = needs.filter((n) => !(n in NEEDS));
+  if (unknown.length) {
+    throw new Error(`${where}: needs=${unknown.join(",")}: known are ${Object.keys(NEEDS).join(", ")}`);
+  }
+  return needs;
 }
 
 /** Splits a sh block into commands (a line ending in `\` continues) and the `#` output lines under each. */
@@ -226,20 +232,23 @@ export class World {
   }
 }
 
-/** Whether the block's needs are here; the missing ones. */
-function missingNeeds(block: Block): string[] {
-  return block.needs.filter((n) => !NEEDS[n]());
+/**
+ * Why something that needs `needs` cannot run here (undefined when it can); under CI=true an absence is an
+ * error instead.
+ */
+function unmet(needs: string[], where: string): string | undefined {
+  const missing = needs.filter((n) => !NEEDS[n]());
+  if (!missing.length) return undefined;
+  const why = `${where} needs ${missing.join(", ")}`;
+  if (CI) throw new Error(`${why} (required under CI=true)`);
+  return why;
 }
 
 /** Runs one block in `world`; throws, naming the README line, when a command exits other than it must. */
 export async function runBlock(world: World, block: Block, name = "README.md"): Promise<BlockRun> {
   if (block.kind === "skip") return { block, skipped: block.reason };
-  const missing = missingNeeds(block);
-  if (missing.length) {
-    const why = `${name}:${block.line + 1} needs ${missing.join(", ")}`;
-    if (CI) throw new Error(`${why} (required under CI=true)`);
-    return { block, skipped: why };
-  }
+  const why = unmet(block.needs, `${name}:${block.line + 1}`);
+  if (why) return { block, skipped: why };
   if (block.kind === "ts") {
     await Deno.writeTextFile(`${world.repo}/${block.file}`, block.body.join("\n") + "\n");
     const r = await world.bash(`deno check -q ${block.file}`);
@@ -300,6 +309,7 @@ export interface BytesTable {
   rows: { line: number; name: string }[];
   /** Column number (1-based, as the directive writes it) → compile arguments with `{}` for the row's name. */
   columns: Map<number, string>;
+  needs: string[];
 }
 
 /** A byte count as the README's tables write it: 4,957,536. */
@@ -317,11 +327,12 @@ export function parseBytesTables(markdown: string, name = "README.md"): BytesTab
     if (!m) continue;
     const where = `${name}:${i + 1}`;
     const columns = new Map<number, string>();
-    for (const spec of m[1].matchAll(/\s*(\d+)="([^"]+)"|\s*(\S+)/g)) {
-      if (spec[3] || Number(spec[1]) < 2) {
+    let needs: string[] = [];
+    for (const spec of m[1].matchAll(/\s*(\d+)="([^"]+)"|\s*needs=(\S+)|\s*(\S+)/g)) {
+      if (spec[3]) needs = parseNeeds(spec[3], where);
+      else if (spec[4] || Number(spec[1]) < 2) {
         throw new Error(`${where}: "${spec[0].trim()}" is not COLUMN="COMPILE ARGS" (a column from 2 on)`);
-      }
-      columns.set(Number(spec[1]), spec[2]);
+      } else columns.set(Number(spec[1]), spec[2]);
     }
     if (!columns.size) throw new Error(`${where}: "example: bytes" names no column`);
     let head = i + 1;
@@ -335,7 +346,7 @@ export function parseBytesTables(markdown: string, name = "README.md"): BytesTab
       if (!code) throw new Error(`${name}:${r + 1}: the row's first cell has no \`name\` for {}`);
       rows.push({ line: r, name: code[1] });
     }
-    tables.push({ line: i, rows, columns });
+    tables.push({ line: i, rows, columns, needs });
   }
   return tables;
 }
@@ -359,6 +370,11 @@ export async function measureTables(
   const out: BytesCell[] = [];
   const file = `${world.dir}/bytes.lem`;
   for (const table of tables) {
+    const why = unmet(table.needs, `README.md:${table.line + 1}`);
+    if (why) {
+      console.log(`not measured: ${why}`);
+      continue;
+    }
     for (const row of table.rows) {
       for (const [column, pattern] of table.columns) {
         const args = pattern.replaceAll("{}", row.name);
