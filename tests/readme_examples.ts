@@ -179,9 +179,10 @@ export class World {
       if (exists(`${root}/${part}`)) await Deno.symlink(`${root}/${part}`, `${repo}/${part}`);
     }
     await Deno.copyFile(`${root}/deno.json`, `${repo}/deno.json`);
-    // models/ptb-small.lem is left out: the set-up compiles it here, as a fresh clone would.
+    // models/ptb-small.lem and what compile names after it (ptb-small.int8.lem …) are left out: the set-up
+    // compiles the first here, as on a fresh clone, and the examples compile the others.
     for await (const entry of Deno.readDir(`${root}/models`)) {
-      if (entry.name !== "ptb-small.lem") {
+      if (!/^ptb-small(\..+)?\.lem$/.test(entry.name)) {
         await Deno.symlink(`${root}/models/${entry.name}`, `${repo}/models/${entry.name}`);
       }
     }
