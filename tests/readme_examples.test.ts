@@ -193,19 +193,21 @@ Deno.test("parseBytesTables() finds each row's name; rewriteBytes() writes file 
   const [table] = parseBytesTables(md);
   assert.deepEqual(table.rows, [{ line: 4, name: "int8" }, { line: 5, name: "int4" }]);
   assert.deepEqual([...table.columns], [[2, "m.onnx --method {}"], [4, "m.onnx --method {}:s16"]]);
+  assert.deepEqual([...table.right], [2]); // "--------:"
   const cell = (line: number, column: number, shown: string, bytes: number) => ({
     line,
     column,
     args: "",
     shown,
     bytes,
+    right: table.right.has(column),
   });
-  const measured = [cell(4, 2, "4,957,472", 4957536), cell(4, 4, "4,000", 4000), cell(5, 2, "72,000", 72064)];
+  const measured = [cell(4, 2, "4,957,472", 4957536), cell(4, 4, "4,000", 400), cell(5, 2, "72,000", 72064)];
   assert.deepEqual(rewriteBytes(md, measured).split("\n").slice(4), [
-    "| `int8`       | 4,957,536 | 1.0 | 4,000 |",
+    "| `int8`       | 4,957,536 | 1.0 | 400   |",
     "| `int4` (g32) |    72,064 | 2.0 | 3,000 |",
   ]);
-  assert.deepEqual(bytesDifferences(measured).length, 2);
+  assert.deepEqual(bytesDifferences(measured).length, 3);
   assert.deepEqual(table.needs, []);
   const needy =
     '<!-- example: bytes 2="d --method {}" needs=ml5-charrnn -->\n| a | b |\n| - | - |\n| `f16` | 1 |';

@@ -8,9 +8,9 @@
  * - `<!-- example: sh -->` runs the block in bash, in a copy of the repository (below);
  *   `serve=MODEL.lem` first starts the server of `deno task serve MODEL.lem` (runtime/entries/deno.ts; one
  *   per model, shared by the blocks) on a free port and points the block's `localhost:8000` (or `port=N`'s)
- *   at it; `needs=ml5-charrnn,torch` names what
- *   the block needs beyond Deno, curl and jq (`ptb`, `ml5-charrnn`: folders of ../shared/data; `torch`:
- *   /usr/bin/python3 with torch and onnx) — without them the block is skipped, or fails under CI=true.
+ *   at it; `needs=ml5-charrnn,torch` names what the block needs beyond Deno, curl and jq (`ptb`,
+ *   `ml5-charrnn`: folders of ../shared/data; `torch`: /usr/bin/python3 with torch and onnx) — without them
+ *   the block is skipped, or fails under CI=true.
  * - `<!-- example: ts file=NAME.ts -->` saves the block as NAME.ts in that copy and type-checks it (a later
  *   sh block runs it, as the README tells a user to).
  * - `<!-- example: skip REASON -->` does not run it; the reason is there for reviewers.
@@ -61,6 +61,8 @@ export interface Block {
   commands: Command[];
 }
 
+/** How long one block may run: the slowest, the 3 MB recipe with --eval on PTB valid, takes ≈ 25 s. */
+const BLOCK_TIMEOUT_MS = 180_000;
 const DIRECTIVE = /^<!-- example: (sh|ts|skip)\b(.*?)\s*-->$/;
 const NEEDS: Record<string, () => boolean> = {
   ptb: () => exists(PTB),
@@ -210,7 +212,10 @@ export class World {
   }
 
   /** Runs `script` in bash in the copy, with this Deno first on PATH and no colours. */
-  async bash(script: string, timeoutMs = 180_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  async bash(
+    script: string,
+    timeoutMs = BLOCK_TIMEOUT_MS,
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
     const path = `${this.dir}/script-${crypto.randomUUID()}.sh`;
     await Deno.writeTextFile(path, script);
     const bin = Deno.execPath().replace(/\/[^/]*$/, "");
@@ -276,9 +281,9 @@ export async function runBlock(world: World, block: Block, name = "README.md"): 
   const r = await world.bash(script);
   if (r.code !== 0) {
     // Each command's status goes to its file, so bash itself fails only when killed (by the time limit).
-    throw new Error(
-      `${name}:${block.line + 1}: the block's bash ended with ${r.code} (killed after 180 s?):\n${r.stderr}`,
-    );
+    const where = `${name}:${block.line + 1}`;
+    const limit = `${BLOCK_TIMEOUT_MS / 1000} s`;
+    throw new Error(`${where}: the block's bash ended with ${r.code} (killed after ${limit}?):\n${r.stderr}`);
   }
   const outputs: string[][] = [];
   for (const [i, c] of block.commands.entries()) {
@@ -310,6 +315,8 @@ export interface BytesTable {
   rows: { line: number; name: string }[];
   /** Column number (1-based, as the directive writes it) → compile arguments with `{}` for the row's name. */
   columns: Map<number, string>;
+  /** The columns whose separator cell ends in ":" (right-aligned). */
+  right: Set<number>;
   needs: string[];
 }
 
@@ -347,7 +354,8 @@ export function parseBytesTables(markdown: string, name = "README.md"): BytesTab
       if (!code) throw new Error(`${name}:${r + 1}: the row's first cell has no \`name\` for {}`);
       rows.push({ line: r, name: code[1] });
     }
-    tables.push({ line: i, rows, columns, needs });
+    const right = new Set([...columns.keys()].filter((c) => cells(lines[head + 1])[c - 1]?.endsWith(":")));
+    tables.push({ line: i, rows, columns, right, needs });
   }
   return tables;
 }
@@ -359,6 +367,7 @@ export interface BytesCell {
   args: string;
   shown: string;
   bytes: number;
+  right: boolean;
 }
 
 /** Compiles what every cell of `tables` names, in `world`, and measures the files. */
@@ -389,6 +398,7 @@ export async function measureTables(
           args,
           shown: cells(lines[row.line])[column - 1],
           bytes: (await Deno.stat(file)).size,
+          right: table.right.has(column),
         });
       }
     }
@@ -396,15 +406,14 @@ export async function measureTables(
   return out;
 }
 
-/** `markdown` with every measured cell holding its file's size, right-aligned in the cell's width. */
+/** `markdown` with every measured cell holding its file's size, aligned as its column is, in its width. */
 export function rewriteBytes(markdown: string, measured: BytesCell[]): string {
   const lines = markdown.split("\n");
   for (const c of measured) {
     const parts = lines[c.line].split("|"); // parts[0] is the text before the first "|"
     const width = parts[c.column].length - 2;
     const value = formatBytes(c.bytes);
-    const left = /^\s*\S/.test(parts[c.column]) && !/^\s{2}/.test(parts[c.column]);
-    parts[c.column] = ` ${left ? value.padEnd(width) : value.padStart(width)} `;
+    parts[c.column] = ` ${c.right ? value.padStart(width) : value.padEnd(width)} `;
     lines[c.line] = parts.join("|");
   }
   return lines.join("\n");
