@@ -245,8 +245,8 @@ export class World {
 function unmet(needs: string[], where: string): string | undefined {
   const missing = needs.filter((n) => !NEEDS[n]());
   if (!missing.length) return undefined;
-  const why = `${where} needs ${missing.join(", ")}`;
-  if (CI) throw new Error(`${why} (required under CI=true)`);
+  const why = `needs ${missing.join(", ")}, which is not here`;
+  if (CI) throw new Error(`${where} ${why} (required under CI=true)`);
   return why;
 }
 
@@ -382,7 +382,7 @@ export async function measureTables(
   for (const table of tables) {
     const why = unmet(table.needs, `README.md:${table.line + 1}`);
     if (why) {
-      console.log(`not measured: ${why}`);
+      console.log(`README.md:${table.line + 1}: byte counts not measured: ${why}`);
       continue;
     }
     for (const row of table.rows) {
