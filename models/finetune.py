@@ -74,6 +74,7 @@ PARTS_KEY = "lstm_edge.trained_parts"
 PARTS_FORMAT = 1
 INT4_DEFAULT_GROUP = 32
 CSR_INT8_DEFAULT_GROUP = 64
+BLOCK_ROWS, BLOCK_COLS = (1, 4), (4, 8, 16)  # compiler/methods/prune_blocks.ts
 TT_DEFAULT_CORES = 3
 
 
@@ -291,6 +292,9 @@ _WHOLE = r"[1-9]\d*"
 
 
 def parse_storage(text: str, method: str) -> dict:
+    if text.endswith(":s16"):
+        raise FinetuneError(f'Invalid method "{method}": float16 scales (:s16) are not re-trained yet; '
+                            "re-train with float32 scales")
     m = re.fullmatch(r"(f32|f16|int8|int4)(?::g(.*))?", text)
     if not m:
         raise FinetuneError(f'Invalid method "{method}": unknown storage "{text}" (expected f32, f16, int8[:gN] '
@@ -312,9 +316,18 @@ def parse_method(text: str) -> dict:
         return {"kind": "store", "storage": parse_storage(head, text)}
     if not colon:
         raise FinetuneError(f'Invalid method "{text}": {kind} needs an argument')
-    if kind == "prune" and re.fullmatch(_NUM + r":b\d+x\d+", arg):
-        raise FinetuneError(f'Invalid method "{text}": block pruning (:bRxC) is not re-trained yet; '
-                            "compile it without --finetune, or re-train prune:S (unstructured)")
+    block = re.fullmatch(_NUM + r":b(\d+)x(\d+)", arg)
+    if kind == "prune" and block:
+        sparsity = float(arg.split(":")[0])
+        rows, cols = int(block.group(3)), int(block.group(4))
+        if sparsity > 1 or rows not in BLOCK_ROWS or cols not in BLOCK_COLS:
+            raise FinetuneError(f'Invalid method "{text}": block pruning takes a sparsity in [0, 1] and blocks '
+                                "of 1 or 4 rows x 4, 8 or 16 columns")
+        g = storage.get("groupSize")
+        if storage["type"] not in ("f32", "int8") or (g is not None and g % (rows * cols)):
+            raise FinetuneError(f'Invalid method "{text}": block-pruned values are f32 or int8 with a group size '
+                                f"that is a multiple of the block size {rows * cols}")
+        return {"kind": "prune", "sparsity": sparsity, "blockRows": rows, "blockCols": cols, "storage": storage}
     if kind == "prune" and re.fullmatch(_NUM, arg) and float(arg) <= 1:
         return {"kind": "prune", "sparsity": float(arg), "storage": storage}
     if kind == "lowrank" and re.fullmatch(_WHOLE, arg):
@@ -417,6 +430,13 @@ def fake_quant(w: torch.Tensor, storage: dict) -> torch.Tensor:
 def csr_value_storage(storage: dict) -> dict:
     if storage["type"] == "int8" and "groupSize" not in storage:
         return dict(storage, groupSize=CSR_INT8_DEFAULT_GROUP)
+    return storage
+
+
+def block_value_storage(storage: dict, size: int) -> dict:
+    """int8 block values: groups of 64 values, or of the block size when larger (prune_blocks.ts)."""
+    if storage["type"] == "int8" and "groupSize" not in storage:
+        return dict(storage, groupSize=-(-CSR_INT8_DEFAULT_GROUP // size) * size)
     return storage
 
 
@@ -538,6 +558,12 @@ class Compressed(nn.Module):
         if kind in ("store", "prune"):
             self.w = nn.Parameter(torch.from_numpy(w.copy()))
             self.register_buffer("mask", torch.ones_like(self.w, dtype=torch.bool))
+            # Block pruning (prune:S:bRxC): the mask is kept per block of br x bc (padded at the edges).
+            self.block = (spec["blockRows"], spec["blockCols"]) if "blockCols" in spec else None
+            if self.block:
+                br, bc = self.block
+                self.grid = (-(-self.rows // br), -(-self.cols // bc))
+                self.register_buffer("block_mask", torch.ones(self.grid, dtype=torch.bool))
         elif kind == "lowrank":
             a, b = lowrank_factors(w, spec)
             self.a, self.b = nn.Parameter(torch.from_numpy(a)), nn.Parameter(torch.from_numpy(b))
@@ -554,6 +580,8 @@ class Compressed(nn.Module):
         if self.kind == "tt":
             cores = [fake_quant(c, self.storage) for c in self.cores]
             return tt_dense(cores, self.row_modes, self.col_modes, self.ranks, self.rows, self.cols)
+        if self.block:
+            return self._block_weight()
         # prune: the kept values in row order are the CSR values, a 1 x nnz vector with its own groups
         flat_mask = self.mask.reshape(-1)
         idx = flat_mask.nonzero().squeeze(1)
@@ -562,19 +590,51 @@ class Compressed(nn.Module):
         return torch.zeros(self.rows * self.cols, dtype=self.w.dtype, device=self.w.device).index_put(
             (idx,), kept).reshape(self.rows, self.cols)
 
-    def prune_to(self, sparsity: float, threshold: float | None = None) -> None:
-        """Per tensor: all but the round(s n) smallest |w| (ties: lower index pruned first); global: |w| >= t."""
+    def _blocks(self, x: torch.Tensor) -> torch.Tensor:
+        """x (rows, cols), zero-padded to whole blocks, as (block rows, block cols, br, bc)."""
+        br, bc = self.block
+        (gr, gc) = self.grid
+        padded = F.pad(x, (0, gc * bc - self.cols, 0, gr * br - self.rows))
+        return padded.reshape(gr, br, gc, bc).permute(0, 2, 1, 3)
+
+    def _block_weight(self) -> torch.Tensor:
+        """The kept blocks' values in the file's order (block by block, each row by row, padding 0) are
+        SparseBlocks' 1 x n·br·bc values with their own groups; dropped blocks are 0."""
+        br, bc = self.block
+        (gr, gc) = self.grid
+        blocks = self._blocks(self.w)
+        kept = blocks[self.block_mask]  # (n, br, bc), block order
+        values = fake_quant(kept.reshape(1, -1), block_value_storage(self.storage, br * bc)).reshape(kept.shape)
+        out = torch.zeros_like(blocks).index_put((self.block_mask,), values)
+        return out.permute(0, 2, 1, 3).reshape(gr * br, gc * bc)[: self.rows, : self.cols]
+
+    def prune_scores(self) -> torch.Tensor:
+        """What pruning ranks, flat: |w| of every entry, or the L2 norm of every block."""
         with torch.no_grad():
-            mags = self.w.detach().abs().reshape(-1)
+            if self.block:
+                return self._blocks(self.w.detach()).pow(2).sum((2, 3)).sqrt().reshape(-1)
+            return self.w.detach().abs().reshape(-1)
+
+    def prune_to(self, sparsity: float, threshold: float | None = None) -> None:
+        """Per tensor: all but the round(s n) smallest scores (entries |w|, or block norms; ties: lower index
+        pruned first); global: score >= t."""
+        with torch.no_grad():
+            mags = self.prune_scores()
             if threshold is not None:
-                self.mask.copy_((mags >= threshold).reshape(self.mask.shape))
-                return
-            count = round(sparsity * mags.numel())
-            keep = torch.ones_like(mags, dtype=torch.bool)
-            if count > 0:
-                order = torch.sort(mags.cpu(), stable=True).indices[:count]
-                keep[order.to(keep.device)] = False
-            self.mask.copy_(keep.reshape(self.mask.shape))
+                keep = mags >= threshold
+            else:
+                count = round(sparsity * mags.numel())
+                keep = torch.ones_like(mags, dtype=torch.bool)
+                if count > 0:
+                    order = torch.sort(mags.cpu(), stable=True).indices[:count]
+                    keep[order.to(keep.device)] = False
+            if self.block:
+                br, bc = self.block
+                self.block_mask.copy_(keep.reshape(self.grid))
+                full = keep.reshape(self.grid).repeat_interleave(br, 0).repeat_interleave(bc, 1)
+                self.mask.copy_(full[: self.rows, : self.cols])
+            else:
+                self.mask.copy_(keep.reshape(self.mask.shape))
 
     def export(self, add) -> dict:
         """The parts as metadata (JSON) and initializers (`add(name, array)` stores one)."""
@@ -590,6 +650,16 @@ class Compressed(nn.Module):
                 entry.update(encoding="tt", rowModes=self.row_modes, colModes=self.col_modes, ranks=self.ranks,
                              cores=[export_leaf(c, self.storage, f"{base}/cores.{k}", add)
                                     for k, c in enumerate(self.cores)])
+            elif self.block:
+                br, bc = self.block
+                bm = self.block_mask.cpu()
+                row_ptr = np.concatenate([[0], np.cumsum(bm.sum(1).numpy())]).astype(np.int32)
+                block_idx = bm.nonzero()[:, 1].numpy().astype(np.int32)
+                values = self._blocks(self.w.detach().cpu())[bm].reshape(1, -1)
+                entry.update(encoding="blocks", blockRows=br, blockCols=bc, rowPtr=add(f"{base}/row_ptr", row_ptr),
+                             blockIdx=add(f"{base}/block_idx", block_idx),
+                             values=export_leaf(values, block_value_storage(self.storage, br * bc),
+                                                f"{base}/values", add))
             else:
                 mask = self.mask.cpu()
                 row_ptr = np.concatenate([[0], np.cumsum(mask.sum(1).numpy())]).astype(np.int32)
@@ -836,7 +906,7 @@ def run(args) -> int:
         for (_, scope), group in by_rule.items():
             s = group[0]["spec"]["sparsity"] * (1 - (1 - min(fraction, 1.0)) ** 3)
             if scope == "global":
-                mags = torch.cat([lm.mat(p["name"]).w.detach().abs().reshape(-1).cpu() for p in group])
+                mags = torch.cat([lm.mat(p["name"]).prune_scores().cpu() for p in group])
                 k = round(s * mags.numel())
                 t = 0.0 if k <= 0 else (math.inf if k >= mags.numel() else float(torch.sort(mags).values[k]))
                 for p in group:
@@ -871,6 +941,8 @@ def run(args) -> int:
         if pruned:
             for p in pruned:
                 lm.mat(p["name"]).mask.fill_(True)
+                if lm.mat(p["name"]).block:
+                    lm.mat(p["name"]).block_mask.fill_(True)
         log(f"start {json.dumps({k: v for k, v in vars(args).items() if v is not None})} "
             f"tensors={[(p['name'], p['method']) for p in plan]} train_tokens={train_ids.numel()} "
             f"batches/epoch={batches} device={device} threads={torch.get_num_threads()} torch={torch.__version__} "

@@ -162,6 +162,14 @@ Deno.test({
             { tensors: "decoder", method: "f16" },
           ],
         }, ["--distill=0.5", "--optimizer=adam"]],
+        ["blocks", {
+          rules: [
+            { tensors: "layers.0.*", method: "prune:0.5:b4x8+int8" },
+            { tensors: "layers.1.*", method: "prune:0.4:b1x4", scope: "global" },
+            { tensors: "decoder", method: "prune:0.5:b4x16+int8:g128" },
+            { tensors: "*", method: "int8" },
+          ],
+        }, []],
       ];
       for (const [name, recipe, extra] of recipes) {
         const { out, reference } = await finetune(dir, tiny, recipe, name, extra);
@@ -175,6 +183,14 @@ Deno.test({
           const enc = (n: string) => lm.info.tensors.find((t) => t.name === n)!.encoding;
           assert.match(enc("layers.0.w_ih"), /^csr16 50\.0% /);
           assert.match(enc("layers.0.w_hh"), /^csr16 50\.0% /);
+        }
+        if (name === "blocks") {
+          // Whole blocks, to the recipe's block sparsity, whichever epoch early stopping kept.
+          const lm = await LstmModel.load(compiled.bytes);
+          const enc = (n: string) => lm.info.tensors.find((t) => t.name === n)!.encoding;
+          assert.match(enc("layers.0.w_ih"), /^blocks 4x8 50\.0% \(int8 g64\)/);
+          assert.match(enc("decoder"), /^blocks 4x16 50\.0% \(int8 g128\)/);
+          assert.match(enc("layers.1.w_hh"), /^blocks 1x4 /);
         }
         const lem = `${dir}/${name}.lem`;
         await writeFileAtomic(lem, compiled.bytes);

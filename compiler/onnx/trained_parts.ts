@@ -25,6 +25,7 @@ import type { IrMatrix } from "../ir.ts";
 import type { EncodedMatrix } from "../encoded.ts";
 import { encodeDense } from "../encoded.ts";
 import { packQuantized } from "../methods/storage.ts";
+import { type BlockShape, blockShapeOf } from "../methods/prune_blocks.ts";
 import { parseMethod, parseRecipe, type Recipe } from "../recipe.ts";
 import type { OnnxGraph } from "./graph.ts";
 import { tensorFromProto, toFloat32 } from "./proto.ts";
@@ -160,6 +161,52 @@ class PartReader {
     this.fail(`${what}.storage must be f32, f16, int8 or int4, found ${JSON.stringify(storage)}`);
   }
 
+  /**
+   * A block-pruned matrix's parts (finetune.py's "blocks" entry): blockRows/blockCols as the method says,
+   * rowPtr (block rows + 1, from 0, never decreasing), blockIdx (block columns, increasing within a block
+   * row), values a 1 × nblocks·R·C leaf in the block order SparseBlocks stores.
+   */
+  blocks(
+    entry: Json,
+    block: BlockShape,
+    rows: number,
+    cols: number,
+    leaf: (v: unknown, r: number, c: number) => EncodedMatrix,
+  ): EncodedMatrix["encoding"] {
+    if (entry.blockRows !== block.rows || entry.blockCols !== block.cols) {
+      this.fail(
+        `blocks are ${entry.blockRows}×${entry.blockCols}, but the method says ${block.rows}×${block.cols}`,
+      );
+    }
+    const blockRows = Math.ceil(rows / block.rows);
+    const per = Math.ceil(cols / block.cols);
+    if (per > 65536) this.fail(`${per} blocks per row do not fit 16-bit block indices`);
+    const rowPtr = Uint32Array.from(this.init(entry.rowPtr, "rowPtr", blockRows + 1, ["int32"]));
+    if (rowPtr[0] !== 0 || rowPtr.some((p, i) => i > 0 && p < rowPtr[i - 1])) {
+      this.fail("rowPtr must start at 0 and never decrease");
+    }
+    const n = rowPtr[blockRows];
+    const idx = this.init(entry.blockIdx, "blockIdx", n, ["int32"]);
+    for (let i = 0; i < blockRows; i++) {
+      for (let k = rowPtr[i]; k < rowPtr[i + 1]; k++) {
+        if (!(idx[k] >= 0 && idx[k] < per) || (k > rowPtr[i] && idx[k] <= idx[k - 1])) {
+          this.fail(
+            `blockIdx of block row ${i} must increase within 0..${per - 1} (found ${idx[k]} at ${k})`,
+          );
+        }
+      }
+    }
+    const values = leaf(entry.values, 1, n * block.rows * block.cols);
+    return {
+      kind: "blocks",
+      blockRows: block.rows,
+      blockCols: block.cols,
+      rowPtr,
+      blockIdx: Uint16Array.from(idx),
+      values,
+    };
+  }
+
   tensor(name: string, entry: Json, shape: { rows: number; cols: number }): TrainedTensor {
     if (typeof entry !== "object" || entry === null) this.fail("must be an object");
     const method = entry.method;
@@ -175,7 +222,10 @@ class PartReader {
     if (entry.rows !== rows || entry.cols !== cols) {
       this.fail(`is ${entry.rows}×${entry.cols}, but the model's weight is ${rows}×${cols}`);
     }
-    const expected = { store: "store", lowrank: "lowrank", tt: "tt", prune: "csr" }[spec.kind];
+    const block = spec.kind === "prune" ? blockShapeOf(spec) : undefined;
+    const expected = block
+      ? "blocks"
+      : { store: "store", lowrank: "lowrank", tt: "tt", prune: "csr" }[spec.kind];
     if (entry.encoding !== expected) {
       this.fail(
         `method ${method} is stored as "${expected}", found encoding ${JSON.stringify(entry.encoding)}`,
@@ -219,8 +269,15 @@ class PartReader {
         break;
       }
       case "prune": {
-        if (spec.blockCols !== undefined) {
-          this.fail(`block-pruned (${method}) trained parts are not supported`);
+        if (block) {
+          encoding = this.blocks(
+            entry,
+            block,
+            rows,
+            cols,
+            (v, r, c) => leaf(v, "values", `${name}.values`, r, c),
+          );
+          break;
         }
         const rowPtr = Uint32Array.from(this.init(entry.rowPtr, "rowPtr", rows + 1, ["int32"]));
         const nnz = rowPtr[rows];
