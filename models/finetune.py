@@ -18,6 +18,9 @@ the method its recipe rule names, initialized from the trained weights the way t
   prune:S                         magnitude pruning reached gradually (Zhu & Gupta's cubic schedule over
                                   --prune-fraction of the first epoch), then a fixed mask; the kept values
                                   fake-quantized in CSR order (int8 groups of 64, int4 of 32 non-zeros)
+  prune:S:bRxC                    the same with whole blocks of R x C (1 or 4 x 4, 8 or 16) by block norm;
+                                  the kept blocks' values fake-quantized in SparseBlocks' order (f32 or
+                                  int8, groups of 64 values or the block size)
 
 Training: SGD (default: lr 0.05, halved per epoch after the first) or Adam, gradient-norm clipping,
 distillation from the original model (default: the loss is the KL divergence to the original model's
