@@ -86,7 +86,7 @@ export function dot1_f32(p: usize, q: usize, n: i32): f32 {
 
 /** s + [p0·x, p1·x, p2·x, p3·x] over columns c..n−1 (the tail after the SIMD part), exact f16. */
 // @ts-ignore: decorator
-@inline function tailF16Rows(s: v128, p0: usize, p1: usize, p2: usize, p3: usize, x: usize, c: i32, n: i32): v128 {
+@inline export function tailF16Rows(s: v128, p0: usize, p1: usize, p2: usize, p3: usize, x: usize, c: i32, n: i32): v128 {
   for (; c < n; c++) {
     const o16 = <usize>c << 1;
     const pv = pack4(

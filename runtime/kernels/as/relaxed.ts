@@ -656,8 +656,8 @@ export function matmat_q4r(
 // vfmadd; the rounding of a fused multiply-add, so results differ from the plain path by float rounding).
 // Weights must be free of Inf/NaN (the caller checks them once with kernels.wasm's f16_finite).
 
-import { f16Even, f16Odd, f16ToF32, prepareF16X } from "./f16";
-import { hsum4 } from "./dot";
+import { f16Even, f16Odd, prepareF16X } from "./f16";
+import { hsum4, tailF16Rows } from "./dot";
 
 /** [p0·x, p1·x, p2·x, p3·x] for four f16 rows free of Inf/NaN, x prepared at xs (x itself for the tail). */
 // @ts-ignore: decorator
@@ -680,21 +680,7 @@ import { hsum4 } from "./dot";
     a2 = f32x4.relaxed_madd(f16Odd(r2), xo, f32x4.relaxed_madd(f16Even(r2), xe, a2));
     a3 = f32x4.relaxed_madd(f16Odd(r3), xo, f32x4.relaxed_madd(f16Even(r3), xe, a3));
   }
-  let s = hsum4(a0, a1, a2, a3);
-  for (; c < n; c++) {
-    const o16 = <usize>c << 1;
-    const pv = f32x4.replace_lane(
-      f32x4.replace_lane(
-        f32x4.replace_lane(f32x4.splat(f16ToF32(load<u16>(p0 + o16))), 1, f16ToF32(load<u16>(p1 + o16))),
-        2,
-        f16ToF32(load<u16>(p2 + o16)),
-      ),
-      3,
-      f16ToF32(load<u16>(p3 + o16)),
-    );
-    s = f32x4.add(s, f32x4.mul(pv, f32x4.splat(load<f32>(x + (<usize>c << 2)))));
-  }
-  return s;
+  return tailF16Rows(hsum4(a0, a1, a2, a3), p0, p1, p2, p3, x, c, n);
 }
 
 /**
