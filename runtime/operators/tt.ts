@@ -104,7 +104,7 @@ export function tensorTrainOperator(
     return [ptr, m.ranks[i], m.rowModes[i], m.colModes[i], m.ranks[i + 1]];
   });
   new Int32Array(k.memory.buffer, desc, header.length + cores.length).set([...header, ...cores]);
-  const gatherRow = l.cache ? cachedGather(m, k, scratch, l.cache, cores, work) : undefined;
+  const gatherRow = l.cache ? cachedGather(m, k, scratch, l.cache, cores, work, l.maxInter) : undefined;
   // Non-f32 cores are decoded into this operator's scratch once, at first use, and kept: the cores never
   // change, and decoding them per call cost more than the contraction (a rank-128 embedding's 1.3 M core
   // values for every row gathered).
@@ -138,7 +138,8 @@ export function tensorTrainOperator(
  * The cached row gather (module doc): P for row r's prefix key = ⌊r / m_{d−1}⌋ from the prefix TT (cores
  * 0 … d−2, its last rank R_{d−1}: tt_gather_f32 leaves v_{d−1} = P, ∏_{k<d−1} n_k × R_{d−1}, whole), then
  * row[J·n + j] = Σ_β P[J, β] · G_{d−1}[β, i_{d−1}, j, 0] (tt_gather_last: one vecmat per J, in one call).
- * `cores`: the descriptor's per-core fields (f32 pointer, R_k, m_k, n_k, R_{k+1}), decoded cores included.
+ * `cores`: the descriptor's per-core fields (f32 pointer, R_k, m_k, n_k, R_{k+1}), decoded cores included;
+ * `work`, `maxInter`: the operator's work buffers.
  */
 function cachedGather(
   m: TensorTrainInfo,
@@ -147,6 +148,7 @@ function cachedGather(
   cache: { desc: number; row: number; values: number },
   cores: number[],
   work: number,
+  maxInter: number,
 ): (row: number, out: number) => void {
   const ex = k.exports;
   const d = m.cores.length;
@@ -158,7 +160,7 @@ function cachedGather(
     d - 1,
     prefixes,
     width,
-    ttWorkFloats(m.rowModes, m.colModes, m.ranks),
+    maxInter, // the full TT's work buffers hold every prefix step (as/tt.ts)
     ...cores.slice(0, 5 * (d - 1)),
   ]);
   const done = new Uint8Array(prefixes);
