@@ -278,8 +278,11 @@ export interface RelaxedKernelExports {
    * and group, and the scales, in four-row quads) that `matvec_q8r` / `matmat_q8r` read.
    */
   q8_prepare(w: number, scales: number, rows: number, cols: number, group: number, prep: number): void;
-  /** Once per int4 matrix: writes relaxedPrepBytes(4, …) bytes at `prep` (the scales, in four-row quads). */
-  q4_prepare(scales: number, rows: number, cols: number, group: number, prep: number): void;
+  /**
+   * Once per int4 matrix: writes relaxedPrepBytes(4, …) bytes at `prep` (the scales, in four-row quads, then
+   * at q4PrepCodesOffset a copy of the codes `w` biased by ^ 0x88: the `w` that matvec_q4r/matmat_q4r take).
+   */
+  q4_prepare(w: number, scales: number, rows: number, cols: number, group: number, prep: number): void;
   /** y (rows) += W·x, W int8 prepared at `prep`; x quantized to 7 bits. */
   matvec_q8r: RelaxedMatvec;
   /** Y (n, rows) += X·Wᵀ, W int8 prepared at `prep`; each timestep quantized to 7 bits. */

@@ -13,7 +13,7 @@
  * to the same rounds, for before/after ratios.
  * @module
  */
-import { quantizedScratchBytes, relaxedPrepBytes } from "./scratch.ts";
+import { q4PrepCodesOffset, quantizedScratchBytes, relaxedPrepBytes } from "./scratch.ts";
 import { parseArgs } from "node:util";
 import { ensureMemory, instantiateKernels, type KernelInstance } from "./kernels.ts";
 import { randomF32, rng } from "./testing.ts";
@@ -53,9 +53,14 @@ function operands(k: KernelInstance, rows: number, cols: number) {
     scratch: put(new Uint8Array(quantizedScratchBytes(cols))),
   };
   k.relaxed?.q8_prepare(o.q8, o.s8, rows, cols, cols, o.p8);
-  k.relaxed?.q4_prepare(o.s4, rows, cols, 32, o.p4);
-  k.relaxed?.q4_prepare(o.s64, rows, cols, 64, o.p64);
-  return o;
+  k.relaxed?.q4_prepare(o.q4, o.s4, rows, cols, 32, o.p4);
+  k.relaxed?.q4_prepare(o.q4, o.s64, rows, cols, 64, o.p64);
+  // The relaxed int4 products read the biased codes q4_prepare copied into its table.
+  return {
+    ...o,
+    c4: o.p4 + q4PrepCodesOffset(rows, cols, 32),
+    c64: o.p64 + q4PrepCodesOffset(rows, cols, 64),
+  };
 }
 
 /** The kernels to time on one shape: name → one call (matvec, or matmat over N timesteps). */
@@ -71,8 +76,8 @@ function kernels(k: KernelInstance, rows: number, cols: number, label = ""): Rec
     out[`${label}q4 g64`] = () => e.matmat_q4(o.q4, o.s64, rows, cols, 64, o.x, N, o.y, o.scratch);
     if (r && !label) {
       out["q8 relaxed"] = () => r.matmat_q8r(o.q8, o.p8, rows, cols, cols, o.x, N, o.y, o.scratch);
-      out["q4 g32 relaxed"] = () => r.matmat_q4r(o.q4, o.p4, rows, cols, 32, o.x, N, o.y, o.scratch);
-      out["q4 g64 relaxed"] = () => r.matmat_q4r(o.q4, o.p64, rows, cols, 64, o.x, N, o.y, o.scratch);
+      out["q4 g32 relaxed"] = () => r.matmat_q4r(o.c4, o.p4, rows, cols, 32, o.x, N, o.y, o.scratch);
+      out["q4 g64 relaxed"] = () => r.matmat_q4r(o.c64, o.p64, rows, cols, 64, o.x, N, o.y, o.scratch);
     }
   } else {
     if (!label) out.f32 = () => e.matvec_f32(o.w32, rows, cols, o.x, o.y);
@@ -81,8 +86,8 @@ function kernels(k: KernelInstance, rows: number, cols: number, label = ""): Rec
     out[`${label}q4 g64`] = () => e.matvec_q4(o.q4, o.s64, rows, cols, 64, o.x, o.y, o.scratch);
     if (r && !label) {
       out["q8 relaxed"] = () => r.matvec_q8r(o.q8, o.p8, rows, cols, cols, o.x, o.y, o.scratch);
-      out["q4 g32 relaxed"] = () => r.matvec_q4r(o.q4, o.p4, rows, cols, 32, o.x, o.y, o.scratch);
-      out["q4 g64 relaxed"] = () => r.matvec_q4r(o.q4, o.p64, rows, cols, 64, o.x, o.y, o.scratch);
+      out["q4 g32 relaxed"] = () => r.matvec_q4r(o.c4, o.p4, rows, cols, 32, o.x, o.y, o.scratch);
+      out["q4 g64 relaxed"] = () => r.matvec_q4r(o.c64, o.p64, rows, cols, 64, o.x, o.y, o.scratch);
     }
   }
   return out;

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { f16ScratchBytes, type QuantBits, quantizedScratchBytes, relaxedPrepBytes } from "./scratch.ts";
+import {
+  f16ScratchBytes,
+  q4PrepCodesOffset,
+  type QuantBits,
+  quantizedScratchBytes,
+  relaxedPrepBytes,
+} from "./scratch.ts";
 import { matvecF16 } from "./matvec.ref.ts";
 import { instantiateKernels } from "./kernels.ts";
 import {
@@ -109,10 +115,11 @@ function run(
       ? rx!.matvec_q8r(pw, prep, rows, cols, group, px, py, scratch)
       : rx!.matmat_q8r(pw, prep, rows, cols, group, px, n, py, scratch);
   } else {
-    rx!.q4_prepare(ps, rows, cols, group, prep);
+    rx!.q4_prepare(pw, ps, rows, cols, group, prep);
+    const codes = prep + q4PrepCodesOffset(rows, cols, group);
     ok = n === undefined
-      ? rx!.matvec_q4r(pw, prep, rows, cols, group, px, py, scratch)
-      : rx!.matmat_q4r(pw, prep, rows, cols, group, px, n, py, scratch);
+      ? rx!.matvec_q4r(codes, prep, rows, cols, group, px, py, scratch)
+      : rx!.matmat_q4r(codes, prep, rows, cols, group, px, n, py, scratch);
   }
   arena.checkGuards();
   assert.deepEqual(arena.f32(px, x.length), x, "x must not change");
@@ -120,7 +127,8 @@ function run(
 }
 
 Deno.test({
-  name: "q8_prepare() and q4_prepare() write the offset sums and scales in four-row quads",
+  name:
+    "q8_prepare() and q4_prepare() write the offset sums and scales in four-row quads, int4's biased codes",
   ignore: skip,
   fn() {
     for (const [rows, cols, group] of [[3, 37, 37], [5, 203, 16], [2, 5, 2], [8, 200, 64]]) {
@@ -132,11 +140,11 @@ Deno.test({
         const bytes = relaxedPrepBytes(bits, rows, cols, group);
         const prep = arena.alloc(bytes, "prep");
         if (bits === 8) rx!.q8_prepare(pw, ps, rows, cols, group, prep);
-        else rx!.q4_prepare(ps, rows, cols, group, prep);
+        else rx!.q4_prepare(pw, ps, rows, cols, group, prep);
         arena.checkGuards();
         const gpr = Math.ceil(cols / group);
         const table = (r: number, g: number) => (Math.floor(r / 4) * gpr + g) * 4 + (r % 4);
-        const sums = new Int32Array(bytes / 4 / (bits === 8 ? 2 : 1));
+        const sums = new Int32Array(4 * Math.ceil(rows / 4) * gpr);
         const scales = new Float32Array(sums.length);
         for (let r = 0; r < rows; r++) {
           for (let g = 0; g < gpr; g++) scales[table(r, g)] = q.scales[r * gpr + g];
@@ -150,6 +158,10 @@ Deno.test({
           assert.deepEqual(arena.f32(prep + 4 * sums.length, sums.length), scales, `${what}: scales`);
         } else {
           assert.deepEqual(arena.f32(prep, scales.length), scales, `${what}: scales`);
+          const offset = q4PrepCodesOffset(rows, cols, group);
+          assert.equal(offset, 4 * scales.length, `${what}: codes follow the scales`);
+          const biased = q.data.map((b) => b ^ 0x88);
+          assert.deepEqual(arena.bytes(prep + offset, q.data.length), biased, `${what}: codes ^ 0x88`);
         }
       }
     }

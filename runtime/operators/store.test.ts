@@ -74,7 +74,7 @@ function setUp(
   return { rand, product, reference, gather };
 }
 
-Deno.test("storeScratchBytes() adds the relaxed kernels' table: 16 bytes per row quad and group, twice for int8", () => {
+Deno.test("storeScratchBytes() adds the relaxed kernels' table: 16 bytes per row quad and group, twice for int8, int4's codes", () => {
   const base = {
     name: "w",
     rows: 10,
@@ -97,7 +97,8 @@ Deno.test("storeScratchBytes() adds the relaxed kernels' table: 16 bytes per row
   assert.equal(storeScratchBytes(q(8, 37)), x + 2 * 16 * 3);
   assert.equal(storeScratchBytes(q(8, 100)), x + 2 * 16 * 3); // group_size > cols: one group per row
   assert.equal(storeScratchBytes(q(8, 16)), x + 2 * 16 * 3 * 3);
-  assert.equal(storeScratchBytes(q(4, 32)), x + 16 * 3 * 2);
+  // int4: the scales, then the biased copy of 10 rows × 19 bytes of codes, rounded up to 16.
+  assert.equal(storeScratchBytes(q(4, 32)), x + 16 * 3 * 2 + 192);
   assert.equal(relaxedPrepBytes(4, 0, 37, 32), 0);
 });
 

@@ -12,15 +12,21 @@
  *                   the fast products do not handle; matvec_f16r (relaxed: fused multiply-adds) first
  *   int8 / int4     matvec_q8/q4, matmat_q8/q4, gather_q8/q4               scratch: quantized copies of x
  *                   (quantizedScratchBytes(cols) in kernels/scratch.ts, see kernels/as/quantized.ts), then the relaxed
- *                   kernels' prepared table (relaxedPrepBytes: scales in row quads, int8's offset sums),
- *                   written on first use
+ *                   kernels' prepared table (relaxedPrepBytes: scales in row quads, int8's offset sums,
+ *                   int4's codes biased for the dot product — a second copy of an int4 matrix), written
+ *                   on first use
  *
  * Where the kernel instance has the relaxed-SIMD module (`k.relaxed`), products run matvec_q8r/q4r and
  * matmat_q8r/q4r (x quantized to 7/8 bits instead of 16; kernels/as/relaxed.ts), and the plain kernels
  * when those refuse (x with Inf/NaN) or do not apply (int4 with an odd group size below cols).
  * @module
  */
-import { f16ScratchBytes, quantizedScratchBytes, relaxedPrepBytes } from "../kernels/scratch.ts";
+import {
+  f16ScratchBytes,
+  q4PrepCodesOffset,
+  quantizedScratchBytes,
+  relaxedPrepBytes,
+} from "../kernels/scratch.ts";
 import type { KernelInstance } from "../kernels/kernels.ts";
 import type { QuantizedInfo, StoredInfo } from "../format/read.ts";
 import type { MatrixOperator } from "./matrix_operator.ts";
@@ -118,11 +124,13 @@ export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number)
   const matvecR = q8 ? rx.matvec_q8r : rx.matvec_q4r;
   const matmatR = q8 ? rx.matmat_q8r : rx.matmat_q4r;
   const prep = scratch + quantizedScratchBytes(cols); // 16-byte aligned: the x part is a multiple of 16
+  // int4's relaxed products read the biased copy of the codes that q4_prepare writes into the table.
+  const wR = q8 ? w : prep + q4PrepCodesOffset(rows, cols, g);
   let prepared = false;
   const ready = () => {
     if (!prepared) {
       if (q8) rx.q8_prepare(w, s, rows, cols, g, prep);
-      else rx.q4_prepare(s, rows, cols, g, prep);
+      else rx.q4_prepare(w, s, rows, cols, g, prep);
       prepared = true;
     }
     return prep;
@@ -132,10 +140,10 @@ export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number)
     rows,
     cols,
     matvec: (x, y) => {
-      if (!matvecR(w, ready(), rows, cols, g, x, y, scratch)) plain.matvec(x, y);
+      if (!matvecR(wR, ready(), rows, cols, g, x, y, scratch)) plain.matvec(x, y);
     },
     matmat: (x, n, y) => {
-      if (!matmatR(w, ready(), rows, cols, g, x, n, y, scratch)) plain.matmat(x, n, y);
+      if (!matmatR(wR, ready(), rows, cols, g, x, n, y, scratch)) plain.matmat(x, n, y);
     },
     gatherRow: plain.gatherRow,
   };

@@ -16,14 +16,14 @@
 //   matvec_q4 of kernels.wasm).
 // Prepared tables (once per matrix, by q8_prepare / q4_prepare, into memory the caller keeps): the int8
 // offset sums and the scales of both, rows taken in quads, [quad][group][row % 4], so that a pass over four
-// rows loads one v128 of sums and one of scales per group instead of gathering four of each.
+// rows loads one v128 of sums and one of scales per group instead of gathering four of each; for int4 also
+// a copy of the codes already biased to v (the products read that copy, not the file's codes).
 // Both then sum exactly in integers and scale as quantized.ts does:
 //   y[r] += sx · Σ_g scale[r, g] · Σ_{c ∈ g} q[r, c] · xq[c],   sx = max|x| / 63 (int8) or / 127 (int4).
 // The activation error is ≤ max|x| / 126 (int8) or / 254 (int4) per element instead of int16's / 65534:
 // on the trained PTB model, test perplexity 113.084 → 113.100 (int8) and 115.736 → 115.745 (int4 g32)
 // (README.md in runtime/kernels). The integer sums cannot overflow i32 for any cols a file may hold
-// (int8: ≤ 4 · 127 · 128 per lane per 16 columns; int4 sums in i16 at most 2 steps of 32 columns and one
-// of 16, ≤ 7620 per lane each: ≤ 22860 < 2^15; a last 8 columns go alone, four rows in one vector).
+// (int8: ≤ 4 · 127 · 128 per lane per 16 columns; int4: ≤ 8 · 15 · 127 per lane per 32 columns).
 //
 // A kernel returns 0 and writes nothing when x (any timestep, for matmat) holds an Inf or NaN: the caller
 // then runs kernels.wasm's product, whose exact f32 path handles it. Otherwise it returns 1.
@@ -35,7 +35,6 @@
 // four timesteps.
 
 // @ts-ignore: decorator
-@inline const I4_FLUSH: i32 = 2; // int4: 32-column blocks summed in i16 before widening (see dotQ4r)
 
 // @ts-ignore: decorator
 @inline function xStride(cols: i32): usize {
@@ -194,12 +193,6 @@ export function q8_prepare(w: usize, scales: usize, rows: i32, cols: i32, group:
     }
   }
   prepareScales(scales, rows, gpr, out + half);
-}
-
-/** Prepares an int4 matrix for *_q4r, once: its scales at `out` in the prepared layout (q4PrepBytes). */
-export function q4_prepare(scales: usize, rows: i32, cols: i32, group: i32, out: usize): void {
-  if (rows <= 0 || cols <= 0) return;
-  prepareScales(scales, rows, (cols - 1) / group + 1, out);
 }
 
 /** Four rows (p0..p3) · u (x + 64, column order) over columns [g0, g1): i32x4 [Σ q·u per row]. */
@@ -382,23 +375,25 @@ export function matmat_q8r(
 }
 
 // ---- int4 ----------------------------------------------------------------------------------------
+// q4_prepare keeps a copy of the codes already biased, v = q + 8 = nibble ^ 8 (each byte ^ 0x88), so the
+// products load operands ready for the dot product: per 32 codes one load, and + shift + and to split the
+// nibbles, and two i8 × i7 dot products summing straight into i32 (x86 with AVX-VNNI: one vpdpbusd each).
 
-/** int4 code of element c of a row at p, plus 8 (0..15). */
+/** The prepared (biased) int4 code v = q + 8 (0..15) of element c of a row at p. */
 // @ts-ignore: decorator
-@inline function nibble8(p: usize, c: i32): i32 {
-  return ((<i32>load<u8>(p + (<usize>c >> 1)) >> ((c & 1) << 2)) & 15) ^ 8;
+@inline function nibbleV(p: usize, c: i32): i32 {
+  return (<i32>load<u8>(p + (<usize>c >> 1)) >> ((c & 1) << 2)) & 15;
 }
 
 /**
- * acc (i16x8) + Σ v·xq for 32 codes (16 bytes wb, already ^ 0x88: v = q + 8) against xq as [16 even |
- * 16 odd] bytes (xe, xo); fewer codes (zero-extended loads, xor only where loaded) add 0 for the rest.
- * i16 lane j holds columns 4j..4j+3: ≤ 4 · 15 · 127 = 7620.
+ * acc (i32x4) + Σ v·xq for 32 prepared codes (16 bytes wb) against xq as [16 even | 16 odd] bytes (xe,
+ * xo); zero bytes (zero-extended loads) add 0. i32 lane j holds columns 8j..8j+7: ≤ 8 · 15 · 127 = 15240.
  */
 // @ts-ignore: decorator
 @inline function dotQ4r(acc: v128, wb: v128, xe: v128, xo: v128, m4: v128): v128 {
   const lo = v128.and(wb, m4);
   const hi = v128.and(i16x8.shr_u(wb, 4), m4);
-  return i16x8.add(acc, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xe, lo), i16x8.relaxed_dot_i8x16_i7x16_s(xo, hi)));
+  return i32x4.relaxed_dot_i8x16_i7x16_add_s(xo, hi, i32x4.relaxed_dot_i8x16_i7x16_add_s(xe, lo, acc));
 }
 
 /**
@@ -411,58 +406,53 @@ function quantizeQ4(x: usize, cols: i32, group: i32, m: f32, xs: usize, stage: u
   return sx;
 }
 
+/** Row sums of four rows' 8 prepared codes at byte o (4 bytes each) against xq's 4 + 4 bytes at xs. */
+// @ts-ignore: decorator
+@inline function dot4Rows8(p0: usize, p1: usize, p2: usize, p3: usize, o: usize, xs: usize, m4: v128): v128 {
+  // One vector holds the four rows (i32 lane r = row r), so the dot product's lanes are the row sums.
+  const wv = v128.load32_lane(p3 + o, v128.load32_lane(p2 + o, v128.load32_lane(p1 + o, v128.load32_zero(p0 + o), 1), 2), 3);
+  return dotQ4r(i32x4.splat(0), wv, v128.load32_splat(xs), v128.load32_splat(xs, 4), m4);
+}
+
 /**
- * Four int4 rows (p0..p3) · xq over the groups from column g0 to the end (any even group size, partial
- * steps included): adds Σ_g scale · (Σ v·xq − 8·Σ xq) per row to f and returns it. `prep` and `ci` point at
- * group ⌊g0/group⌋'s scales and x sums.
+ * Four int4 rows (p0..p3, prepared codes) · xq over the groups from column g0 to the end (any even group
+ * size, partial steps included): adds Σ_g scale · (Σ v·xq − 8·Σ xq) per row to f and returns it. `prep`
+ * and `ci` point at group ⌊g0/group⌋'s scales and x sums.
  */
 function q4Groups(
   f: v128, p0: usize, p1: usize, p2: usize, p3: usize, g0: i32, cols: i32, group: i32,
   xs: usize, corr: usize, ci: usize, prep: usize,
 ): v128 {
-  const z = cols >>> 31; // 0
-  const m4 = i8x16.splat(<i8>(0x0f | z));
-  const k88 = i8x16.splat(<i8>(0x88 | z));
-  const k88h = i64x2.replace_lane(k88, 1, 0); // xor only the 8 loaded bytes of a 16-column step
-  const ones = i16x8.splat(<i16>(1 | z));
+  const m4 = i8x16.splat(<i8>(0x0f | (cols >>> 31)));
   for (; g0 < cols; g0 += group) {
     const g1 = min(cols, g0 + group);
-    let t = i32x4.splat(0);
+    let a0 = i32x4.splat(0);
+    let a1 = a0;
+    let a2 = a0;
+    let a3 = a0;
     let c = g0;
-    while (c + 16 <= g1) {
-      let a0 = i16x8.splat(0);
-      let a1 = a0;
-      let a2 = a0;
-      let a3 = a0;
-      const end = min(g1, c + 32 * I4_FLUSH);
-      for (; c + 32 <= end; c += 32) {
-        const xe = v128.load(xs + <usize>c);
-        const xo = v128.load(xs + <usize>c, 16);
-        const o = <usize>c >> 1;
-        a0 = dotQ4r(a0, v128.xor(v128.load(p0 + o), k88), xe, xo, m4);
-        a1 = dotQ4r(a1, v128.xor(v128.load(p1 + o), k88), xe, xo, m4);
-        a2 = dotQ4r(a2, v128.xor(v128.load(p2 + o), k88), xe, xo, m4);
-        a3 = dotQ4r(a3, v128.xor(v128.load(p3 + o), k88), xe, xo, m4);
-      }
-      if (c + 32 > g1 && c + 16 <= g1) {
-        // The group's last 16..31 columns join this flush: ≤ 3 steps of ≤ 7620 per i16 lane, < 2^15.
-        const xe = v128.load64_zero(xs + <usize>c);
-        const xo = v128.load64_zero(xs + <usize>c, 8);
-        const o = <usize>c >> 1;
-        a0 = dotQ4r(a0, v128.xor(v128.load64_zero(p0 + o), k88h), xe, xo, m4);
-        a1 = dotQ4r(a1, v128.xor(v128.load64_zero(p1 + o), k88h), xe, xo, m4);
-        a2 = dotQ4r(a2, v128.xor(v128.load64_zero(p2 + o), k88h), xe, xo, m4);
-        a3 = dotQ4r(a3, v128.xor(v128.load64_zero(p3 + o), k88h), xe, xo, m4);
-        c += 16;
-      }
-      t = i32x4.add(t, hsum4i(i32x4.dot_i16x8_s(a0, ones), i32x4.dot_i16x8_s(a1, ones), i32x4.dot_i16x8_s(a2, ones), i32x4.dot_i16x8_s(a3, ones)));
-    }
-    if (c + 8 <= g1) {
-      // 8 columns of the four rows in one vector (4 bytes each): i32 lane r of the product is row r's.
+    for (; c + 32 <= g1; c += 32) {
+      const xe = v128.load(xs + <usize>c);
+      const xo = v128.load(xs + <usize>c, 16);
       const o = <usize>c >> 1;
-      const wv = v128.load32_lane(p3 + o, v128.load32_lane(p2 + o, v128.load32_lane(p1 + o, v128.load32_zero(p0 + o), 1), 2), 3);
-      const e = dotQ4r(i16x8.splat(0), v128.xor(wv, k88), v128.load32_splat(xs + <usize>c), v128.load32_splat(xs + <usize>c, 4), m4);
-      t = i32x4.add(t, i32x4.dot_i16x8_s(e, ones));
+      a0 = dotQ4r(a0, v128.load(p0 + o), xe, xo, m4);
+      a1 = dotQ4r(a1, v128.load(p1 + o), xe, xo, m4);
+      a2 = dotQ4r(a2, v128.load(p2 + o), xe, xo, m4);
+      a3 = dotQ4r(a3, v128.load(p3 + o), xe, xo, m4);
+    }
+    if (c + 16 <= g1) {
+      const xe = v128.load64_zero(xs + <usize>c);
+      const xo = v128.load64_zero(xs + <usize>c, 8);
+      const o = <usize>c >> 1;
+      a0 = dotQ4r(a0, v128.load64_zero(p0 + o), xe, xo, m4);
+      a1 = dotQ4r(a1, v128.load64_zero(p1 + o), xe, xo, m4);
+      a2 = dotQ4r(a2, v128.load64_zero(p2 + o), xe, xo, m4);
+      a3 = dotQ4r(a3, v128.load64_zero(p3 + o), xe, xo, m4);
+      c += 16;
+    }
+    let t = hsum4i(a0, a1, a2, a3);
+    if (c + 8 <= g1) {
+      t = i32x4.add(t, dot4Rows8(p0, p1, p2, p3, <usize>c >> 1, xs + <usize>c, m4));
       c += 8;
     }
     if (c < g1) {
@@ -472,10 +462,10 @@ function q4Groups(
       let t3 = 0;
       for (; c < g1; c++) {
         const xv = <i32>load<i8>(xs + <usize>c);
-        t0 += nibble8(p0, c) * xv;
-        t1 += nibble8(p1, c) * xv;
-        t2 += nibble8(p2, c) * xv;
-        t3 += nibble8(p3, c) * xv;
+        t0 += nibbleV(p0, c) * xv;
+        t1 += nibbleV(p1, c) * xv;
+        t2 += nibbleV(p2, c) * xv;
+        t3 += nibbleV(p3, c) * xv;
       }
       t = i32x4.add(t, i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(t0), 1, t1), 2, t2), 3, t3));
     }
@@ -487,17 +477,34 @@ function q4Groups(
   return f;
 }
 
-/** a + one 32-column step of the row at p (codes at byte o) against xq's even/odd bytes xe, xo. */
+/** a + one 32-column step of the row at p (prepared codes at byte o) against xq's even/odd bytes xe, xo. */
 // @ts-ignore: decorator
-@inline function q4Whole(a: v128, p: usize, o: usize, xe: v128, xo: v128, k88: v128, m4: v128): v128 {
-  return dotQ4r(a, v128.xor(v128.load(p + o), k88), xe, xo, m4);
+@inline function q4Whole(a: v128, p: usize, o: usize, xe: v128, xo: v128, m4: v128): v128 {
+  return dotQ4r(a, v128.load(p + o), xe, xo, m4);
 }
 
 /**
- * W: (rows, cols) int4 codes (row stride ⌈cols/2⌉), group even or ≥ cols, scales prepared by q4_prepare
- * into `prep`; x: (cols) f32; y: (rows) += W·x with x quantized to 8 bits. Returns 0 (nothing written) if
- * x is not finite. Whole groups of 32..128 columns run eight rows per pass (sharing each load of x), the
- * rest four rows per pass.
+ * Prepares an int4 matrix for *_q4r, once (q4PrepBytes at `out`): its scales in the prepared layout, then
+ * at out + q4PrepCodesOffset(rows, cols, group) a copy of the codes w (rows · ⌈cols/2⌉ bytes) with each
+ * byte ^ 0x88, i.e. v = q + 8 per nibble — the `w` the products take.
+ */
+export function q4_prepare(w: usize, scales: usize, rows: i32, cols: i32, group: i32, out: usize): void {
+  if (rows <= 0 || cols <= 0) return;
+  const gpr = (cols - 1) / group + 1;
+  prepareScales(scales, rows, gpr, out);
+  const dst = out + (<usize>((rows + 3) >> 2) * <usize>gpr << 4);
+  const n = <usize>rows * <usize>((cols + 1) >> 1);
+  const k88 = i8x16.splat(<i8>0x88);
+  let i: usize = 0;
+  for (; i + 16 <= n; i += 16) v128.store(dst + i, v128.xor(v128.load(w + i), k88));
+  for (; i < n; i++) store<u8>(dst + i, load<u8>(w + i) ^ 0x88);
+}
+
+/**
+ * W: (rows, cols) int4 codes as q4_prepare rewrote them (row stride ⌈cols/2⌉), group even or ≥ cols, scales
+ * prepared by q4_prepare into `prep`; x: (cols) f32; y: (rows) += W·x with x quantized to 8 bits. Returns 0
+ * (nothing written) if x is not finite. Whole groups of 32..128 columns run eight rows per pass (sharing
+ * each load of x), the rest four rows per pass.
  */
 export function matvec_q4r(
   w: usize, prep: usize, rows: i32, cols: i32, group: i32, x: usize, y: usize, scratch: usize,
@@ -518,16 +525,12 @@ function q4Product(
   const sx = quantizeQ4(x, cols, group, m, scratch, scratch + 4 * S, corr);
   const stride = <usize>((cols + 1) >> 1);
   const sxv = f32x4.splat(sx);
-  // Masks built from an argument, so the compiler cannot turn them back into per-use constants.
-  const z = rows >>> 31; // 0
-  const m4 = i8x16.splat(<i8>(0x0f | z));
-  const k88 = i8x16.splat(<i8>(0x88 | z));
-  const ones = i16x8.splat(<i16>(1 | z));
+  // A mask built from an argument, so the compiler cannot turn it back into per-use constants.
+  const m4 = i8x16.splat(<i8>(0x0f | (rows >>> 31)));
   const xs = scratch;
   const gpr = (cols - 1) / group + 1;
   const quad = <usize>gpr << 4; // bytes of prep per quad of rows
-  // Where whole groups of 32, 64, 96 or 128 columns end (0: none take the fast loops). Their i16 sums hold
-  // ≤ 4 steps of ≤ 7620 per lane.
+  // Where whole groups of 32, 64, 96 or 128 columns end (0: none take the fast loops).
   const fastEnd = (group & 31) == 0 && group <= 128 ? cols - cols % group : 0;
   const fastGroups = fastEnd / group;
   let r = 0;
@@ -545,7 +548,7 @@ function q4Product(
     let pa = prep + <usize>(r >> 2) * quad;
     let ci: usize = 0;
     for (let g0 = 0; g0 < fastEnd; g0 += group) {
-      let a0 = i16x8.splat(0);
+      let a0 = i32x4.splat(0);
       let a1 = a0;
       let a2 = a0;
       let a3 = a0;
@@ -557,33 +560,27 @@ function q4Product(
         const xe = v128.load(xs + <usize>c);
         const xo = v128.load(xs + <usize>c, 16);
         const o = <usize>c >> 1;
-        a0 = q4Whole(a0, p0, o, xe, xo, k88, m4);
-        a1 = q4Whole(a1, p1, o, xe, xo, k88, m4);
-        a2 = q4Whole(a2, p2, o, xe, xo, k88, m4);
-        a3 = q4Whole(a3, p3, o, xe, xo, k88, m4);
-        a4 = q4Whole(a4, p4, o, xe, xo, k88, m4);
-        a5 = q4Whole(a5, p5, o, xe, xo, k88, m4);
-        a6 = q4Whole(a6, p6, o, xe, xo, k88, m4);
-        a7 = q4Whole(a7, p7, o, xe, xo, k88, m4);
+        a0 = q4Whole(a0, p0, o, xe, xo, m4);
+        a1 = q4Whole(a1, p1, o, xe, xo, m4);
+        a2 = q4Whole(a2, p2, o, xe, xo, m4);
+        a3 = q4Whole(a3, p3, o, xe, xo, m4);
+        a4 = q4Whole(a4, p4, o, xe, xo, m4);
+        a5 = q4Whole(a5, p5, o, xe, xo, m4);
+        a6 = q4Whole(a6, p6, o, xe, xo, m4);
+        a7 = q4Whole(a7, p7, o, xe, xo, m4);
       }
       const cv = v128.load32_splat(corr + ci);
-      const ta = hsum4i(i32x4.dot_i16x8_s(a0, ones), i32x4.dot_i16x8_s(a1, ones), i32x4.dot_i16x8_s(a2, ones), i32x4.dot_i16x8_s(a3, ones));
-      const tb = hsum4i(i32x4.dot_i16x8_s(a4, ones), i32x4.dot_i16x8_s(a5, ones), i32x4.dot_i16x8_s(a6, ones), i32x4.dot_i16x8_s(a7, ones));
-      fa = f32x4.add(fa, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(ta, cv)), v128.load(pa)));
-      fb = f32x4.add(fb, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(tb, cv)), v128.load(pa + quad)));
+      fa = f32x4.add(fa, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(hsum4i(a0, a1, a2, a3), cv)), v128.load(pa)));
+      fb = f32x4.add(fb, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(hsum4i(a4, a5, a6, a7), cv)), v128.load(pa + quad)));
       pa += 16;
       ci += 16;
     }
     if (fastEnd + 8 == cols) {
       // A last group of 8 columns (hidden sizes ≡ 8 mod 32, such as 200): four rows per vector.
       const o = <usize>fastEnd >> 1;
-      const xe = v128.load32_splat(xs + <usize>fastEnd);
-      const xo = v128.load32_splat(xs + <usize>fastEnd, 4);
       const cv = v128.load32_splat(corr + ci);
-      const wa = v128.load32_lane(p3 + o, v128.load32_lane(p2 + o, v128.load32_lane(p1 + o, v128.load32_zero(p0 + o), 1), 2), 3);
-      const wb = v128.load32_lane(p7 + o, v128.load32_lane(p6 + o, v128.load32_lane(p5 + o, v128.load32_zero(p4 + o), 1), 2), 3);
-      const ta = i32x4.dot_i16x8_s(dotQ4r(i16x8.splat(0), v128.xor(wa, k88), xe, xo, m4), ones);
-      const tb = i32x4.dot_i16x8_s(dotQ4r(i16x8.splat(0), v128.xor(wb, k88), xe, xo, m4), ones);
+      const ta = dot4Rows8(p0, p1, p2, p3, o, xs + <usize>fastEnd, m4);
+      const tb = dot4Rows8(p4, p5, p6, p7, o, xs + <usize>fastEnd, m4);
       fa = f32x4.add(fa, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(ta, cv)), v128.load(pa)));
       fb = f32x4.add(fb, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(tb, cv)), v128.load(pa + quad)));
     } else if (fastEnd < cols) {
@@ -600,30 +597,7 @@ function q4Product(
     const p1 = k > 1 ? p0 + stride : p0;
     const p2 = k > 2 ? p0 + 2 * stride : p0;
     const p3 = k > 3 ? p0 + 3 * stride : p0;
-    let f = f32x4.splat(0);
-    let pa = prep + <usize>(r >> 2) * quad;
-    let ci: usize = 0;
-    let g0 = 0;
-    for (; g0 < fastEnd; g0 += group) {
-      let a0 = i16x8.splat(0);
-      let a1 = a0;
-      let a2 = a0;
-      let a3 = a0;
-      for (let c = g0; c < g0 + group; c += 32) {
-        const xe = v128.load(xs + <usize>c);
-        const xo = v128.load(xs + <usize>c, 16);
-        const o = <usize>c >> 1;
-        a0 = q4Whole(a0, p0, o, xe, xo, k88, m4);
-        a1 = q4Whole(a1, p1, o, xe, xo, k88, m4);
-        a2 = q4Whole(a2, p2, o, xe, xo, k88, m4);
-        a3 = q4Whole(a3, p3, o, xe, xo, k88, m4);
-      }
-      const t = hsum4i(i32x4.dot_i16x8_s(a0, ones), i32x4.dot_i16x8_s(a1, ones), i32x4.dot_i16x8_s(a2, ones), i32x4.dot_i16x8_s(a3, ones));
-      f = f32x4.add(f, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(t, v128.load32_splat(corr + ci))), v128.load(pa)));
-      pa += 16;
-      ci += 16;
-    }
-    if (g0 < cols) f = q4Groups(f, p0, p1, p2, p3, g0, cols, group, xs, corr, ci, pa);
+    const f = q4Groups(f32x4.splat(0), p0, p1, p2, p3, 0, cols, group, xs, corr, 0, prep + <usize>(r >> 2) * quad);
     const dst = y + (<usize>r << 2);
     if (k == 4) v128.store(dst, f32x4.add(v128.load(dst), f32x4.mul(f, sxv)));
     else addLanes(dst, 4, f32x4.mul(f, sxv), k);
