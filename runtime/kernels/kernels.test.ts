@@ -34,7 +34,6 @@ const ABI = [
   "memory",
   "top_k",
   "tt_gather_f32",
-  "tt_gather_last",
   "tt_matmat_f32",
   "tt_matvec_f32",
   "vecmat_f32",

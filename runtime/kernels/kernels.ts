@@ -72,21 +72,6 @@ export interface KernelExports {
   top_k(x: number, n: number, k: number, outIdx: number, outVal: number): void;
   /** W: rows × cols f32, row stride `stride` floats; x: (rows); y: (cols) += xᵀ·W (a weighted sum of rows). */
   vecmat_f32(w: number, rows: number, cols: number, stride: number, x: number, y: number): void;
-  /**
-   * A TT row from a kept prefix product p (blocks × rank) and the last core's slice (rank × n, row stride
-   * `stride`): out (cols) = the first cols of p · slice, through tmp (blocks · n floats).
-   */
-  tt_gather_last(
-    slice: number,
-    rank: number,
-    n: number,
-    stride: number,
-    p: number,
-    blocks: number,
-    tmp: number,
-    out: number,
-    cols: number,
-  ): void;
   /** TT-matrix at desc (layout in as/tt.ts): y (rows) += W·x (cols); work: 2·maxInter floats. */
   tt_matvec_f32(desc: number, x: number, y: number, work: number): void;
   /** TT-matrix at desc: Y (n × rows) += X (n × cols)·Wᵀ; work: 2·maxInter floats. */

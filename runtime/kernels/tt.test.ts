@@ -124,36 +124,3 @@ Deno.test("tt kernels do nothing for a descriptor with 0 rows or 0 cores", () =>
   arena.checkGuards();
   assert.deepEqual([...arena.f32(y, 3)], [1, 2, 3]);
 });
-
-Deno.test("tt_gather_last equals p · slice at odd sizes, cropped to cols, writing only tmp and out", () => {
-  for (
-    const [blocks, rank, n, m, cols] of [[1, 1, 1, 1, 1], [5, 3, 7, 2, 33], [25, 128, 8, 25, 200], [
-      3,
-      5,
-      4,
-      3,
-      12,
-    ]]
-  ) {
-    const rand = rng(blocks * 100 + rank);
-    const core = randomF32(rank * m * n, rand); // the last core: rank rows × m·n columns (R_d = 1)
-    const p = randomF32(blocks * rank, rand);
-    const i = m - 1;
-    const arena = new Arena(k);
-    const pCore = arena.put(core, "core");
-    const pp = arena.put(p, "p");
-    const tmp = arena.alloc(4 * blocks * n, "tmp");
-    const out = arena.alloc(4 * cols, "out");
-    k.exports.tt_gather_last(pCore + 4 * i * n, rank, n, m * n, pp, blocks, tmp, out, cols);
-    const want = new Float32Array(cols);
-    for (let c = 0; c < cols; c++) {
-      const [jb, j] = [Math.floor(c / n), c % n];
-      let s = 0;
-      for (let b = 0; b < rank; b++) s += p[jb * rank + b] * core[b * m * n + i * n + j];
-      want[c] = s;
-    }
-    assertAllClose(arena.f32(out, cols), want, `${blocks}×${rank}·${rank}×${n}`);
-    assert.deepEqual(arena.f32(pp, blocks * rank), p, "p is not written");
-    arena.checkGuards();
-  }
-});

@@ -17,8 +17,10 @@
  * result P (∏_{k<d−1} n_k rows × R_{d−1}) is most of the work — for PTB's [20,20,25] × [5,5,8] embedding at
  * ranks (1, 100, 128, 1), 320 k of 346 k multiply-adds. The operator keeps each P once computed (the first
  * gather of a prefix), in scratch sized for all ∏_{k<d−1} m_k prefixes (400 × 25 × 128 floats, 5.1 MB,
- * there), so that later rows cost only the last step (25 vecmats of 128 × 8). Matrices that are not
- * gathered reserve nothing for it.
+ * there), so that later rows cost only the last step: P (25 × 128) times the last core's slice for
+ * i_{d−1}, one matmat_f32 against that slice transposed (8 × 128, all slices transposed once: 100 kB),
+ * so every product is a contiguous 128-long dot product. Matrices that are not gathered reserve nothing for
+ * it.
  * @module
  */
 import { ttWorkFloats } from "../kernels/scratch.ts";
@@ -46,13 +48,16 @@ function layout(m: TensorTrainInfo, stored: StoreOperators, gathers: boolean) {
   const maxInter = ttWorkFloats(m.rowModes, m.colModes, m.ranks);
   const work = desc + align16(4 * (4 + 5 * d));
   let end = work + align16(4 * 2 * maxInter);
-  // Gathers with d ≥ 2: the prefix descriptor (cores 0 … d−2), the row before cropping, the cache.
-  let cache: { desc: number; row: number; values: number } | undefined;
+  // Gathers with d ≥ 2: the prefix descriptor (cores 0 … d−2), the row before cropping, the last core
+  // transposed (m_{d−1} · n_{d−1} · R_{d−1} floats), the cache.
+  let cache: { desc: number; row: number; lastT: number; values: number } | undefined;
   if (gathers && d >= 2) {
     const { prefixes, width, padded } = prefixShape(m);
-    cache = { desc: end, row: end + align16(4 * (4 + 5 * d)), values: 0 };
-    cache.values = cache.row + align16(4 * padded);
-    end = cache.values + align16(4 * prefixes * width);
+    const row = end + align16(4 * (4 + 5 * d));
+    const lastT = row + align16(4 * padded);
+    const values = lastT + align16(4 * m.rowModes[d - 1] * m.colModes[d - 1] * m.ranks[d - 1]);
+    cache = { desc: end, row, lastT, values };
+    end = values + align16(4 * prefixes * width);
   }
   const decoded = m.cores.map((c) => {
     if (isDenseF32(c)) return undefined;
@@ -137,7 +142,8 @@ export function tensorTrainOperator(
 /**
  * The cached row gather (module doc): P for row r's prefix key = ⌊r / m_{d−1}⌋ from the prefix TT (cores
  * 0 … d−2, its last rank R_{d−1}: tt_gather_f32 leaves v_{d−1} = P, ∏_{k<d−1} n_k × R_{d−1}, whole), then
- * row[J·n + j] = Σ_β P[J, β] · G_{d−1}[β, i_{d−1}, j, 0] (tt_gather_last: one vecmat per J, in one call).
+ * row[J·n + j] = Σ_β P[J, β] · G_{d−1}[β, i_{d−1}, j, 0]: matmat_f32 with W = the slice transposed
+ * (n × R, at lastT[i][j][β]) and X = P (∏_{k<d−1} n_k timesteps of R), so Y[J·n + j] is the row.
  * `cores`: the descriptor's per-core fields (f32 pointer, R_k, m_k, n_k, R_{k+1}), decoded cores included;
  * `work`, `maxInter`: the operator's work buffers.
  */
@@ -145,7 +151,7 @@ function cachedGather(
   m: TensorTrainInfo,
   k: KernelInstance,
   scratch: number,
-  cache: { desc: number; row: number; values: number },
+  cache: { desc: number; row: number; lastT: number; values: number },
   cores: number[],
   work: number,
   maxInter: number,
@@ -155,6 +161,7 @@ function cachedGather(
   const { prefixes, width } = prefixShape(m);
   const desc = scratch + cache.desc;
   const rowAt = scratch + cache.row;
+  const lastT = scratch + cache.lastT;
   const values = scratch + cache.values;
   new Int32Array(k.memory.buffer, desc, 4 + 5 * (d - 1)).set([
     d - 1,
@@ -166,7 +173,18 @@ function cachedGather(
   const done = new Uint8Array(prefixes);
   const [last, rank, mLast, nLast] = cores.slice(5 * (d - 1));
   const blocks = width / rank; // ∏_{k<d−1} n_k rows of P
+  const padded = blocks * nLast;
+  let transposed = false;
   return (row, out) => {
+    const f32 = new Float32Array(k.memory.buffer); // anew each call: growing the memory detaches views
+    if (!transposed) {
+      // G_{d−1}[β, i, j, 0] at β·m·n + i·n + j → lastT[(i·n + j)·R + β]; the core is decoded by now.
+      const g = last >> 2, t = lastT >> 2;
+      for (let b = 0; b < rank; b++) {
+        for (let ij = 0; ij < mLast * nLast; ij++) f32[t + ij * rank + b] = f32[g + b * mLast * nLast + ij];
+      }
+      transposed = true;
+    }
     const key = Math.floor(row / mLast);
     const i = row - key * mLast;
     const p = values + 4 * key * width;
@@ -174,7 +192,10 @@ function cachedGather(
       ex.tt_gather_f32(desc, key, p, work);
       done[key] = 1;
     }
-    // G_{d−1}[:, i, :, 0]: row β at β · m·n, columns i·n …
-    ex.tt_gather_last(last + 4 * i * nLast, rank, nLast, mLast * nLast, p, blocks, rowAt, out, m.cols);
+    // Straight into out when the row needs no cropping (∏n = cols), else into rowAt and cropped.
+    const y = padded === m.cols ? out : rowAt;
+    f32.fill(0, y >> 2, (y >> 2) + padded);
+    ex.matmat_f32(lastT + 4 * i * nLast * rank, nLast, rank, p, blocks, y);
+    if (y !== out) f32.copyWithin(out >> 2, rowAt >> 2, (rowAt >> 2) + m.cols);
   };
 }

@@ -149,20 +149,3 @@ export function tt_gather_f32(desc: usize, row: i32, out: usize, work: usize): v
   }
   memory.copy(out, a, <usize>cols << 2);
 }
-
-/**
- * The last step of a row gather from a kept prefix product (runtime/operators/tt.ts caches them for the
- * embedding): out (cols) = the first cols entries of row[J·n + j] = Σ_β p[J·rank + β] · slice[β·stride + j],
- * J < blocks, j < n — p the prefix's v_{d−1} (blocks × rank), slice G_{d−1}[:, i_{d−1}, :, 0]. `tmp` holds
- * blocks·n floats (the padded row). One call instead of one vecmat per J from JS.
- */
-export function tt_gather_last(
-  slice: usize, rank: i32, n: i32, stride: i32, p: usize, blocks: i32, tmp: usize, out: usize, cols: i32,
-): void {
-  if (cols <= 0) return;
-  memory.fill(tmp, 0, <usize>(blocks * n) << 2);
-  for (let j = 0; j < blocks; j++) {
-    vecmat_f32(slice, rank, n, stride, p + (<usize>(j * rank) << 2), tmp + (<usize>(j * n) << 2));
-  }
-  memory.copy(out, tmp, <usize>cols << 2);
-}
