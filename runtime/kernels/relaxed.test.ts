@@ -42,10 +42,11 @@ function put(arena: Arena, a: Uint8Array | Float32Array, name: string): number {
 }
 
 function groupsFor(bits: QuantBits, cols: number): number[] {
-  // int4 takes only even group sizes (or one group per row): odd ones run kernels.wasm's matvec_q4.
+  // int4 takes only groups of whole 8-column chunks (or one group per row); others return 0 (tested below)
+  // and run kernels.wasm's matvec_q4.
   const list = bits === 8
     ? [Math.max(cols, 1), 16, 5]
-    : [32, 64, 96, 128, 6, 24, 48, 56, 104, Math.max(cols, 1)];
+    : [32, 64, 96, 128, 8, 24, 48, 56, 104, Math.max(cols, 1)];
   return [...new Set(list.map((g) => Math.min(g, Math.max(cols, 1))))];
 }
 
@@ -160,8 +161,19 @@ Deno.test({
           assert.deepEqual(arena.f32(prep, scales.length), scales, `${what}: scales`);
           const offset = q4PrepCodesOffset(rows, cols, group);
           assert.equal(offset, 4 * scales.length, `${what}: codes follow the scales`);
-          const biased = q.data.map((b) => b ^ 0x88);
-          assert.deepEqual(arena.bytes(prep + offset, q.data.length), biased, `${what}: codes ^ 0x88`);
+          // Quads of rows, chunks of 8 columns (16 bytes: each row's 4 bytes), bytes ^ 0x88, padding 0.
+          const stride = Math.ceil(cols / 2);
+          const quadBytes = 16 * Math.ceil(cols / 8);
+          const copy = new Uint8Array(Math.ceil(rows / 4) * quadBytes);
+          for (let r = 0; r < rows; r++) {
+            for (let b = 0; b < stride; b++) {
+              const v = q.data[r * stride + b] ^ 0x88;
+              const at = Math.floor(r / 4) * quadBytes + 16 * Math.floor(b / 4) + 4 * (r % 4) + (b % 4);
+              copy[at] = cols % 2 === 1 && b === stride - 1 ? v & 0x0f : v;
+            }
+          }
+          assert.equal(relaxedPrepBytes(4, rows, cols, group), offset + copy.length, `${what}: table size`);
+          assert.deepEqual(arena.bytes(prep + offset, copy.length), copy, `${what}: the codes' copy`);
         }
       }
     }
@@ -260,10 +272,11 @@ for (const bits of [8, 4] as const) {
     fn() {
       const [rows, cols] = [9, 9001]; // 9 rows: one 8-row pass (int4's whole groups) and one more
       const rand = rng(5);
-      // int8: −128 against +1 and −1; int4: +7 (offset code 15, the i16 partial sums' worst case) and −8.
+      // int8: −128 against +1 and −1; int4: +7 (offset code 15, the largest i32 lane sums) and −8; cols odd,
+      // so int4's pad nibble (7 or 8 here) must add nothing.
       for (const fill of bits === 8 ? [0x80, 0x7f] : [0x77, 0x88]) {
         for (const xv of [1, -1]) {
-          for (const group of [cols, 3000, 120, 128]) { // int4's fullest i16 sums: 2·32 + 16 (+ 8), 4·32
+          for (const group of [cols, 3000, 120, 128]) {
             const data = new Uint8Array(rows * (bits === 8 ? cols : Math.ceil(cols / 2))).fill(fill);
             const scales = randomF32(rows * Math.ceil(cols / group), rand, 0.5, 1);
             const x = new Float32Array(cols).fill(xv);
@@ -281,6 +294,24 @@ for (const bits of [8, 4] as const) {
     },
   });
 }
+
+Deno.test({
+  name: "matvec_q4r and matmat_q4r refuse groups that are not whole 8-column chunks, writing nothing",
+  ignore: skip,
+  fn() {
+    const [rows, cols] = [6, 37];
+    for (const group of [2, 6, 12, 36]) {
+      const q = randomQuantized(4, rows, cols, group, group);
+      const x = randomF32(2 * cols, q.rand);
+      const y0 = randomF32(2 * rows, q.rand);
+      assert.deepEqual(run(4, q, rows, cols, group, x.subarray(0, cols), y0.subarray(0, rows)), {
+        y: y0.subarray(0, rows),
+        ok: 0,
+      }, `matvec, group ${group}`);
+      assert.deepEqual(run(4, q, rows, cols, group, x, y0, 2), { y: y0, ok: 0 }, `matmat, group ${group}`);
+    }
+  },
+});
 
 Deno.test({
   name:

@@ -13,12 +13,14 @@
  *   int8 / int4     matvec_q8/q4, matmat_q8/q4, gather_q8/q4               scratch: quantized copies of x
  *                   (quantizedScratchBytes(cols) in kernels/scratch.ts, see kernels/as/quantized.ts), then the relaxed
  *                   kernels' prepared table (relaxedPrepBytes: scales in row quads, int8's offset sums,
- *                   int4's codes biased for the dot product — a second copy of an int4 matrix), written
+ *                   int4's codes biased for the dot product, four rows interleaved — a second copy of
+ *                   an int4 matrix), written
  *                   on first use
  *
  * Where the kernel instance has the relaxed-SIMD module (`k.relaxed`), products run matvec_q8r/q4r and
  * matmat_q8r/q4r (x quantized to 7/8 bits instead of 16; kernels/as/relaxed.ts), and the plain kernels
- * when those refuse (x with Inf/NaN) or do not apply (int4 with an odd group size below cols).
+ * when those refuse (x with Inf/NaN) or do not apply (int4 with a group size below cols that is not a
+ * multiple of 8).
  * @module
  */
 import {
@@ -119,8 +121,8 @@ export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number)
     gatherRow: (row, out) => gather(w, s, cols, g, row, out),
   };
   const rx = k.relaxed;
-  // relaxed int4 needs every group to start on a byte: an even group size, or one group per row.
-  if (!rx || !(q8 || g % 2 === 0 || g >= cols)) return plain;
+  // relaxed int4 needs groups of whole 8-column chunks: a group size that is a multiple of 8, or one per row.
+  if (!rx || !(q8 || g % 8 === 0 || g >= cols)) return plain;
   const matvecR = q8 ? rx.matvec_q8r : rx.matvec_q4r;
   const matmatR = q8 ? rx.matmat_q8r : rx.matmat_q4r;
   const prep = scratch + quantizedScratchBytes(cols); // 16-byte aligned: the x part is a multiple of 16

@@ -12,27 +12,27 @@
 //   per-row-group 64·Σ q are computed once per matrix by q8_prepare (see "Prepared tables" below).
 // - int4 (`*_q4r`): x is quantized to 8 bits, xq = nearest-even(x · (127 / max|x|)) ∈ [−127, 127], and
 //   the codes are the unsigned operand, v = q + 8 = nibble ^ 8 ∈ [0, 15]: Σ v·xq − 8·Σ xq = Σ q·xq, with
-//   8·Σ xq per group computed once per x. Groups must start on a byte: group even or ≥ cols (else use
-//   matvec_q4 of kernels.wasm).
+//   8·Σ xq per group computed once per x. Groups must be whole chunks of 8 columns: group a multiple of
+//   8 or ≥ cols (else the products return 0: use matvec_q4 of kernels.wasm).
 // Prepared tables (once per matrix, by q8_prepare / q4_prepare, into memory the caller keeps): the int8
 // offset sums and the scales of both, rows taken in quads, [quad][group][row % 4], so that a pass over four
 // rows loads one v128 of sums and one of scales per group instead of gathering four of each; for int4 also
-// a copy of the codes already biased to v (the products read that copy, not the file's codes).
+// a copy of the codes already biased to v, four rows interleaved (the products read that copy, not the
+// file's codes; layout at "int4" below).
 // Both then sum exactly in integers and scale as quantized.ts does:
 //   y[r] += sx · Σ_g scale[r, g] · Σ_{c ∈ g} q[r, c] · xq[c],   sx = max|x| / 63 (int8) or / 127 (int4).
 // The activation error is ≤ max|x| / 126 (int8) or / 254 (int4) per element instead of int16's / 65534:
 // on the trained PTB model, test perplexity 113.084 → 113.100 (int8) and 115.736 → 115.745 (int4 g32)
 // (README.md in runtime/kernels). The integer sums cannot overflow i32 for any cols a file may hold
-// (int8: ≤ 4 · 127 · 128 per lane per 16 columns; int4: ≤ 8 · 15 · 127 per lane per 32 columns).
+// (int8: ≤ 4 · 127 · 128 per lane per 16 columns; int4: ≤ 8 · 15 · 127 per lane per 8 columns).
 //
 // A kernel returns 0 and writes nothing when x (any timestep, for matmat) holds an Inf or NaN: the caller
 // then runs kernels.wasm's product, whose exact f32 path handles it. Otherwise it returns 1.
 // `scratch` is the same quantizedScratchBytes(cols) = 16 · S bytes (S = ceil32(cols + 8)) as quantized.ts:
 // x codes at t · S (int8's matmat: t = 0..3; else t = 0), int4's staging copy at 4 · S and its per-group
-// sums of x at 8 · S (one i32 per 16 bytes). int4's x is stored per group in blocks like quantized.ts: 32
-// columns as [16 even | 16 odd] bytes, a last 16 as [8 | 8], a last 8 as [4 | 4], the last < 8 in column
-// order. matmat_q4r runs matvec_q4r's product once per timestep (see there); matmat_q8r passes W once per
-// four timesteps.
+// sums of x at 8 · S (one i32 per 16 bytes). int4's x is stored as [4 even | 4 odd] bytes per chunk of 8
+// columns. matmat_q4r runs matvec_q4r's product once per timestep (see there); matmat_q8r passes W once
+// per four timesteps.
 
 // @ts-ignore: decorator
 
@@ -99,47 +99,6 @@ function quantize8(x: usize, n: i32, m: f32, levels: f32, offset: i32, out: usiz
 // @ts-ignore: decorator
 @inline function sum8(v: v128): v128 {
   return i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v));
-}
-
-/**
- * int4 layout: int8 codes at src (column order) → dst in blocks of [even | odd] columns per group, and
- * corr[16·g] = 8 · Σ_{c ∈ g} xq[c] for each group g.
- */
-function toEvenOdd(src: usize, dst: usize, n: i32, group: i32, corr: usize): void {
-  let gi: usize = 0;
-  for (let g0 = 0; g0 < n; g0 += group) {
-    const g1 = min(n, g0 + group);
-    let sv = i32x4.splat(0);
-    let ss = 0;
-    let c = g0;
-    for (; c + 32 <= g1; c += 32) {
-      const v0 = v128.load(src + <usize>c);
-      const v1 = v128.load(src + <usize>c, 16);
-      v128.store(dst + <usize>c, i8x16.shuffle(v0, v1, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
-      v128.store(dst + <usize>c, i8x16.shuffle(v0, v1, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), 16);
-      sv = i32x4.add(sv, i32x4.add(sum8(v0), sum8(v1)));
-    }
-    if (c + 16 <= g1) {
-      const v0 = v128.load(src + <usize>c);
-      v128.store(dst + <usize>c, i8x16.shuffle(v0, v0, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15));
-      sv = i32x4.add(sv, sum8(v0));
-      c += 16;
-    }
-    if (c + 8 <= g1) {
-      const v0 = v128.load64_zero(src + <usize>c);
-      v128.store64_lane(dst + <usize>c, i8x16.shuffle(v0, v0, 0, 2, 4, 6, 1, 3, 5, 7, 0, 0, 0, 0, 0, 0, 0, 0), 0);
-      sv = i32x4.add(sv, sum8(v0));
-      c += 8;
-    }
-    for (; c < g1; c++) {
-      const q = <i32>load<i8>(src + <usize>c);
-      store<i8>(dst + <usize>c, <i8>q);
-      ss += q;
-    }
-    ss += i32x4.extract_lane(sv, 0) + i32x4.extract_lane(sv, 1) + i32x4.extract_lane(sv, 2) + i32x4.extract_lane(sv, 3);
-    store<i32>(corr + gi, ss << 3);
-    gi += 16;
-  }
 }
 
 /** Whether x (n f32) is all finite. */
@@ -375,19 +334,27 @@ export function matmat_q8r(
 }
 
 // ---- int4 ----------------------------------------------------------------------------------------
-// q4_prepare keeps a copy of the codes already biased, v = q + 8 = nibble ^ 8 (each byte ^ 0x88), so the
-// products load operands ready for the dot product: per 32 codes one load, and + shift + and to split the
-// nibbles, and two i8 × i7 dot products summing straight into i32 (x86 with AVX-VNNI: one vpdpbusd each).
+// The products read a copy of the codes that q4_prepare writes once per matrix, laid out for four rows at a
+// time: rows in quads (the last one padded with zero bytes), columns in chunks of 8 (4 bytes of a row; the
+// last chunk padded with zero bytes); chunk k of quad Q is the 16 bytes at (Q · chunks + k) · 16, holding
+// row 4Q + r's 4 bytes at 4r, each byte the file's ^ 0x88 (v = q + 8 per nibble, so the dot product's
+// unsigned operand needs no fix-up per load; padding is 0 and adds 0). One i8 × i7 dot product of such a
+// vector's low (or high) nibbles with the chunk's 4 even (or odd) x codes repeated in every lane sums each
+// row of the quad in its own i32 lane: no transposes, and a quad's per-group scales are one v128. Per 32
+// codes: one load, and + shift + and, two dot products (x86 with AVX-VNNI: one vpdpbusd each).
+// x: quantized to 8 bits in column order (the staging copy), then per chunk [4 even | 4 odd] codes at xs
+// (zeros past cols), and corr[16·g] = 8 · Σ_{c ∈ g} xq[c]. Groups must be whole chunks: group a multiple
+// of 8, or ≥ cols (else the product returns 0 and the caller runs matvec_q4 of kernels.wasm).
 
-/** The prepared (biased) int4 code v = q + 8 (0..15) of element c of a row at p. */
+/** Bytes of the code copy q4_prepare writes: ⌈rows/4⌉ · ⌈cols/8⌉ · 16. */
 // @ts-ignore: decorator
-@inline function nibbleV(p: usize, c: i32): i32 {
-  return (<i32>load<u8>(p + (<usize>c >> 1)) >> ((c & 1) << 2)) & 15;
+@inline function q4CopyBytes(rows: i32, cols: i32): usize {
+  return <usize>((rows + 3) >> 2) * <usize>((cols + 7) >> 3) << 4;
 }
 
 /**
- * acc (i32x4) + Σ v·xq for 32 prepared codes (16 bytes wb) against xq as [16 even | 16 odd] bytes (xe,
- * xo); zero bytes (zero-extended loads) add 0. i32 lane j holds columns 8j..8j+7: ≤ 8 · 15 · 127 = 15240.
+ * acc (i32x4) + one chunk of a quad: Σ v·xq per row (lane), the chunk's 16 bytes wb against the even and
+ * odd x codes xe, xo (4 bytes, in every lane). Each lane adds ≤ 8 · 15 · 127 = 15240 per chunk.
  */
 // @ts-ignore: decorator
 @inline function dotQ4r(acc: v128, wb: v128, xe: v128, xo: v128, m4: v128): v128 {
@@ -397,123 +364,82 @@ export function matmat_q8r(
 }
 
 /**
- * Quantizes x (cols f32, finite, max|x| = m > 0) for int4 into codes at xs (even/odd blocks) and per-group
- * sums at corr (one i32 per 16 bytes); returns sx.
+ * int4's x layout: int8 codes at src (n, column order) → dst as [4 even | 4 odd] per chunk of 8 columns,
+ * zeros past n up to the chunk's end; corr[16·g] = 8 · Σ_{c ∈ g} xq[c] for each group g.
  */
-function quantizeQ4(x: usize, cols: i32, group: i32, m: f32, xs: usize, stage: usize, corr: usize): f32 {
-  const sx = quantize8(x, cols, m, 127, 0, stage);
-  toEvenOdd(stage, xs, cols, group, corr);
-  return sx;
-}
-
-/** Row sums of four rows' 8 prepared codes at byte o (4 bytes each) against xq's 4 + 4 bytes at xs. */
-// @ts-ignore: decorator
-@inline function dot4Rows8(p0: usize, p1: usize, p2: usize, p3: usize, o: usize, xs: usize, m4: v128): v128 {
-  // One vector holds the four rows (i32 lane r = row r), so the dot product's lanes are the row sums.
-  const wv = v128.load32_lane(p3 + o, v128.load32_lane(p2 + o, v128.load32_lane(p1 + o, v128.load32_zero(p0 + o), 1), 2), 3);
-  return dotQ4r(i32x4.splat(0), wv, v128.load32_splat(xs), v128.load32_splat(xs, 4), m4);
-}
-
-/**
- * Four int4 rows (p0..p3, prepared codes) · xq over the groups from column g0 to the end (any even group
- * size, partial steps included): adds Σ_g scale · (Σ v·xq − 8·Σ xq) per row to f and returns it. `prep`
- * and `ci` point at group ⌊g0/group⌋'s scales and x sums.
- */
-function q4Groups(
-  f: v128, p0: usize, p1: usize, p2: usize, p3: usize, g0: i32, cols: i32, group: i32,
-  xs: usize, corr: usize, ci: usize, prep: usize,
-): v128 {
-  const m4 = i8x16.splat(<i8>(0x0f | (cols >>> 31)));
-  for (; g0 < cols; g0 += group) {
-    const g1 = min(cols, g0 + group);
-    let a0 = i32x4.splat(0);
-    let a1 = a0;
-    let a2 = a0;
-    let a3 = a0;
-    let c = g0;
-    for (; c + 32 <= g1; c += 32) {
-      const xe = v128.load(xs + <usize>c);
-      const xo = v128.load(xs + <usize>c, 16);
-      const o = <usize>c >> 1;
-      a0 = dotQ4r(a0, v128.load(p0 + o), xe, xo, m4);
-      a1 = dotQ4r(a1, v128.load(p1 + o), xe, xo, m4);
-      a2 = dotQ4r(a2, v128.load(p2 + o), xe, xo, m4);
-      a3 = dotQ4r(a3, v128.load(p3 + o), xe, xo, m4);
-    }
-    if (c + 16 <= g1) {
-      const xe = v128.load64_zero(xs + <usize>c);
-      const xo = v128.load64_zero(xs + <usize>c, 8);
-      const o = <usize>c >> 1;
-      a0 = dotQ4r(a0, v128.load64_zero(p0 + o), xe, xo, m4);
-      a1 = dotQ4r(a1, v128.load64_zero(p1 + o), xe, xo, m4);
-      a2 = dotQ4r(a2, v128.load64_zero(p2 + o), xe, xo, m4);
-      a3 = dotQ4r(a3, v128.load64_zero(p3 + o), xe, xo, m4);
-      c += 16;
-    }
-    let t = hsum4i(a0, a1, a2, a3);
-    if (c + 8 <= g1) {
-      t = i32x4.add(t, dot4Rows8(p0, p1, p2, p3, <usize>c >> 1, xs + <usize>c, m4));
-      c += 8;
-    }
-    if (c < g1) {
-      let t0 = 0;
-      let t1 = 0;
-      let t2 = 0;
-      let t3 = 0;
-      for (; c < g1; c++) {
-        const xv = <i32>load<i8>(xs + <usize>c);
-        t0 += nibbleV(p0, c) * xv;
-        t1 += nibbleV(p1, c) * xv;
-        t2 += nibbleV(p2, c) * xv;
-        t3 += nibbleV(p3, c) * xv;
-      }
-      t = i32x4.add(t, i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(t0), 1, t1), 2, t2), 3, t3));
-    }
-    const d = i32x4.sub(t, v128.load32_splat(corr + ci));
-    f = f32x4.add(f, f32x4.mul(f32x4.convert_i32x4_s(d), v128.load(prep)));
-    prep += 16;
-    ci += 16;
+function toChunks(src: usize, dst: usize, n: i32, group: i32, corr: usize): void {
+  let c = 0;
+  for (; c + 16 <= n; c += 16) {
+    const v = v128.load(src + <usize>c);
+    v128.store(dst + <usize>c, i8x16.shuffle(v, v, 0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15));
   }
-  return f;
-}
-
-/** a + one 32-column step of the row at p (prepared codes at byte o) against xq's even/odd bytes xe, xo. */
-// @ts-ignore: decorator
-@inline function q4Whole(a: v128, p: usize, o: usize, xe: v128, xo: v128, m4: v128): v128 {
-  return dotQ4r(a, v128.load(p + o), xe, xo, m4);
+  for (const end = (n + 7) & ~7; c < end; c++) {
+    const j = c & 7;
+    store<i8>(dst + <usize>((c & ~7) + ((j & 1) << 2) + (j >> 1)), c < n ? load<i8>(src + <usize>c) : 0);
+  }
+  let gi: usize = 0;
+  for (let g0 = 0; g0 < n; g0 += group) {
+    const g1 = min(n, g0 + group);
+    let sv = i32x4.splat(0);
+    let k = g0;
+    for (; k + 16 <= g1; k += 16) sv = i32x4.add(sv, sum8(v128.load(src + <usize>k)));
+    let ss = i32x4.extract_lane(sv, 0) + i32x4.extract_lane(sv, 1) + i32x4.extract_lane(sv, 2) + i32x4.extract_lane(sv, 3);
+    for (; k < g1; k++) ss += <i32>load<i8>(src + <usize>k);
+    store<i32>(corr + gi, ss << 3);
+    gi += 16;
+  }
 }
 
 /**
- * Prepares an int4 matrix for *_q4r, once (q4PrepBytes at `out`): its scales in the prepared layout, then
- * at out + q4PrepCodesOffset(rows, cols, group) a copy of the codes w (rows · ⌈cols/2⌉ bytes) with each
- * byte ^ 0x88, i.e. v = q + 8 per nibble — the `w` the products take.
+ * Prepares an int4 matrix for *_q4r, once (relaxedPrepBytes(4, …) bytes at `out`): its scales in the
+ * prepared layout, then at out + q4PrepCodesOffset(rows, cols, group) the copy of the codes w (file
+ * layout, row stride ⌈cols/2⌉) in quads and chunks, biased (see above) — the `w` the products take.
  */
 export function q4_prepare(w: usize, scales: usize, rows: i32, cols: i32, group: i32, out: usize): void {
   if (rows <= 0 || cols <= 0) return;
   const gpr = (cols - 1) / group + 1;
   prepareScales(scales, rows, gpr, out);
   const dst = out + (<usize>((rows + 3) >> 2) * <usize>gpr << 4);
-  const n = <usize>rows * <usize>((cols + 1) >> 1);
-  const k88 = i8x16.splat(<i8>0x88);
-  let i: usize = 0;
-  for (; i + 16 <= n; i += 16) v128.store(dst + i, v128.xor(v128.load(w + i), k88));
-  for (; i < n; i++) store<u8>(dst + i, load<u8>(w + i) ^ 0x88);
+  memory.fill(dst, 0, q4CopyBytes(rows, cols));
+  const stride = (cols + 1) >> 1;
+  const qb = <usize>((cols + 7) >> 3) << 4;
+  for (let r = 0; r < rows; r++) {
+    const src = w + <usize>r * <usize>stride;
+    const row = dst + <usize>(r >> 2) * qb + (<usize>(r & 3) << 2);
+    let b = 0;
+    for (; b + 4 <= stride; b += 4) store<u32>(row + (<usize>b << 2), load<u32>(src + <usize>b) ^ 0x88888888);
+    for (; b < stride; b++) store<u8>(row + (<usize>(b >> 2) << 4) + <usize>(b & 3), load<u8>(src + <usize>b) ^ 0x88);
+    // An odd row's last byte holds one code: its unused high nibble must stay 0 (it was 8 after the bias).
+    if (cols & 1) {
+      const last = row + (<usize>((stride - 1) >> 2) << 4) + <usize>((stride - 1) & 3);
+      store<u8>(last, load<u8>(last) & 0x0f);
+    }
+  }
 }
 
 /**
- * W: (rows, cols) int4 codes as q4_prepare rewrote them (row stride ⌈cols/2⌉), group even or ≥ cols, scales
+ * W: (rows, cols) int4 as q4_prepare copied it (w: that copy), group a multiple of 8 or ≥ cols, scales
  * prepared by q4_prepare into `prep`; x: (cols) f32; y: (rows) += W·x with x quantized to 8 bits. Returns 0
- * (nothing written) if x is not finite. Whole groups of 32..128 columns run eight rows per pass (sharing
- * each load of x), the rest four rows per pass.
+ * (nothing written) if x is not finite or the group size does not fit the layout. Sixteen rows per pass.
  */
 export function matvec_q4r(
   w: usize, prep: usize, rows: i32, cols: i32, group: i32, x: usize, y: usize, scratch: usize,
 ): i32 {
   if (rows <= 0 || cols <= 0) return 1;
+  if (group < cols && (group & 7) != 0) return 0;
   const m = maxAbs(x, cols);
   if (!(m <= F32.MAX_VALUE)) return 0;
   if (m > 0) q4Product(w, prep, rows, cols, group, x, m, y, scratch);
   return 1;
+}
+
+/** y[r0 ..] += the first min(4, rows − r0) lanes of v. */
+// @ts-ignore: decorator
+@inline function addQuad(y: usize, r0: i32, rows: i32, v: v128): void {
+  const dst = y + (<usize>r0 << 2);
+  const k = rows - r0;
+  if (k >= 4) v128.store(dst, f32x4.add(v128.load(dst), v));
+  else addLanes(dst, 4, v, k);
 }
 
 /** y (rows) += W·x for matvec_q4r, x finite with max|x| = m > 0. */
@@ -522,85 +448,64 @@ function q4Product(
 ): void {
   const S = xStride(cols);
   const corr = scratch + 8 * S;
-  const sx = quantizeQ4(x, cols, group, m, scratch, scratch + 4 * S, corr);
-  const stride = <usize>((cols + 1) >> 1);
+  const xs = scratch;
+  const stage = scratch + 4 * S;
+  const sx = quantize8(x, cols, m, 127, 0, stage);
+  toChunks(stage, xs, cols, group, corr);
   const sxv = f32x4.splat(sx);
   // A mask built from an argument, so the compiler cannot turn it back into per-use constants.
   const m4 = i8x16.splat(<i8>(0x0f | (rows >>> 31)));
-  const xs = scratch;
+  const chunks = (cols + 7) >> 3;
   const gpr = (cols - 1) / group + 1;
-  const quad = <usize>gpr << 4; // bytes of prep per quad of rows
-  // Where whole groups of 32, 64, 96 or 128 columns end (0: none take the fast loops).
-  const fastEnd = (group & 31) == 0 && group <= 128 ? cols - cols % group : 0;
-  const fastGroups = fastEnd / group;
-  let r = 0;
-  for (; r + 8 <= rows && fastGroups > 0; r += 8) {
-    const p0 = w + <usize>r * stride;
-    const p1 = p0 + stride;
-    const p2 = p1 + stride;
-    const p3 = p2 + stride;
-    const p4 = p3 + stride;
-    const p5 = p4 + stride;
-    const p6 = p5 + stride;
-    const p7 = p6 + stride;
-    let fa = f32x4.splat(0);
-    let fb = fa;
-    let pa = prep + <usize>(r >> 2) * quad;
-    let ci: usize = 0;
-    for (let g0 = 0; g0 < fastEnd; g0 += group) {
+  const perGroup = group >= cols ? chunks : group >> 3;
+  const quads = (rows + 3) >> 2;
+  const qb = <usize>chunks << 4; // code bytes per quad
+  const sb = <usize>gpr << 4; // scale bytes per quad
+  // Four quads per pass share each x load; a last pass over fewer repeats its first quad in the others'
+  // places and drops their results.
+  for (let q = 0; q < quads; q += 4) {
+    const n = min(4, quads - q);
+    const p0 = w + <usize>q * qb;
+    const p1 = n > 1 ? p0 + qb : p0;
+    const p2 = n > 2 ? p0 + 2 * qb : p0;
+    const p3 = n > 3 ? p0 + 3 * qb : p0;
+    const s0 = prep + <usize>q * sb;
+    const s1 = n > 1 ? s0 + sb : s0;
+    const s2 = n > 2 ? s0 + 2 * sb : s0;
+    const s3 = n > 3 ? s0 + 3 * sb : s0;
+    let f0 = f32x4.splat(0);
+    let f1 = f0;
+    let f2 = f0;
+    let f3 = f0;
+    let k = 0;
+    for (let g = 0; g < gpr; g++) {
+      const k1 = min(chunks, k + perGroup);
       let a0 = i32x4.splat(0);
       let a1 = a0;
       let a2 = a0;
       let a3 = a0;
-      let a4 = a0;
-      let a5 = a0;
-      let a6 = a0;
-      let a7 = a0;
-      for (let c = g0; c < g0 + group; c += 32) {
-        const xe = v128.load(xs + <usize>c);
-        const xo = v128.load(xs + <usize>c, 16);
-        const o = <usize>c >> 1;
-        a0 = q4Whole(a0, p0, o, xe, xo, m4);
-        a1 = q4Whole(a1, p1, o, xe, xo, m4);
-        a2 = q4Whole(a2, p2, o, xe, xo, m4);
-        a3 = q4Whole(a3, p3, o, xe, xo, m4);
-        a4 = q4Whole(a4, p4, o, xe, xo, m4);
-        a5 = q4Whole(a5, p5, o, xe, xo, m4);
-        a6 = q4Whole(a6, p6, o, xe, xo, m4);
-        a7 = q4Whole(a7, p7, o, xe, xo, m4);
+      for (; k < k1; k++) {
+        const xv = v128.load64_zero(xs + (<usize>k << 3));
+        const xe = i32x4.shuffle(xv, xv, 0, 0, 0, 0);
+        const xo = i32x4.shuffle(xv, xv, 1, 1, 1, 1);
+        const o = <usize>k << 4;
+        a0 = dotQ4r(a0, v128.load(p0 + o), xe, xo, m4);
+        a1 = dotQ4r(a1, v128.load(p1 + o), xe, xo, m4);
+        a2 = dotQ4r(a2, v128.load(p2 + o), xe, xo, m4);
+        a3 = dotQ4r(a3, v128.load(p3 + o), xe, xo, m4);
       }
-      const cv = v128.load32_splat(corr + ci);
-      fa = f32x4.add(fa, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(hsum4i(a0, a1, a2, a3), cv)), v128.load(pa)));
-      fb = f32x4.add(fb, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(hsum4i(a4, a5, a6, a7), cv)), v128.load(pa + quad)));
-      pa += 16;
-      ci += 16;
+      const cv = v128.load32_splat(corr + (<usize>g << 4));
+      const og = <usize>g << 4;
+      f0 = f32x4.add(f0, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(a0, cv)), v128.load(s0 + og)));
+      f1 = f32x4.add(f1, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(a1, cv)), v128.load(s1 + og)));
+      f2 = f32x4.add(f2, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(a2, cv)), v128.load(s2 + og)));
+      f3 = f32x4.add(f3, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(a3, cv)), v128.load(s3 + og)));
     }
-    if (fastEnd + 8 == cols) {
-      // A last group of 8 columns (hidden sizes ≡ 8 mod 32, such as 200): four rows per vector.
-      const o = <usize>fastEnd >> 1;
-      const cv = v128.load32_splat(corr + ci);
-      const ta = dot4Rows8(p0, p1, p2, p3, o, xs + <usize>fastEnd, m4);
-      const tb = dot4Rows8(p4, p5, p6, p7, o, xs + <usize>fastEnd, m4);
-      fa = f32x4.add(fa, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(ta, cv)), v128.load(pa)));
-      fb = f32x4.add(fb, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(tb, cv)), v128.load(pa + quad)));
-    } else if (fastEnd < cols) {
-      fa = q4Groups(fa, p0, p1, p2, p3, fastEnd, cols, group, xs, corr, ci, pa);
-      fb = q4Groups(fb, p4, p5, p6, p7, fastEnd, cols, group, xs, corr, ci, pa + quad);
-    }
-    const dst = y + (<usize>r << 2);
-    v128.store(dst, f32x4.add(v128.load(dst), f32x4.mul(fa, sxv)));
-    v128.store(dst, f32x4.add(v128.load(dst, 16), f32x4.mul(fb, sxv)), 16);
-  }
-  for (; r < rows; r += 4) {
-    const k = min(4, rows - r);
-    const p0 = w + <usize>r * stride;
-    const p1 = k > 1 ? p0 + stride : p0;
-    const p2 = k > 2 ? p0 + 2 * stride : p0;
-    const p3 = k > 3 ? p0 + 3 * stride : p0;
-    const f = q4Groups(f32x4.splat(0), p0, p1, p2, p3, 0, cols, group, xs, corr, 0, prep + <usize>(r >> 2) * quad);
-    const dst = y + (<usize>r << 2);
-    if (k == 4) v128.store(dst, f32x4.add(v128.load(dst), f32x4.mul(f, sxv)));
-    else addLanes(dst, 4, f32x4.mul(f, sxv), k);
+    const r0 = q << 2;
+    addQuad(y, r0, rows, f32x4.mul(f0, sxv));
+    if (n > 1) addQuad(y, r0 + 4, rows, f32x4.mul(f1, sxv));
+    if (n > 2) addQuad(y, r0 + 8, rows, f32x4.mul(f2, sxv));
+    if (n > 3) addQuad(y, r0 + 12, rows, f32x4.mul(f3, sxv));
   }
 }
 
@@ -613,7 +518,7 @@ export function matmat_q4r(
   w: usize, prep: usize, rows: i32, cols: i32, group: i32, x: usize, n: i32, y: usize, scratch: usize,
 ): i32 {
   if (rows <= 0 || cols <= 0 || n <= 0) return 1;
-  if (!allFinite(x, n * cols)) return 0;
+  if ((group < cols && (group & 7) != 0) || !allFinite(x, n * cols)) return 0;
   const xs = <usize>cols << 2;
   const ys = <usize>rows << 2;
   for (let t = 0; t < n; t++) {
