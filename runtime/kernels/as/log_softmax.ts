@@ -1,8 +1,8 @@
 // In-place log-softmax over x: (n) f32.  x[i] ← x[i] − lse,  lse = log Σ_j exp(x[j]) = m + log Σ_j exp(x[j] − m)
 // with m = max x (so no exp overflows). Returns lse (the log of the softmax normalizer).
 // Four lanes at a time: exp is Cephes' expf polynomial (exp4.ts, ≤ 2 ulp), the sum is accumulated in f64
-// (10 000 terms in f32 would lose ~3 digits) and x − lse is computed in f64 and rounded once, so lse is
-// within ≈ 3e-7 relative of the exact value and each output within that of x[i] − lse.
+// (10 000 terms in f32 would lose ~3 digits) and x − lse is taken with lse split into two floats, so lse
+// is within ≈ 3e-7 relative of the exact value and each output within about 1 ulp of x[i] − lse.
 // n ≤ 0 returns −∞ and touches nothing. A NaN anywhere, or all −∞, makes every output NaN (as in PyTorch).
 
 import { C0, C1, C2, C3, C4, C5, EXP_BIAS, EXP_MIN, exp4, LN2_HI, LN2_LO, LOG2E, ROUND } from "./exp4";
@@ -53,8 +53,10 @@ export function log_softmax(x: usize, n: i32): f32 {
     const p = x + (<usize>i << 2);
     const e = exp4(f32x4.sub(v128.load(p), mm), min, log2e, round, ln2Hi, ln2Lo, c0, c1, c2, c3, c4, c5, one, bias);
     const f = exp4(f32x4.sub(v128.load(p, 16), mm), min, log2e, round, ln2Hi, ln2Lo, c0, c1, c2, c3, c4, c5, one, bias);
-    s0 = f64x2.add(s0, f64x2.add(f64x2.promote_low_f32x4(e), f64x2.promote_low_f32x4(f)));
-    s1 = f64x2.add(s1, f64x2.add(f64x2.promote_low_f32x4(i64x2.shuffle(e, e, 1, 1)), f64x2.promote_low_f32x4(i64x2.shuffle(f, f, 1, 1))));
+    // e + f in f32 first (each pair rounded once, ≤ 2^-24 relative: below exp4's own error), then widened.
+    const ef = f32x4.add(e, f);
+    s0 = f64x2.add(s0, f64x2.promote_low_f32x4(ef));
+    s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i64x2.shuffle(ef, ef, 1, 1)));
   }
   for (; i + 4 <= n; i += 4) {
     const e = exp4(f32x4.sub(v128.load(x + (<usize>i << 2)), mm), min, log2e, round, ln2Hi, ln2Lo, c0, c1, c2, c3, c4, c5, one, bias);
@@ -72,17 +74,19 @@ export function log_softmax(x: usize, n: i32): f32 {
   const sf = <f32>sum;
   const lse = <f64>m + (<f64>Mathf.log(sf) + (sum - <f64>sf) / <f64>sf);
 
-  const lv = f64x2.splat(lse);
+  // x − lse with lse as two floats, hi + lo (lo = the f64 remainder, |lo| ≤ ulp(hi) / 2): (x − hi) − lo
+  // rounds twice, so each output is within about 1 ulp of the exact difference, at 2 f32 ops per 4.
+  const hi = <f32>lse;
+  const lo = <f32>(lse - <f64>hi);
+  const hv = f32x4.splat(hi);
+  const lv = f32x4.splat(lo);
   for (i = 0; i + 4 <= n; i += 4) {
     const p = x + (<usize>i << 2);
-    const v = v128.load(p);
-    const lo = f32x4.demote_f64x2_zero(f64x2.sub(f64x2.promote_low_f32x4(v), lv));
-    const hi = f32x4.demote_f64x2_zero(f64x2.sub(f64x2.promote_low_f32x4(i64x2.shuffle(v, v, 1, 1)), lv));
-    v128.store(p, i64x2.shuffle(lo, hi, 0, 2));
+    v128.store(p, f32x4.sub(f32x4.sub(v128.load(p), hv), lv));
   }
   for (; i < n; i++) {
     const p = x + (<usize>i << 2);
-    store<f32>(p, <f32>(<f64>load<f32>(p) - lse));
+    store<f32>(p, (load<f32>(p) - hi) - lo);
   }
-  return <f32>lse;
+  return hi;
 }
