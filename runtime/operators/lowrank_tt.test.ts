@@ -89,6 +89,8 @@ Deno.test("tt matmat over 70 timesteps equals a dense matmat of its reconstructi
 Deno.test("tt row gathers for the embedding (prefix cache) equal rows of the reconstruction, first and repeated", () => {
   const shapes = [
     { rows: 30, cols: 17, rowModes: [2, 3, 5], colModes: [3, 2, 3], ranks: [1, 3, 4, 1] }, // padded cols (18)
+    // More rows than the kept-rows cache's 1024 slots: rows r and r + 1024 share a slot and evict each other.
+    { rows: 2500, cols: 6, rowModes: [50, 50], colModes: [2, 3], ranks: [1, 3, 1] },
     { rows: 7, cols: 6, rowModes: [2, 4], colModes: [2, 3], ranks: [1, 5, 1] }, // padded rows (8)
     { rows: 24, cols: 16, rowModes: [2, 3, 2, 2], colModes: [2, 2, 2, 2], ranks: [1, 2, 3, 2, 1] },
     { rows: 5, cols: 4, rowModes: [5], colModes: [4], ranks: [1, 1] }, // d = 1: no prefix to keep
@@ -118,9 +120,11 @@ Deno.test("tt row gathers for the embedding (prefix cache) equal rows of the rec
     const use = { gathers: true };
     const op = matrixOperator(m, k, arena.alloc(operatorScratchBytes(m, use), "scratch"), use);
     const out = arena.alloc(4 * shape.cols, "out");
-    // Every row twice, in an order where rows sharing a prefix are apart: cache misses then hits.
+    // Every row twice, in an order where rows sharing a prefix are apart: cache misses then hits; then rows
+    // that share a kept-row slot, alternately.
     const order = [...Array(shape.rows).keys()].map((r) => (r * 7) % shape.rows);
-    for (const row of [...order, ...order.reverse()]) {
+    const clashes = shape.rows > 2048 ? [5, 1029, 2053, 5, 2053, 1029, 5] : [];
+    for (const row of [...order, ...order.reverse(), ...clashes]) {
       op.gatherRow(row, out);
       assertAllClose(
         arena.f32(out, shape.cols),
