@@ -272,9 +272,9 @@ export interface RelaxedKernelExports {
   matvec_q8r: RelaxedMatvec;
   /** Y (n, rows) += X·Wᵀ, W int8 prepared at `prep`; each timestep quantized to 7 bits. */
   matmat_q8r: RelaxedMatmat;
-  /** y (rows) += W·x, W int4 (group a multiple of 8 or ≥ cols) copied by q4_prepare; x to 8 bits. */
+  /** y (rows) += W·x, W int4 (any group but 1 below cols) copied by q4_prepare; x to 8 bits. */
   matvec_q4r: RelaxedMatvec;
-  /** Y (n, rows) += X·Wᵀ, W int4 (group a multiple of 8 or ≥ cols) copied by q4_prepare; each timestep to 8 bits. */
+  /** Y (n, rows) += X·Wᵀ, W int4 (any group but 1 below cols) copied by q4_prepare; each timestep to 8 bits. */
   matmat_q4r: RelaxedMatmat;
   /**
    * y (rows) += W·x, W f16 free of Inf/NaN (f16_finite), with fused multiply-adds; scratch:

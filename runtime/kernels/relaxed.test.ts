@@ -42,11 +42,10 @@ function put(arena: Arena, a: Uint8Array | Float32Array, name: string): number {
 }
 
 function groupsFor(bits: QuantBits, cols: number): number[] {
-  // int4 takes only groups of whole 8-column chunks (or one group per row); others return 0 (tested below)
-  // and run kernels.wasm's matvec_q4.
+  // int4 takes any group size but 1 (tested below: it returns 0 and kernels.wasm's matvec_q4 runs).
   const list = bits === 8
     ? [Math.max(cols, 1), 16, 5]
-    : [32, 64, 96, 128, 8, 24, 48, 56, 104, Math.max(cols, 1)];
+    : [32, 64, 96, 128, 2, 3, 6, 8, 24, 48, 50, 56, 104, Math.max(cols, 1)];
   return [...new Set(list.map((g) => Math.min(g, Math.max(cols, 1))))];
 }
 
@@ -132,7 +131,13 @@ Deno.test({
     "q8_prepare() and q4_prepare() write the offset sums and scales in four-row quads, int4's biased codes",
   ignore: skip,
   fn() {
-    for (const [rows, cols, group] of [[3, 37, 37], [5, 203, 16], [2, 5, 2], [8, 200, 64]]) {
+    for (
+      const [rows, cols, group] of [[3, 37, 37], [5, 203, 16], [2, 5, 2], [8, 200, 64], [6, 200, 50], [
+        5,
+        37,
+        7,
+      ]]
+    ) {
       for (const bits of [8, 4] as const) {
         const q = randomQuantized(bits, rows, cols, group, rows + cols + group);
         const arena = new Arena(k, 1);
@@ -161,15 +166,18 @@ Deno.test({
           assert.deepEqual(arena.f32(prep, scales.length), scales, `${what}: scales`);
           const offset = q4PrepCodesOffset(rows, cols, group);
           assert.equal(offset, 4 * scales.length, `${what}: codes follow the scales`);
-          // Quads of rows, chunks of 8 columns (16 bytes: each row's 4 bytes), bytes ^ 0x88, padding 0.
-          const stride = Math.ceil(cols / 2);
-          const quadBytes = 16 * Math.ceil(cols / 8);
-          const copy = new Uint8Array(Math.ceil(rows / 4) * quadBytes);
+          // Quads of rows, each group in chunks of 8 columns (16 bytes: each row's 4 bytes, codes + 8),
+          // a group's last chunk padded with zeros.
+          const g = Math.min(group, cols);
+          const perGroup = Math.ceil(g / 8);
+          const chunks = (gpr - 1) * perGroup + Math.ceil((cols - (gpr - 1) * g) / 8);
+          const copy = new Uint8Array(Math.ceil(rows / 4) * chunks * 16);
           for (let r = 0; r < rows; r++) {
-            for (let b = 0; b < stride; b++) {
-              const v = q.data[r * stride + b] ^ 0x88;
-              const at = Math.floor(r / 4) * quadBytes + 16 * Math.floor(b / 4) + 4 * (r % 4) + (b % 4);
-              copy[at] = cols % 2 === 1 && b === stride - 1 ? v & 0x0f : v;
+            for (let c = 0; c < cols; c++) {
+              const p = c % g;
+              const chunk = Math.floor(c / g) * perGroup + Math.floor(p / 8);
+              const at = (Math.floor(r / 4) * chunks + chunk) * 16 + 4 * (r % 4) + ((p % 8) >> 1);
+              copy[at] |= ((quantCode(4, q.data, cols, r, c) + 8) & 15) << (4 * (p % 2));
             }
           }
           assert.equal(relaxedPrepBytes(4, rows, cols, group), offset + copy.length, `${what}: table size`);
@@ -296,11 +304,11 @@ for (const bits of [8, 4] as const) {
 }
 
 Deno.test({
-  name: "matvec_q4r and matmat_q4r refuse groups that are not whole 8-column chunks, writing nothing",
+  name: "matvec_q4r and matmat_q4r refuse groups of one column, writing nothing",
   ignore: skip,
   fn() {
     const [rows, cols] = [6, 37];
-    for (const group of [2, 6, 12, 36]) {
+    for (const group of [1]) {
       const q = randomQuantized(4, rows, cols, group, group);
       const x = randomF32(2 * cols, q.rand);
       const y0 = randomF32(2 * rows, q.rand);

@@ -35,12 +35,20 @@ export function blocksScratchBytes(cols: number): number {
  * Bytes of the table that the relaxed module's q8_prepare / q4_prepare write once per matrix (as/relaxed.ts):
  * 16 per group and quad of rows, twice for int8 (offset sums and scales); for int4 the scales, then at
  * {@link q4PrepCodesOffset} a biased copy of the codes, four rows interleaved (16 bytes per quad of rows and
- * 8 columns), that the relaxed int4 products read instead of the file's.
+ * chunk of 8 columns, each group padded to whole chunks), that the relaxed int4 products read instead of
+ * the file's.
  */
 export function relaxedPrepBytes(bits: QuantBits, rows: number, cols: number, group: number): number {
   if (rows <= 0 || cols <= 0) return 0;
   const n = 16 * Math.ceil(rows / 4) * Math.ceil(cols / Math.max(1, Math.min(group, cols)));
-  return bits === 8 ? 2 * n : n + 16 * Math.ceil(rows / 4) * Math.ceil(cols / 8);
+  return bits === 8 ? 2 * n : n + 16 * Math.ceil(rows / 4) * q4Chunks(cols, group);
+}
+
+/** Chunks of 8 columns in a row of the relaxed int4 copy: ⌈group/8⌉ per group, the last ⌈its columns/8⌉. */
+function q4Chunks(cols: number, group: number): number {
+  const g = Math.max(1, Math.min(group, cols));
+  const groups = Math.ceil(cols / g);
+  return (groups - 1) * Math.ceil(g / 8) + Math.ceil((cols - (groups - 1) * g) / 8);
 }
 
 /** Byte offset, within an int4 matrix's relaxed table, of the biased codes q4_prepare writes. */

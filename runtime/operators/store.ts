@@ -19,8 +19,7 @@
  *
  * Where the kernel instance has the relaxed-SIMD module (`k.relaxed`), products run matvec_q8r/q4r and
  * matmat_q8r/q4r (x quantized to 7/8 bits instead of 16; kernels/as/relaxed.ts), and the plain kernels
- * when those refuse (x with Inf/NaN) or do not apply (int4 with a group size below cols that is not a
- * multiple of 8).
+ * when those refuse (x with Inf/NaN) or do not apply (int4 with groups of one column).
  * @module
  */
 import {
@@ -121,8 +120,8 @@ export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number)
     gatherRow: (row, out) => gather(w, s, cols, g, row, out),
   };
   const rx = k.relaxed;
-  // relaxed int4 needs groups of whole 8-column chunks: a group size that is a multiple of 8, or one per row.
-  if (!rx || !(q8 || g % 8 === 0 || g >= cols)) return plain;
+  // relaxed int4 pads each group to whole 8-column chunks: any group size but 1 (below cols).
+  if (!rx || !(q8 || g >= 2 || g >= cols)) return plain;
   const matvecR = q8 ? rx.matvec_q8r : rx.matvec_q4r;
   const matmatR = q8 ? rx.matmat_q8r : rx.matmat_q4r;
   const prep = scratch + quantizedScratchBytes(cols); // 16-byte aligned: the x part is a multiple of 16

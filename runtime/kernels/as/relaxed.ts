@@ -12,8 +12,8 @@
 //   per-row-group 64·Σ q are computed once per matrix by q8_prepare (see "Prepared tables" below).
 // - int4 (`*_q4r`): x is quantized to 8 bits, xq = nearest-even(x · (127 / max|x|)) ∈ [−127, 127], and
 //   the codes are the unsigned operand, v = q + 8 = nibble ^ 8 ∈ [0, 15]: Σ v·xq − 8·Σ xq = Σ q·xq, with
-//   8·Σ xq per group computed once per x. Groups must be whole chunks of 8 columns: group a multiple of
-//   8 or ≥ cols (else the products return 0: use matvec_q4 of kernels.wasm).
+//   8·Σ xq per group computed once per x. Any group size but 1 (below cols; the products then return 0:
+//   use matvec_q4 of kernels.wasm).
 // Prepared tables (once per matrix, by q8_prepare / q4_prepare, into memory the caller keeps): the int8
 // offset sums and the scales of both, rows taken in quads, [quad][group][row % 4], so that a pass over four
 // rows loads one v128 of sums and one of scales per group instead of gathering four of each; for int4 also
@@ -335,21 +335,31 @@ export function matmat_q8r(
 
 // ---- int4 ----------------------------------------------------------------------------------------
 // The products read a copy of the codes that q4_prepare writes once per matrix, laid out for four rows at a
-// time: rows in quads (the last one padded with zero bytes), columns in chunks of 8 (4 bytes of a row; the
-// last chunk padded with zero bytes); chunk k of quad Q is the 16 bytes at (Q · chunks + k) · 16, holding
+// time: rows in quads (the last one padded with zero bytes), each group's columns in chunks of 8 (4 bytes of
+// a row; a group's last chunk padded with zero codes, so no chunk straddles two scales: group g's chunks
+// start at g · ⌈group/8⌉); chunk k of quad Q is the 16 bytes at (Q · chunks + k) · 16, holding
 // row 4Q + r's 4 bytes at 4r, each byte the file's ^ 0x88 (v = q + 8 per nibble, so the dot product's
 // unsigned operand needs no fix-up per load; padding is 0 and adds 0). One i8 × i7 dot product of such a
 // vector's low (or high) nibbles with the chunk's 4 even (or odd) x codes repeated in every lane sums each
 // row of the quad in its own i32 lane: no transposes, and a quad's per-group scales are one v128. Per 32
 // codes: one load, and + shift + and, two dot products (x86 with AVX-VNNI: one vpdpbusd each).
 // x: quantized to 8 bits in column order (the staging copy), then per chunk [4 even | 4 odd] codes at xs
-// (zeros past cols), and corr[16·g] = 8 · Σ_{c ∈ g} xq[c]. Groups must be whole chunks: group a multiple
-// of 8, or ≥ cols (else the product returns 0 and the caller runs matvec_q4 of kernels.wasm).
+// (zeros in the padding), and corr[16·g] = 8 · Σ_{c ∈ g} xq[c]. Any group size but 1 (below cols): its
+// padded x must fit the 4 · S bytes before the staging copy (group 2 pads 2 columns to 8: 4×); with group 1
+// the products return 0 and the caller runs matvec_q4 of kernels.wasm. Groups of a multiple of 8 (the
+// defaults) pad nothing but the row's end.
 
-/** Bytes of the code copy q4_prepare writes: ⌈rows/4⌉ · ⌈cols/8⌉ · 16. */
+/** Chunks of 8 columns per group: ⌈min(group, cols)/8⌉. */
 // @ts-ignore: decorator
-@inline function q4CopyBytes(rows: i32, cols: i32): usize {
-  return <usize>((rows + 3) >> 2) * <usize>((cols + 7) >> 3) << 4;
+@inline function chunksPerGroup(cols: i32, group: i32): i32 {
+  return (min(group, cols) + 7) >> 3;
+}
+
+/** Chunks of a row in the copy: every group's ⌈group/8⌉, the last group's ⌈its columns/8⌉. */
+// @ts-ignore: decorator
+@inline function q4Chunks(cols: i32, group: i32): i32 {
+  const gpr = (cols - 1) / group + 1;
+  return (gpr - 1) * chunksPerGroup(cols, group) + ((cols - (gpr - 1) * group + 7) >> 3);
 }
 
 /**
@@ -364,29 +374,33 @@ export function matmat_q8r(
 }
 
 /**
- * int4's x layout: int8 codes at src (n, column order) → dst as [4 even | 4 odd] per chunk of 8 columns,
- * zeros past n up to the chunk's end; corr[16·g] = 8 · Σ_{c ∈ g} xq[c] for each group g.
+ * int4's x layout: int8 codes at src (n, column order) → dst as [4 even | 4 odd] per chunk of 8 columns of
+ * each group (group g from chunk g · ⌈group/8⌉), zeros in the padding; corr[16·g] = 8 · Σ_{c ∈ g} xq[c].
  */
 function toChunks(src: usize, dst: usize, n: i32, group: i32, corr: usize): void {
-  let c = 0;
-  for (; c + 16 <= n; c += 16) {
-    const v = v128.load(src + <usize>c);
-    v128.store(dst + <usize>c, i8x16.shuffle(v, v, 0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15));
-  }
-  for (const end = (n + 7) & ~7; c < end; c++) {
-    const j = c & 7;
-    store<i8>(dst + <usize>((c & ~7) + ((j & 1) << 2) + (j >> 1)), c < n ? load<i8>(src + <usize>c) : 0);
-  }
+  const step = <usize>chunksPerGroup(n, group) << 3; // x bytes per whole group
   let gi: usize = 0;
+  let d = dst;
   for (let g0 = 0; g0 < n; g0 += group) {
-    const g1 = min(n, g0 + group);
+    const len = min(n, g0 + group) - g0;
+    const s = src + <usize>g0;
     let sv = i32x4.splat(0);
-    let k = g0;
-    for (; k + 16 <= g1; k += 16) sv = i32x4.add(sv, sum8(v128.load(src + <usize>k)));
+    let c = 0;
+    for (; c + 16 <= len; c += 16) {
+      const v = v128.load(s + <usize>c);
+      v128.store(d + <usize>c, i8x16.shuffle(v, v, 0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15));
+      sv = i32x4.add(sv, sum8(v));
+    }
     let ss = i32x4.extract_lane(sv, 0) + i32x4.extract_lane(sv, 1) + i32x4.extract_lane(sv, 2) + i32x4.extract_lane(sv, 3);
-    for (; k < g1; k++) ss += <i32>load<i8>(src + <usize>k);
+    for (const end = (len + 7) & ~7; c < end; c++) {
+      const j = c & 7;
+      const q = c < len ? <i32>load<i8>(s + <usize>c) : 0;
+      store<i8>(d + <usize>((c & ~7) + ((j & 1) << 2) + (j >> 1)), <i8>q);
+      ss += q;
+    }
     store<i32>(corr + gi, ss << 3);
     gi += 16;
+    d += step;
   }
 }
 
@@ -400,25 +414,42 @@ export function q4_prepare(w: usize, scales: usize, rows: i32, cols: i32, group:
   const gpr = (cols - 1) / group + 1;
   prepareScales(scales, rows, gpr, out);
   const dst = out + (<usize>((rows + 3) >> 2) * <usize>gpr << 4);
-  memory.fill(dst, 0, q4CopyBytes(rows, cols));
+  const qb = <usize>q4Chunks(cols, group) << 4;
+  memory.fill(dst, 0, <usize>((rows + 3) >> 2) * qb);
   const stride = (cols + 1) >> 1;
-  const qb = <usize>((cols + 7) >> 3) << 4;
+  const aligned = group >= cols || (group & 7) == 0; // no padding inside the row: the file's bytes in order
+  const cpg = chunksPerGroup(cols, group);
   for (let r = 0; r < rows; r++) {
     const src = w + <usize>r * <usize>stride;
     const row = dst + <usize>(r >> 2) * qb + (<usize>(r & 3) << 2);
-    let b = 0;
-    for (; b + 4 <= stride; b += 4) store<u32>(row + (<usize>b << 2), load<u32>(src + <usize>b) ^ 0x88888888);
-    for (; b < stride; b++) store<u8>(row + (<usize>(b >> 2) << 4) + <usize>(b & 3), load<u8>(src + <usize>b) ^ 0x88);
-    // An odd row's last byte holds one code: its unused high nibble must stay 0 (it was 8 after the bias).
-    if (cols & 1) {
-      const last = row + (<usize>((stride - 1) >> 2) << 4) + <usize>((stride - 1) & 3);
-      store<u8>(last, load<u8>(last) & 0x0f);
+    if (aligned) {
+      let b = 0;
+      for (; b + 4 <= stride; b += 4) store<u32>(row + (<usize>b << 2), load<u32>(src + <usize>b) ^ 0x88888888);
+      for (; b < stride; b++) store<u8>(row + (<usize>(b >> 2) << 4) + <usize>(b & 3), load<u8>(src + <usize>b) ^ 0x88);
+      // An odd row's last byte holds one code: its unused high nibble must stay 0 (it was 8 after the bias).
+      if (cols & 1) {
+        const last = row + (<usize>((stride - 1) >> 2) << 4) + <usize>((stride - 1) & 3);
+        store<u8>(last, load<u8>(last) & 0x0f);
+      }
+      continue;
+    }
+    // Groups padded to whole chunks: code by code, position p in group g → chunk g · cpg + p / 8.
+    let g = 0;
+    let p = 0;
+    for (let c = 0; c < cols; c++) {
+      const v = ((<u32>load<u8>(src + (<usize>c >> 1)) >> ((c & 1) << 2)) & 15) ^ 8;
+      const at = row + (<usize>(g * cpg + (p >> 3)) << 4) + <usize>((p & 7) >> 1);
+      store<u8>(at, load<u8>(at) | <u8>(v << ((p & 1) << 2)));
+      if (++p == group) {
+        p = 0;
+        g++;
+      }
     }
   }
 }
 
 /**
- * W: (rows, cols) int4 as q4_prepare copied it (w: that copy), group a multiple of 8 or ≥ cols, scales
+ * W: (rows, cols) int4 as q4_prepare copied it (w: that copy), any group size but 1 below cols, scales
  * prepared by q4_prepare into `prep`; x: (cols) f32; y: (rows) += W·x with x quantized to 8 bits. Returns 0
  * (nothing written) if x is not finite or the group size does not fit the layout. Sixteen rows per pass.
  */
@@ -426,7 +457,7 @@ export function matvec_q4r(
   w: usize, prep: usize, rows: i32, cols: i32, group: i32, x: usize, y: usize, scratch: usize,
 ): i32 {
   if (rows <= 0 || cols <= 0) return 1;
-  if (group < cols && (group & 7) != 0) return 0;
+  if (group < 2 && cols > 1) return 0;
   const m = maxAbs(x, cols);
   if (!(m <= F32.MAX_VALUE)) return 0;
   if (m > 0) q4Product(w, prep, rows, cols, group, x, m, y, scratch);
@@ -455,9 +486,9 @@ function q4Product(
   const sxv = f32x4.splat(sx);
   // A mask built from an argument, so the compiler cannot turn it back into per-use constants.
   const m4 = i8x16.splat(<i8>(0x0f | (rows >>> 31)));
-  const chunks = (cols + 7) >> 3;
+  const chunks = q4Chunks(cols, group);
   const gpr = (cols - 1) / group + 1;
-  const perGroup = group >= cols ? chunks : group >> 3;
+  const perGroup = chunksPerGroup(cols, group);
   const quads = (rows + 3) >> 2;
   const qb = <usize>chunks << 4; // code bytes per quad
   const sb = <usize>gpr << 4; // scale bytes per quad
@@ -518,7 +549,7 @@ export function matmat_q4r(
   w: usize, prep: usize, rows: i32, cols: i32, group: i32, x: usize, n: i32, y: usize, scratch: usize,
 ): i32 {
   if (rows <= 0 || cols <= 0 || n <= 0) return 1;
-  if ((group < cols && (group & 7) != 0) || !allFinite(x, n * cols)) return 0;
+  if ((group < 2 && cols > 1) || !allFinite(x, n * cols)) return 0;
   const xs = <usize>cols << 2;
   const ys = <usize>rows << 2;
   for (let t = 0; t < n; t++) {
