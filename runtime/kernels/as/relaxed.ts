@@ -433,9 +433,23 @@ export function q4_prepare(w: usize, scales: usize, rows: i32, cols: i32, group:
       }
       continue;
     }
-    // Groups padded to whole chunks: code by code, position p in group g → chunk g · cpg + p / 8.
+    // Groups padded to whole chunks: position p in group g → chunk g · cpg + p / 8. An even group keeps
+    // each byte's two codes together (byte by byte); an odd one splits bytes (code by code).
     let g = 0;
     let p = 0;
+    if ((group & 1) == 0) {
+      for (let b = 0; b < stride; b++) {
+        let v = <u32>load<u8>(src + <usize>b) ^ 0x88;
+        if (2 * b + 1 == cols) v &= 0x0f; // an odd row's unused high nibble
+        store<u8>(row + (<usize>(g * cpg + (p >> 3)) << 4) + <usize>((p & 7) >> 1), <u8>v);
+        p += 2;
+        if (p == group) {
+          p = 0;
+          g++;
+        }
+      }
+      continue;
+    }
     for (let c = 0; c < cols; c++) {
       const v = ((<u32>load<u8>(src + (<usize>c >> 1)) >> ((c & 1) << 2)) & 15) ^ 8;
       const at = row + (<usize>(g * cpg + (p >> 3)) << 4) + <usize>((p & 7) >> 1);
