@@ -215,7 +215,62 @@ export function matvec_q8r(
   const sxv = f32x4.splat(sx);
   const half = <usize>((rows + 3) >> 2) * <usize>gpr << 4;
   let pq = prep; // this quad's (sums, scales) per group
-  for (let r = 0; r < rows; r += 4) {
+  let r = 0;
+  // Eight rows per pass share each load of x where every group is whole 8-column steps.
+  if ((cols & 7) == 0 && (group >= cols || (group & 7) == 0)) {
+    for (; r + 8 <= rows; r += 8) {
+      const p0 = w + <usize>r * stride;
+      let fa = f32x4.splat(0);
+      let fb = fa;
+      for (let g0 = 0; g0 < cols; g0 += group) {
+        const g1 = min(cols, g0 + group);
+        let a0 = i32x4.splat(0);
+        let a1 = a0;
+        let a2 = a0;
+        let a3 = a0;
+        let a4 = a0;
+        let a5 = a0;
+        let a6 = a0;
+        let a7 = a0;
+        let c = g0;
+        for (; c + 16 <= g1; c += 16) {
+          const xv = v128.load(scratch + <usize>c);
+          const o = p0 + <usize>c;
+          a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o), xv, a0);
+          a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o + stride), xv, a1);
+          a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o + 2 * stride), xv, a2);
+          a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o + 3 * stride), xv, a3);
+          a4 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o + 4 * stride), xv, a4);
+          a5 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o + 5 * stride), xv, a5);
+          a6 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o + 6 * stride), xv, a6);
+          a7 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o + 7 * stride), xv, a7);
+        }
+        if (c < g1) {
+          const xv = v128.load64_zero(scratch + <usize>c);
+          const o = p0 + <usize>c;
+          a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o), xv, a0);
+          a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o + stride), xv, a1);
+          a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o + 2 * stride), xv, a2);
+          a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o + 3 * stride), xv, a3);
+          a4 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o + 4 * stride), xv, a4);
+          a5 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o + 5 * stride), xv, a5);
+          a6 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o + 6 * stride), xv, a6);
+          a7 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o + 7 * stride), xv, a7);
+        }
+        const ta = hsum4i(a0, a1, a2, a3);
+        const tb = hsum4i(a4, a5, a6, a7);
+        fa = f32x4.add(fa, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(ta, v128.load(pq))), v128.load(pq + half)));
+        const pb = pq + (<usize>gpr << 4);
+        fb = f32x4.add(fb, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(tb, v128.load(pb))), v128.load(pb + half)));
+        pq += 16;
+      }
+      pq += <usize>gpr << 4; // past the second quad's groups
+      const dst = y + (<usize>r << 2);
+      v128.store(dst, f32x4.add(v128.load(dst), f32x4.mul(fa, sxv)));
+      v128.store(dst, f32x4.add(v128.load(dst, 16), f32x4.mul(fb, sxv)), 16);
+    }
+  }
+  for (; r < rows; r += 4) {
     const k = min(4, rows - r);
     const p0 = w + <usize>r * stride;
     const p1 = k > 1 ? p0 + stride : p0;
