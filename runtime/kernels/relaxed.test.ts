@@ -166,17 +166,19 @@ Deno.test({
           assert.deepEqual(arena.f32(prep, scales.length), scales, `${what}: scales`);
           const offset = q4PrepCodesOffset(rows, cols, group);
           assert.equal(offset, 4 * scales.length, `${what}: codes follow the scales`);
-          // Quads of rows, each group in chunks of 8 columns (16 bytes: each row's 4 bytes, codes + 8),
-          // a group's last chunk padded with zeros.
+          // Quads of rows in blocks of four, each group in chunks of 8 columns (16 bytes: each row's 4
+          // bytes, codes + 8; a block's four quads side by side per chunk), padding zero.
           const g = Math.min(group, cols);
           const perGroup = Math.ceil(g / 8);
           const chunks = (gpr - 1) * perGroup + Math.ceil((cols - (gpr - 1) * g) / 8);
-          const copy = new Uint8Array(Math.ceil(rows / 4) * chunks * 16);
+          const copy = new Uint8Array(Math.ceil(rows / 16) * 4 * chunks * 16); // blocks of four quads
           for (let r = 0; r < rows; r++) {
             for (let c = 0; c < cols; c++) {
               const p = c % g;
               const chunk = Math.floor(c / g) * perGroup + Math.floor(p / 8);
-              const at = (Math.floor(r / 4) * chunks + chunk) * 16 + 4 * (r % 4) + ((p % 8) >> 1);
+              const quad = Math.floor(r / 4);
+              const at = ((Math.floor(quad / 4) * chunks + chunk) * 4 + quad % 4) * 16 + 4 * (r % 4) +
+                ((p % 8) >> 1);
               copy[at] |= ((quantCode(4, q.data, cols, r, c) + 8) & 15) << (4 * (p % 2));
             }
           }

@@ -35,13 +35,13 @@ export function blocksScratchBytes(cols: number): number {
  * Bytes of the table that the relaxed module's q8_prepare / q4_prepare write once per matrix (as/relaxed.ts):
  * 16 per group and quad of rows, twice for int8 (offset sums and scales); for int4 the scales, then at
  * {@link q4PrepCodesOffset} a biased copy of the codes, four rows interleaved (16 bytes per quad of rows and
- * chunk of 8 columns, each group padded to whole chunks), that the relaxed int4 products read instead of
- * the file's.
+ * chunk of 8 columns, in blocks of four quads, each group padded to whole chunks), that the relaxed int4
+ * products read instead of the file's.
  */
 export function relaxedPrepBytes(bits: QuantBits, rows: number, cols: number, group: number): number {
   if (rows <= 0 || cols <= 0) return 0;
   const n = 16 * Math.ceil(rows / 4) * Math.ceil(cols / Math.max(1, Math.min(group, cols)));
-  return bits === 8 ? 2 * n : n + 16 * Math.ceil(rows / 4) * q4Chunks(cols, group);
+  return bits === 8 ? 2 * n : n + 64 * Math.ceil(rows / 16) * q4Chunks(cols, group);
 }
 
 /** Chunks of 8 columns in a row of the relaxed int4 copy: ⌈group/8⌉ per group, the last ⌈its columns/8⌉. */

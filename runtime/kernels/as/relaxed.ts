@@ -390,9 +390,10 @@ export function matmat_q8r(
 
 // ---- int4 ----------------------------------------------------------------------------------------
 // The products read a copy of the codes that q4_prepare writes once per matrix, laid out for four rows at a
-// time: rows in quads (the last one padded with zero bytes), each group's columns in chunks of 8 (4 bytes of
-// a row; a group's last chunk padded with zero codes, so no chunk straddles two scales: group g's chunks
-// start at g · ⌈group/8⌉); chunk k of quad Q is the 16 bytes at (Q · chunks + k) · 16, holding
+// time: rows in quads, quads in blocks of four (the last padded with zero bytes), each group's columns in
+// chunks of 8 (4 bytes of a row; a group's last chunk padded with zero codes, so no chunk straddles two
+// scales: group g's chunks start at g · ⌈group/8⌉); chunk k of quad Q is the 16 bytes at
+// ((⌊Q/4⌋ · chunks + k) · 4 + Q mod 4) · 16 (a block's four quads side by side per chunk), holding
 // row 4Q + r's 4 bytes at 4r, each byte the file's ^ 0x88 (v = q + 8 per nibble, so the dot product's
 // unsigned operand needs no fix-up per load; padding is 0 and adds 0). One i8 × i7 dot product of such a
 // vector's low (or high) nibbles with the chunk's 4 even (or odd) x codes repeated in every lane sums each
@@ -403,6 +404,12 @@ export function matmat_q8r(
 // padded x must fit the 4 · S bytes before the staging copy (group 2 pads 2 columns to 8: 4×); with group 1
 // the products return 0 and the caller runs matvec_q4 of kernels.wasm. Groups of a multiple of 8 (the
 // defaults) pad nothing but the row's end.
+
+/** Bytes of the code copy: blocks of four quads (the last padded with zero quads) × chunks × 64. */
+// @ts-ignore: decorator
+@inline function q4CopyBytes(rows: i32, cols: i32, group: i32): usize {
+  return <usize>((rows + 15) >> 4) * <usize>q4Chunks(cols, group) << 6;
+}
 
 /** Chunks of 8 columns per group: ⌈min(group, cols)/8⌉. */
 // @ts-ignore: decorator
@@ -469,21 +476,22 @@ export function q4_prepare(w: usize, scales: usize, rows: i32, cols: i32, group:
   const gpr = (cols - 1) / group + 1;
   prepareScales(scales, rows, gpr, out);
   const dst = out + (<usize>((rows + 3) >> 2) * <usize>gpr << 4);
-  const qb = <usize>q4Chunks(cols, group) << 4;
-  memory.fill(dst, 0, <usize>((rows + 3) >> 2) * qb);
+  const chunks = <usize>q4Chunks(cols, group);
+  memory.fill(dst, 0, q4CopyBytes(rows, cols, group));
   const stride = (cols + 1) >> 1;
   const aligned = group >= cols || (group & 7) == 0; // no padding inside the row: the file's bytes in order
   const cpg = chunksPerGroup(cols, group);
   for (let r = 0; r < rows; r++) {
     const src = w + <usize>r * <usize>stride;
-    const row = dst + <usize>(r >> 2) * qb + (<usize>(r & 3) << 2);
+    // Row r: quad r / 4, that quad's place (r / 4) % 4 in its block of four, lane r % 4.
+    const row = dst + (<usize>(r >> 4) * chunks << 6) + (<usize>((r >> 2) & 3) << 4) + (<usize>(r & 3) << 2);
     if (aligned) {
       let b = 0;
-      for (; b + 4 <= stride; b += 4) store<u32>(row + (<usize>b << 2), load<u32>(src + <usize>b) ^ 0x88888888);
-      for (; b < stride; b++) store<u8>(row + (<usize>(b >> 2) << 4) + <usize>(b & 3), load<u8>(src + <usize>b) ^ 0x88);
+      for (; b + 4 <= stride; b += 4) store<u32>(row + (<usize>b << 4), load<u32>(src + <usize>b) ^ 0x88888888);
+      for (; b < stride; b++) store<u8>(row + (<usize>(b >> 2) << 6) + <usize>(b & 3), load<u8>(src + <usize>b) ^ 0x88);
       // An odd row's last byte holds one code: its unused high nibble must stay 0 (it was 8 after the bias).
       if (cols & 1) {
-        const last = row + (<usize>((stride - 1) >> 2) << 4) + <usize>((stride - 1) & 3);
+        const last = row + (<usize>((stride - 1) >> 2) << 6) + <usize>((stride - 1) & 3);
         store<u8>(last, load<u8>(last) & 0x0f);
       }
       continue;
@@ -496,7 +504,7 @@ export function q4_prepare(w: usize, scales: usize, rows: i32, cols: i32, group:
       for (let b = 0; b < stride; b++) {
         let v = <u32>load<u8>(src + <usize>b) ^ 0x88;
         if (2 * b + 1 == cols) v &= 0x0f; // an odd row's unused high nibble
-        store<u8>(row + (<usize>(g * cpg + (p >> 3)) << 4) + <usize>((p & 7) >> 1), <u8>v);
+        store<u8>(row + (<usize>(g * cpg + (p >> 3)) << 6) + <usize>((p & 7) >> 1), <u8>v);
         p += 2;
         if (p == group) {
           p = 0;
@@ -507,7 +515,7 @@ export function q4_prepare(w: usize, scales: usize, rows: i32, cols: i32, group:
     }
     for (let c = 0; c < cols; c++) {
       const v = ((<u32>load<u8>(src + (<usize>c >> 1)) >> ((c & 1) << 2)) & 15) ^ 8;
-      const at = row + (<usize>(g * cpg + (p >> 3)) << 4) + <usize>((p & 7) >> 1);
+      const at = row + (<usize>(g * cpg + (p >> 3)) << 6) + <usize>((p & 7) >> 1);
       store<u8>(at, load<u8>(at) | <u8>(v << ((p & 1) << 2)));
       if (++p == group) {
         p = 0;
@@ -559,16 +567,13 @@ function q4Product(
   const gpr = (cols - 1) / group + 1;
   const perGroup = chunksPerGroup(cols, group);
   const quads = (rows + 3) >> 2;
-  const qb = <usize>chunks << 4; // code bytes per quad
   const sb = <usize>gpr << 4; // scale bytes per quad
-  // Four quads per pass share each x load; a last pass over fewer repeats its first quad in the others'
-  // places and drops their results.
+  // One block of four quads per pass: each x load serves 16 rows, and the block's four chunks k are 64
+  // contiguous bytes (one address, four offsets). A last block of fewer quads reads its zero padding in
+  // the others' places, takes its first quad's scales for them and drops their results.
   for (let q = 0; q < quads; q += 4) {
     const n = min(4, quads - q);
-    const p0 = w + <usize>q * qb;
-    const p1 = n > 1 ? p0 + qb : p0;
-    const p2 = n > 2 ? p0 + 2 * qb : p0;
-    const p3 = n > 3 ? p0 + 3 * qb : p0;
+    const pb = w + (<usize>(q >> 2) * <usize>chunks << 6);
     const s0 = prep + <usize>q * sb;
     const s1 = n > 1 ? s0 + sb : s0;
     const s2 = n > 2 ? s0 + 2 * sb : s0;
@@ -588,11 +593,11 @@ function q4Product(
         const xv = v128.load64_zero(xs + (<usize>k << 3));
         const xe = i32x4.shuffle(xv, xv, 0, 0, 0, 0);
         const xo = i32x4.shuffle(xv, xv, 1, 1, 1, 1);
-        const o = <usize>k << 4;
-        a0 = dotQ4r(a0, v128.load(p0 + o), xe, xo, m4);
-        a1 = dotQ4r(a1, v128.load(p1 + o), xe, xo, m4);
-        a2 = dotQ4r(a2, v128.load(p2 + o), xe, xo, m4);
-        a3 = dotQ4r(a3, v128.load(p3 + o), xe, xo, m4);
+        const c = pb + (<usize>k << 6);
+        a0 = dotQ4r(a0, v128.load(c), xe, xo, m4);
+        a1 = dotQ4r(a1, v128.load(c, 16), xe, xo, m4);
+        a2 = dotQ4r(a2, v128.load(c, 32), xe, xo, m4);
+        a3 = dotQ4r(a3, v128.load(c, 48), xe, xo, m4);
       }
       const cv = v128.load32_splat(corr + (<usize>g << 4));
       const og = <usize>g << 4;
