@@ -496,11 +496,38 @@ def choose_modes(n: int, d: int = TT_DEFAULT_CORES) -> list[int]:
     return balanced_factors(cap, d)
 
 
+def fast_modes(n: int, side: str, d: int = TT_DEFAULT_CORES) -> list[int]:
+    """The fast split of one side (compiler/methods/tt.ts fastModes): with 3 cores and n >= 16, rows
+    [ceil(n/4), 2, 2] and columns [2, 2, ceil(n/4)]; else the balanced one."""
+    if d != 3 or n < 16:
+        return choose_modes(n, d)
+    big = -(-n // 4)
+    return [big, 2, 2] if side == "rows" else [2, 2, big]
+
+
 def tt_cores(w: np.ndarray, spec: dict) -> tuple[list[int], list[int], list[int], list[np.ndarray]]:
+    """TT-SVD as the compiler's (compiler/methods/tt.ts tensorTrainCores): without modes in the spec, the
+    fast and the balanced split are both decomposed and the smaller relative error wins (fast on a tie;
+    with a tolerance and no rank cap, fewer parameters)."""
     rows, cols = w.shape
-    d = len(spec.get("rowModes") or spec.get("colModes") or [0] * TT_DEFAULT_CORES)
-    row_modes = spec.get("rowModes") or choose_modes(rows, d)
-    col_modes = spec.get("colModes") or choose_modes(cols, d)
+    if not spec.get("rowModes") and not spec.get("colModes"):
+        fast = tt_svd(w, spec, fast_modes(rows, "rows"), fast_modes(cols, "cols"))
+        balanced_modes = (choose_modes(rows), choose_modes(cols))
+        if (fast[0], fast[1]) == balanced_modes:
+            return fast[:4]
+        balanced = tt_svd(w, spec, *balanced_modes)
+        if not spec.get("maxRank") and spec.get("tolerance") is not None:
+            size = lambda tt: sum(c.size for c in tt[3])
+            return (fast if size(fast) <= size(balanced) else balanced)[:4]
+        return (fast if fast[4] <= balanced[4] else balanced)[:4]
+    d = len(spec.get("rowModes") or spec.get("colModes"))
+    return tt_svd(w, spec, spec.get("rowModes") or choose_modes(rows, d), spec.get("colModes") or choose_modes(cols, d))[:4]
+
+
+def tt_svd(w: np.ndarray, spec: dict, row_modes: list[int], col_modes: list[int]):
+    """TT-SVD of w with the given modes: (row_modes, col_modes, ranks, cores, relative error)."""
+    rows, cols = w.shape
+    d = len(row_modes)
     m_tot, n_tot = int(np.prod(row_modes)), int(np.prod(col_modes))
     full = np.zeros((m_tot, n_tot), np.float64)
     full[:rows, :cols] = w
@@ -511,6 +538,7 @@ def tt_cores(w: np.ndarray, spec: dict) -> tuple[list[int], list[int], list[int]
     tail = None if spec.get("tolerance") is None or d == 1 else spec["tolerance"] ** 2 * norm2 / (d - 1)
     ranks, cores = [1], []
     rest = t.reshape(-1)
+    dropped = 0.0
     for k in range(d - 1):
         c = rest.reshape(ranks[k] * sizes[k], -1)
         u, s, vt = np.linalg.svd(c, full_matrices=False)
@@ -526,10 +554,11 @@ def tt_cores(w: np.ndarray, spec: dict) -> tuple[list[int], list[int], list[int]
         r = max(1, min(r, len(s2)))
         cores.append(u[:, :r].reshape(ranks[k], -1).astype(np.float32))
         ranks.append(r)
+        dropped += float(s2[r:].sum())
         rest = (s[:r, None] * vt[:r]).reshape(-1)
     cores.append(rest.reshape(ranks[-1], -1).astype(np.float32))
     ranks.append(1)
-    return row_modes, col_modes, ranks, cores
+    return row_modes, col_modes, ranks, cores, (dropped / norm2) ** 0.5 if norm2 > 0 else 0.0
 
 
 def tt_dense(cores: list[torch.Tensor], row_modes, col_modes, ranks, rows: int, cols: int) -> torch.Tensor:

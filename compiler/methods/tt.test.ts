@@ -6,6 +6,7 @@ import {
   balancedFactors,
   checkTensorTrainSpec,
   chooseModes,
+  fastModes,
   tensorTrainCores,
   tensorTrainMethod,
   tensorTrainToDense,
@@ -118,6 +119,53 @@ Deno.test("chooseModes() factors balanced, ascending, padding awkward sizes", ()
   }
 });
 
+Deno.test("fastModes: [⌈n/4⌉, 2, 2] × [2, 2, ⌈n/4⌉] from 16 on, balanced below and for d ≠ 3", () => {
+  assert.deepEqual(fastModes(10000, "rows"), [2500, 2, 2]);
+  assert.deepEqual(fastModes(200, "cols"), [2, 2, 50]);
+  assert.deepEqual(fastModes(800, "rows"), [200, 2, 2]);
+  assert.deepEqual(fastModes(10007, "rows"), [2502, 2, 2]); // padded to 10008
+  assert.deepEqual(fastModes(16, "cols"), [2, 2, 4]);
+  assert.deepEqual(fastModes(15, "rows"), chooseModes(15));
+  assert.deepEqual(fastModes(200, "rows", 4), chooseModes(200, 4));
+});
+
+Deno.test("without modes, the split (fast or balanced) whose TT-SVD has the smaller error is kept", () => {
+  // A matrix that is exactly a rank-2 TT in one split has error ≈ 0 there: that split must be chosen.
+  // (40 × 24: neither split pads, so the cropped reconstruction is still exactly that TT.)
+  for (const [rowModes, colModes] of [[[10, 2, 2], [2, 2, 6]], [chooseModes(40), chooseModes(24)]]) {
+    const source = tensorTrainMethod.encode(random("w", 40, 24, 7), {
+      kind: "tt",
+      maxRank: 2,
+      rowModes,
+      colModes,
+      storage: f32,
+    }, "decoder").encoded;
+    const exact = irMatrix("decoder", 40, 24, tensorTrainToDense(source));
+    const { encoded, detail } = tensorTrainMethod.encode(
+      exact,
+      { kind: "tt", maxRank: 2, storage: f32 },
+      "decoder",
+    );
+    assert.ok(encoded.encoding.kind === "tt");
+    assert.deepEqual([encoded.encoding.rowModes, encoded.encoding.colModes], [rowModes, colModes], detail);
+    assert.ok(tensorTrainCores(exact, { maxRank: 2 }).relativeError < 1e-6);
+  }
+  // A random matrix: the kept split's error is the smaller of the two.
+  const m = random("w", 64, 32, 9);
+  const kept = tensorTrainCores(m, { maxRank: 4 });
+  const fast = tensorTrainCores(m, {
+    maxRank: 4,
+    rowModes: fastModes(64, "rows"),
+    colModes: fastModes(32, "cols"),
+  });
+  const balanced = tensorTrainCores(m, { maxRank: 4, rowModes: chooseModes(64), colModes: chooseModes(32) });
+  assert.equal(kept.relativeError, Math.min(fast.relativeError, balanced.relativeError));
+  // The relative error from the dropped singular values equals the reconstruction's.
+  const { encoded } = tensorTrainMethod.encode(m, { kind: "tt", maxRank: 4, storage: f32 }, "decoder");
+  const direct = relErr(ttToDense(encoded), m.data);
+  assert.ok(Math.abs(kept.relativeError - direct) < 1e-5, `${kept.relativeError} vs ${direct}`);
+});
+
 Deno.test("a TT with maximal ranks reproduces the matrix (property, incl. padding and given modes)", () => {
   const cases: [number, number, Partial<{ rowModes: number[]; colModes: number[] }>][] = [
     [1, 1, {}],
@@ -125,6 +173,7 @@ Deno.test("a TT with maximal ranks reproduces the matrix (property, incl. paddin
     [32, 12, {}],
     [7, 13, {}], // both padded
     [37, 5, {}],
+    [50, 18, {}], // the fast default split on both sides, padded: [13, 2, 2] × [2, 2, 5]
     [48, 16, { rowModes: [4, 3, 4], colModes: [2, 2, 4] }],
     [24, 6, { rowModes: [2, 3, 2, 2], colModes: [1, 2, 3, 1] }],
     [10, 9, { rowModes: [10], colModes: [9] }], // d = 1: one core holds W
@@ -144,7 +193,7 @@ Deno.test("TT cores have SPEC.md's shapes: R_k × (m_k·n_k·R_{k+1}), R_0 = R_d
   const { encoded } = tensorTrainMethod.encode(m, { kind: "tt", maxRank: 3, storage: f32 }, "decoder");
   const e = encoded.encoding;
   assert.ok(e.kind === "tt");
-  assert.deepEqual(e.rowModes, [2, 4, 5]);
+  assert.deepEqual(e.rowModes, [2, 4, 5]); // this random matrix keeps the balanced split (smaller error)
   assert.deepEqual(e.colModes, [2, 2, 3]);
   assert.deepEqual(e.ranks, [1, 3, 3, 1]);
   e.cores.forEach((c, k) => {

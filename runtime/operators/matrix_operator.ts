@@ -45,7 +45,7 @@ export function operatorScratchBytes(m: MatrixInfo, use: MatrixUse = {}): number
     case "lowrank":
       return lowRankScratchBytes(m, stored);
     case "tt":
-      return tensorTrainScratchBytes(m, stored, use.gathers);
+      return tensorTrainScratchBytes(m, use.gathers);
     case "csr":
       return pruneScratchBytes(m);
     case "blocks":

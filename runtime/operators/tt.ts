@@ -10,19 +10,22 @@
  * scratch is this operator's alone, so the runtime holds a compressed core and its f32 copy.
  *
  * Scratch: the kernels' descriptor (4 + 5d i32), two work buffers of maxInter floats
- * (`ttWorkFloats`), decoded cores, and each decoded core's leaf scratch.
+ * (`ttWorkFloats`), decoded cores, and what each decoded core's leaf needs to decode (f16 scales as f32).
  *
  * Row gathers (`{ gathers: true }`, the embedding): a row r = (i_0 … i_{d−1}) is the left-to-right product
  * of one slice per core (as/tt.ts). All rows that share i_0 … i_{d−2} share the first d − 1 steps, whose
- * result P (∏_{k<d−1} n_k rows × R_{d−1}) is most of the work — for PTB's [20,20,25] × [5,5,8] embedding at
- * ranks (1, 100, 128, 1), 320 k of 346 k multiply-adds. The operator keeps each P once computed (the first
- * gather of a prefix), in scratch sized for all ∏_{k<d−1} m_k prefixes (400 × 25 × 128 floats, 5.1 MB,
- * there), so that later rows cost only the last step: P (25 × 128) times the last core's slice for
- * i_{d−1}, one matmat_f32 against that slice transposed (8 × 128, all slices transposed once: 100 kB),
- * so every product is a contiguous 128-long dot product. Whole rows are kept too, in a direct-mapped cache
- * of ROW_SLOTS rows (slot = row mod ROW_SLOTS; 800 kB for PTB's 200 columns): text is dominated by a few
- * frequent tokens, and vocabularies sorted by frequency, as PTB's, give the commonest ones slots of their
- * own, so most gathers are one copy. Matrices that are not gathered reserve nothing for it.
+ * result P (∏_{k<d−1} n_k rows × R_{d−1}) is most of the work — for a [20,20,25] × [5,5,8] embedding at
+ * ranks (1, 100, 128, 1), 320 k of 346 k multiply-adds; for PTB's tt:128 embedding as the compiler now
+ * splits it, [2500,2,2] × [2,2,50] at (1, 128, 100, 1), 51 k of 71 k. The operator keeps each P once
+ * computed (the first gather of a prefix), in scratch sized for all ∏_{k<d−1} m_k prefixes (5 000 × 4 ×
+ * 100 floats, 8 MB, there; 400 × 25 × 128, 5.1 MB, for the balanced split), so that later rows cost only
+ * the last step: P times the last core's slice for i_{d−1}, one matmat_f32 against that slice transposed
+ * (n × R; all slices transposed once), so every product is a contiguous R-long dot product. Whole rows are
+ * kept too, in a direct-mapped cache of ROW_SLOTS rows (slot = row mod ROW_SLOTS; 800 kB for PTB's 200
+ * columns): text is dominated by a few frequent tokens, and vocabularies sorted by frequency, as PTB's,
+ * give the commonest ones slots of their own, so most gathers are one copy. Matrices that are not gathered
+ * reserve nothing for it. PTB's tt:128+int8 embedding operator holds 11.7 MB of scratch in all (8 MB of P,
+ * its cores decoded to f32, the rows).
  * @module
  */
 import { ttWorkFloats } from "../kernels/scratch.ts";
@@ -30,6 +33,7 @@ import type { KernelInstance } from "../kernels/kernels.ts";
 import type { TensorTrainInfo } from "../format/read.ts";
 import type { MatrixOperator } from "./matrix_operator.ts";
 import { isDenseF32, type StoreOperators } from "./lowrank.ts";
+import { f32ScalesScratchBytes } from "./store.ts";
 
 const align16 = (n: number) => (n + 15) & ~15;
 
@@ -52,7 +56,7 @@ function prefixShape(m: TensorTrainInfo) {
   };
 }
 
-function layout(m: TensorTrainInfo, stored: StoreOperators, gathers: boolean) {
+function layout(m: TensorTrainInfo, gathers: boolean) {
   const d = m.cores.length;
   const desc = 0;
   const maxInter = ttWorkFloats(m.rowModes, m.colModes, m.ranks);
@@ -74,16 +78,18 @@ function layout(m: TensorTrainInfo, stored: StoreOperators, gathers: boolean) {
     if (isDenseF32(c)) return undefined;
     const at = end;
     end += align16(4 * c.rows * c.cols);
+    // The core's own operator only decodes it (gatherRow): it needs f32 scales, not the products' room
+    // (which for a 1 × 640 000 int8 core would be 10 MB of activation copies).
     const store = end;
-    end += align16(stored.scratchBytes(c));
+    end += align16(c.kind === "quantized" ? f32ScalesScratchBytes(c) : 0);
     return { at, store };
   });
   return { desc, work, maxInter, decoded, cache, end };
 }
 
 /** Scratch bytes the operator of `m` needs (shapes only); `gathers`: it serves row gathers (module doc). */
-export function tensorTrainScratchBytes(m: TensorTrainInfo, stored: StoreOperators, gathers = false): number {
-  return layout(m, stored, gathers).end;
+export function tensorTrainScratchBytes(m: TensorTrainInfo, gathers = false): number {
+  return layout(m, gathers).end;
 }
 
 /**
@@ -98,7 +104,7 @@ export function tensorTrainOperator(
   gathers = false,
 ): MatrixOperator {
   const { rows, cols } = m;
-  const l = layout(m, stored, gathers);
+  const l = layout(m, gathers);
   const d = m.cores.length;
   const desc = scratch + l.desc;
   const work = scratch + l.work;
