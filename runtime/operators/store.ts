@@ -14,8 +14,7 @@
  *                   (quantizedScratchBytes(cols) in kernels/scratch.ts, see kernels/as/quantized.ts), then the relaxed
  *                   kernels' prepared table (relaxedPrepBytes: scales in row quads, int8's offset sums,
  *                   int4's codes biased for the dot product, four rows interleaved — a second copy of
- *                   an int4 matrix), written
- *                   on first use
+ *                   an int4 matrix), written on first use
  *
  * Where the kernel instance has the relaxed-SIMD module (`k.relaxed`), products run matvec_q8r/q4r and
  * matmat_q8r/q4r (x quantized to 7/8 bits instead of 16; kernels/as/relaxed.ts), and the plain kernels
