@@ -6,6 +6,7 @@
 import { importOnnx } from "./onnx/import.ts";
 import type { IrModel } from "./ir.ts";
 import { compressModel, type TensorReport } from "./compress.ts";
+import { compressChoosingSplits, type SplitChoice } from "./tt_split_choice.ts";
 import { methodRecipe, type Recipe } from "./recipe.ts";
 import { writeLem } from "./writer.ts";
 import { OnnxReferenceModel } from "./onnxruntime_reference.ts";
@@ -37,6 +38,12 @@ export interface CompileOptions {
   evalText?: string;
   /** Score only the first `evalLimit` tokens of `evalText`. */
   evalLimit?: number;
+  /**
+   * false: no model-level tensor-train split choice (compiler/tt_split_choice.ts), each matrix keeps its
+   * own — the budgeted compile's, whose search measured exactly those encodings. Default true.
+   */
+  chooseSplits?: boolean;
+  /** Told as each stage advances; `total` 0 for a stage without a count. */
   onProgress?: (stage: string, done: number, total: number) => void;
 }
 
@@ -52,8 +59,13 @@ export interface CompiledTensor extends TensorReport {
 /** What compiling produced. */
 export interface CompileResult {
   bytes: Uint8Array;
-  /** The recipe applied (given, the re-trained file's own, or f32 everywhere). */
+  /**
+   * The recipe applied (given, the re-trained file's own, or f32 everywhere), with explicit fast modes
+   * on the tensor-train matrices where the model-level split choice kept them (compiler/tt_split_choice.ts).
+   */
   recipe: Recipe;
+  /** The model-level tensor-train split choice, when there was one to make. */
+  splitChoice?: SplitChoice;
   tensors: CompiledTensor[];
   /** What the compiled model was checked against: "onnxruntime-web", or the imported weights' forward pass. */
   reference: string;
@@ -146,12 +158,18 @@ export async function compileImported(
 ): Promise<CompileResult> {
   const recipe = options.recipe ?? ir.trained?.recipe ?? methodRecipe("f32");
   const name = options.name ?? options.fileName.replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "");
-  const { model: encoded, tensors } = compressModel(
-    ir,
-    recipe,
-    { name, compiler: COMPILER },
-    (_, done, total) => options.onProgress?.("compressing weight matrices", done, total),
-  );
+  const metadata = { name, compiler: COMPILER };
+  const onTensor = (_: unknown, done: number, total: number) =>
+    options.onProgress?.("compressing weight matrices", done, total);
+  const { model: encoded, tensors, recipe: applied, splitChoice } = options.chooseSplits === false
+    ? { ...compressModel(ir, recipe, metadata, onTensor), recipe }
+    : await compressChoosingSplits(
+      ir,
+      recipe,
+      metadata,
+      onTensor,
+      (stage) => options.onProgress?.(stage, 0, 0),
+    );
 
   // Check: our logits against onnxruntime-web's on the same tokens, from the zero state.
   const draft = writeLem(encoded);
@@ -161,7 +179,8 @@ export async function compileImported(
   const checkIds = evalIds && evalIds.length >= 2 ? evalIds.slice(0, 32) : checkSequence(ir.vocab.length, 32);
   const result: CompileResult = {
     bytes: draft,
-    recipe,
+    recipe: applied,
+    ...(splitChoice ? { splitChoice } : {}),
     tensors: tensors.map((t) => ({
       ...t,
       encoding: ours.info.tensors.find((f) => f.name === t.name)!.encoding,

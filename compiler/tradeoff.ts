@@ -11,6 +11,7 @@ import { formatPercent } from "../runtime/cli/format.ts";
 import type { IrModel } from "./ir.ts";
 import { writeLem } from "./writer.ts";
 import { compressModel } from "./compress.ts";
+import { compressChoosingSplits } from "./tt_split_choice.ts";
 import { methodRecipe, type Recipe } from "./recipe.ts";
 import { COMPILER } from "./compile.ts";
 import { LstmModel } from "../runtime/model.ts";
@@ -108,7 +109,7 @@ export async function measureTradeoff(ir: IrModel, options: TradeoffOptions): Pr
     const label = retrained ? `${method} (re-trained)` : method;
     options.onStage?.(`${label}: compressing`);
     const t0 = performance.now();
-    const { model: encoded } = compressModel(model, recipe, meta);
+    const { model: encoded } = await compressChoosingSplits(model, recipe, meta);
     const bytes = writeLem(encoded);
     const compressSeconds = (performance.now() - t0) / 1000;
     const lm = await LstmModel.load(bytes);

@@ -170,6 +170,7 @@ export async function compileToBudget(
     ...options,
     name,
     recipe,
+    chooseSplits: false,
     onProgress: options.onCompileProgress,
   });
   // The search measured files carrying the compile's metric names with placeholder values: the compiled

@@ -57,6 +57,9 @@ vocab.json): a character-level model, checked against its own weights run in pla
                         lowrank:R[+STORAGE], lowrank:eE[+…]    truncated SVD to rank R / energy E
                         tt:R[+STORAGE], tt:tT[+…]              tensor-train, max rank R / tolerance T
                       e.g. int8, int4:g64, prune:0.8+int8, lowrank:64+int8, tt:16+f16
+                      tt factors each matrix's shape the way its own decomposition (and then the
+                      whole model's predictions, over 256 tokens the original writes) loses least,
+                      printed as "tensor-train: …"; a recipe's rowModes/colModes fix it
   --prune-scope S     with --method prune:…: "tensor" (default, each matrix to the sparsity) or
                       "global" (one magnitude threshold across all weight matrices)
   --recipe FILE       JSON rules choosing the method per tensor by name, first match wins, e.g.

@@ -10,6 +10,7 @@ import { compileQuality, QUALITY_THRESHOLDS } from "../quality.ts";
 import type { CompileOptions, CompileResult } from "../compile.ts";
 import { readVocabFile } from "../onnx/import.ts";
 import { tensorTable } from "./tensor_table.ts";
+import { describeSplitChoice } from "../tt_split_choice.ts";
 import { isMl5Folder } from "../ml5/import.ts";
 
 /** The files a compile command names. */
@@ -79,7 +80,9 @@ export function stageProgress(): NonNullable<CompileOptions["onProgress"]> {
     if (stage === lastStage && done < total && now - lastTime < 5000) return;
     lastStage = stage;
     lastTime = now;
-    console.error(`  ${stage}: ${done}/${total}${stage.startsWith("compressing") ? "" : " tokens"}`);
+    // total 0: a stage without a count (the tensor-train split choice).
+    const count = total === 0 ? "" : `: ${done}/${total}${stage.startsWith("compressing") ? "" : " tokens"}`;
+    console.error(`  ${stage}${count}`);
   };
 }
 
@@ -95,6 +98,7 @@ export function compileReport(
   const size = `${formatBytes(result.bytes.length)} (${result.bytes.length} bytes${note})`;
   const lines = [
     tensorTable(result.tensors).trimEnd(),
+    ...(result.splitChoice ? [describeSplitChoice(result.splitChoice)] : []),
     out === undefined ? `\ncompiled, not written: ${size}` : `\nwrote ${out}: ${size}`,
   ];
   if (result.referenceError) {

@@ -36,10 +36,13 @@
  * ml5's 512 × 128) it is worse (PTB layers tt:32 361.7 → 430.9; error 0.716 → 0.829) and the balanced split
  * stays. The error is the rule because it is what the compiler can see, not a perplexity predictor: for
  * the ml5 dubois model all-fast tt:16+f16 costs +2694 % against +738 % balanced with errors only 2–16 %
- * higher, and for PTB's decoder [100, 10, 10] × [2, 10, 10] (error 0.903) gives 329.5. A recipe's
- * `rowModes`/`colModes` choose any split: all-fast `tt:32+int8` on every PTB matrix is 643.6 kB at 788.3
- * on that text and steps in 0.115 ms, against the chosen splits' 783.3 kB, 862.3, 0.82 ms and
- * all-balanced's 672.5 kB, 1826.2, 1.68 ms (stepwise feed + logProbs, one run each on this machine).
+ * higher, and for PTB's decoder [100, 10, 10] × [2, 10, 10] (error 0.903) gives 329.5. So the compile
+ * then makes a model-level choice (compiler/tt_split_choice.ts): where this rule left a matrix balanced,
+ * the model with every such matrix in the fast split is compared with it by the divergence of their
+ * predictions from the original's, and the closer one is kept. For PTB-small `tt:32+int8` that is the
+ * fast split everywhere: 643.6 kB at 788.3 on that text, stepping in 0.115 ms, against this rule's
+ * 783.3 kB, 862.3, 0.82 ms and all-balanced's 672.5 kB, 1826.2, 1.68 ms (stepwise feed + logProbs, one run
+ * each on this machine); for dubois the balanced splits stay. A recipe's `rowModes`/`colModes` choose any split (and skip both choices).
  * Dimensions below 16 (and d ≠ 3) take the balanced rule ({@link chooseModes}): a dimension n is written
  * as a product of d factors as balanced as possible (smallest largest factor, then smallest second
  * largest, …; factors ascending), and when n's best split is lopsided (largest factor > 1.5·n^(1/d), e.g.

@@ -13,6 +13,7 @@ import { sequenceMsPerToken, stepwiseMsPerToken } from "../../runtime/timing.ts"
 import { parseCli, readInput, runCli, UsageError } from "../../runtime/cli/args.ts";
 import { importOnnx } from "../../compiler/onnx/import.ts";
 import { compressModel } from "../../compiler/compress.ts";
+import { compressChoosingSplits } from "../../compiler/tt_split_choice.ts";
 import { writeLem } from "../../compiler/writer.ts";
 import { COMPILER } from "../../compiler/compile.ts";
 import { RecipeError } from "../../compiler/recipe.ts";
@@ -294,7 +295,7 @@ await runCli(async () => {
     // Our runtime on each variant.
     for (const variant of variants) {
       log(`${variant.name}: compressing (${variant.source})`);
-      const { model, tensors } = compressModel(ir, variant.recipe, {
+      const { model, tensors } = await compressChoosingSplits(ir, variant.recipe, {
         name: `bench ${variant.name}`,
         compiler: COMPILER,
       });

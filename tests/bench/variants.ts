@@ -30,11 +30,10 @@ export const PLACEHOLDER_BUDGET: Recipe = {
 
 /**
  * The default rows, one per encoding family: f32, f16, the two plain quantizations, the budgeted default,
- * low rank, TT on every matrix (the compiler's choice of splits, and every matrix in the fast split of
- * compiler/recipes/ptb-small-tt32-fast.json), TT on the embedding alone (the rest int8, so it compares with
+ * low rank, TT on every matrix (in the splits the compiler chooses, compiler/tt_split_choice.ts: for
+ * PTB-small every matrix in the fast one), TT on the embedding alone (the rest int8, so it compares with
  * the int8 row), unstructured pruning (CSR) and block pruning (SparseBlocks), both at 80 % with int8
- * values. TT on
- * every matrix of the trained model costs too much perplexity without re-training (tt:32+int8: 2133
+ * values. TT on every matrix of the trained model costs too much perplexity without re-training (tt:32+int8: 2133
  * against 161 for f32 on the first 3000 valid tokens; re-trained, +21 % — docs/tradeoff.md); on the
  * embedding alone at rank 128 it keeps perplexity within ≈ 6 %. Speed does not depend on the weights.
  */
@@ -46,7 +45,6 @@ export const DEFAULT_VARIANTS: readonly string[] = [
   "budget",
   "lowrank:64+int8",
   "tt:32+int8",
-  "@compiler/recipes/ptb-small-tt32-fast.json",
   "embedding=tt:128+int8;*=int8",
   "prune:0.8+int8",
   "prune:0.8:b4x8+int8",
