@@ -9,7 +9,7 @@
  * 500 that names only a request id.
  * @module
  */
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { cors } from "hono/cors";
 import { streamSSE } from "hono/streaming";
 import type { LstmModel } from "./model.ts";
