@@ -167,7 +167,7 @@ export class LstmModel {
     const layerBias = shapes.map((l) => alloc(4 * l.hiddenSize));
     this.#decoderBias = alloc(vocabSize);
     const scratchFor = (m: Parameters<typeof operatorScratchBytes>[0], use = {}) =>
-      alloc(Math.ceil(operatorScratchBytes(m, use) / 4));
+      alloc(Math.ceil(operatorScratchBytes(m, k, use) / 4));
     const EMBEDDING_USE = { gathers: true }; // the only matrix whose rows are gathered
     const scratch = {
       embedding: scratchFor(file.embedding, EMBEDDING_USE),

@@ -5,6 +5,7 @@
  */
 
 import { f16Table } from "./f16.ref.ts";
+import { quantizeActivations, RELAXED_Q8_LEVELS } from "./quantized.ref.ts";
 
 /** The values of a CSR matrix: a 1 × nnz leaf (f32, f16 bits, int8 or int4 codes with group scales). */
 export type CsrValues =
@@ -84,4 +85,33 @@ export function csrGather(
 ): void {
   out.fill(0, 0, cols);
   for (let k = rowPtr[row]; k < rowPtr[row + 1]; k++) out[colIdx[k]] = csrValue(values, k);
+}
+
+/**
+ * csr_matvec_q8r (the relaxed module's product on the sliced copy of runtime/operators/csr_slices.ts):
+ * int8 codes; x quantized to 7 bits as for the relaxed dense int8 products; each run of a row's
+ * non-zeros in one scale group summed exactly in integers, then, run by run in order,
+ * y[r] = fround(y[r] + fround(fround(Σ q·xq) · fround(scale · sx))). y is left as is for an all-zero x.
+ */
+export function csrMatvecSliced(
+  rowPtr: Uint32Array,
+  colIdx: Uint16Array,
+  codes: Int8Array,
+  scales: Float32Array,
+  group: number,
+  rows: number,
+  x: Float32Array,
+  y: Float32Array,
+): void {
+  const { xq, sx } = quantizeActivations(x, RELAXED_Q8_LEVELS);
+  if (sx === 0) return;
+  for (let r = 0; r < rows; r++) {
+    for (let k = rowPtr[r]; k < rowPtr[r + 1];) {
+      const end = Math.min(rowPtr[r + 1], (Math.floor(k / group) + 1) * group);
+      const scale = Math.fround(scales[Math.floor(k / group)] * sx);
+      let sum = 0;
+      for (; k < end; k++) sum += codes[k] * xq[colIdx[k]];
+      y[r] = Math.fround(y[r] + Math.fround(Math.fround(sum) * scale));
+    }
+  }
 }

@@ -281,6 +281,31 @@ export interface RelaxedKernelExports {
    * f16ScratchBytes(cols). 1, or 0 having written nothing when x cannot be prepared (|x| ≥ 2^15, Inf/NaN).
    */
   matvec_f16r(w: number, rows: number, cols: number, x: number, y: number, scratch: number): number;
+  /**
+   * y (rows) += W·x, W a CSR matrix with int8 values in the sliced copy of runtime/operators/csr_slices.ts
+   * (`quads`, `slices` its counts); x quantized to 7 bits; scratch: quantizedScratchBytes(cols).
+   */
+  csr_matvec_q8r(
+    sliced: number,
+    quads: number,
+    slices: number,
+    cols: number,
+    x: number,
+    y: number,
+    scratch: number,
+  ): number;
+  /** Y (n, rows) += X·Wᵀ, csr_matvec_q8r per timestep. */
+  csr_matmat_q8r(
+    sliced: number,
+    quads: number,
+    slices: number,
+    rows: number,
+    cols: number,
+    x: number,
+    n: number,
+    y: number,
+    scratch: number,
+  ): number;
 }
 
 /** A ready kernel instance. `heapBase` is `exports.heap_base()`, read once. */

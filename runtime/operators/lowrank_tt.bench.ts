@@ -31,7 +31,7 @@ const dense = (name: string, rows: number, cols: number): DenseInfo => {
   return { kind: "dense", name, rows, cols, bytes: 4 * n, floatType: "f32", dataOffset, dataLength: 4 * n };
 };
 const operator = (m: MatrixInfo): MatrixOperator => {
-  const scratch = put(new Float32Array(Math.ceil(operatorScratchBytes(m) / 4)));
+  const scratch = put(new Float32Array(Math.ceil(operatorScratchBytes(m, k) / 4)));
   return matrixOperator(m, k, scratch);
 };
 const lowrank = (r: number): MatrixInfo => {

@@ -26,7 +26,7 @@ function dense(arena: Arena, name: string, data: Float32Array, rows: number, col
 /** Runs the operator's matmat over n timesteps and compares with a dense matmat of `w`. */
 function checkMatmat(arena: Arena, m: MatrixInfo, w: Float32Array, n: number, what: string) {
   const rand = rng(n);
-  const op = matrixOperator(m, k, arena.alloc(operatorScratchBytes(m), "scratch"));
+  const op = matrixOperator(m, k, arena.alloc(operatorScratchBytes(m, k), "scratch"));
   const x = randomF32(n * m.cols, rand);
   const y0 = randomF32(n * m.rows, rand);
   const px = arena.put(x, "X");
@@ -118,7 +118,7 @@ Deno.test("tt row gathers for the embedding (prefix cache) equal rows of the rec
       ),
     };
     const use = { gathers: true };
-    const op = matrixOperator(m, k, arena.alloc(operatorScratchBytes(m, use), "scratch"), use);
+    const op = matrixOperator(m, k, arena.alloc(operatorScratchBytes(m, k, use), "scratch"), use);
     const out = arena.alloc(4 * shape.cols, "out");
     // Every row twice, in an order where rows sharing a prefix are apart: cache misses then hits; then rows
     // that share a kept-row slot, alternately.

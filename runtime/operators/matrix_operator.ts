@@ -27,17 +27,22 @@ export class UnsupportedEncodingError extends Error {
   override name = "UnsupportedEncodingError";
 }
 
-/** How the engine will use a matrix: `gathers`, its rows are gathered (the embedding). */
+/**
+ * How the engine will use a matrix: `gathers`, its rows are gathered and it is not multiplied (the
+ * embedding): TT keeps its rows' partial products, CSR makes no sliced copy for products.
+ */
 export interface MatrixUse {
   gathers?: boolean;
 }
 
 /**
- * Bytes of scratch memory the operator for `m` needs (e.g. the rank-sized intermediate of a low-rank
- * product), reserved by the engine at load. Depends only on shapes (and `use`: a gathered TT matrix keeps
- * its rows' shared partial products, runtime/operators/tt.ts), so it can be asked of a probe read.
+ * Bytes of scratch memory the operator for `m` needs in `k` (e.g. the rank-sized intermediate of a low-rank
+ * product), reserved by the engine at load, with the file already in `k`'s memory. Depends on shapes,
+ * `use` (a gathered TT matrix keeps its rows' shared partial products, runtime/operators/tt.ts) and, for
+ * CSR with int8 values where `k` has the relaxed module, where the non-zeros are (its sliced copy,
+ * runtime/operators/csr_slices.ts).
  */
-export function operatorScratchBytes(m: MatrixInfo, use: MatrixUse = {}): number {
+export function operatorScratchBytes(m: MatrixInfo, k: KernelInstance, use: MatrixUse = {}): number {
   switch (m.kind) {
     case "dense":
     case "quantized":
@@ -47,7 +52,7 @@ export function operatorScratchBytes(m: MatrixInfo, use: MatrixUse = {}): number
     case "tt":
       return tensorTrainScratchBytes(m, use.gathers);
     case "csr":
-      return pruneScratchBytes(m);
+      return pruneScratchBytes(m, k, use.gathers);
     case "blocks":
       return blocksScratchBytesOf(m);
     default:
@@ -57,7 +62,7 @@ export function operatorScratchBytes(m: MatrixInfo, use: MatrixUse = {}): number
 
 /**
  * Builds the operator for one matrix of a loaded file. `scratch` points at
- * {@link operatorScratchBytes}(m, use) bytes (16-byte aligned) that belong to this operator alone.
+ * {@link operatorScratchBytes}(m, k, use) bytes (16-byte aligned) that belong to this operator alone.
  */
 export function matrixOperator(
   m: MatrixInfo,
@@ -66,7 +71,7 @@ export function matrixOperator(
   use: MatrixUse = {},
 ): MatrixOperator {
   if (m.kind === "dense" || m.kind === "quantized") return storeOperator(m, k, scratch);
-  if (m.kind === "csr") return pruneOperator(m, k, scratch);
+  if (m.kind === "csr") return pruneOperator(m, k, scratch, use.gathers);
   if (m.kind === "blocks") return blocksOperator(m, k, scratch);
   if (m.kind === "lowrank") return lowRankOperator(m, k, scratch, stored);
   if (m.kind === "tt") return tensorTrainOperator(m, k, scratch, stored, use.gathers);
@@ -79,5 +84,5 @@ export function matrixOperator(
 /** Stored matrices (Dense, Quantized: the leaves of the encoding tree) inside LowRank and TensorTrain run through this same dispatch. */
 const stored: StoreOperators = {
   operator: (m, k, scratch) => matrixOperator(m, k, scratch),
-  scratchBytes: (m) => operatorScratchBytes(m),
+  scratchBytes: (m) => storeScratchBytes(m),
 };

@@ -8,7 +8,13 @@
  *   matvec     csr_matvec   y[r] += Σ_k v_k · x[col_k]          nnz multiply-adds, scalar (no SIMD gather)
  *   matmat     csr_matmat   four timesteps per pass over the non-zeros
  *   gatherRow  csr_gather   the row as dense, zeros elsewhere
- * Scratch: only for int8/int4 values whose scales the file stores as f16 (their f32 copy).
+ * With the relaxed module, int8 values and 16-bit indices, products run csr_matvec_q8r / csr_matmat_q8r
+ * instead, on a sliced copy of the non-zeros (runtime/operators/csr_slices.ts: 16 gathered by one
+ * swizzle, x quantized to 7 bits as for dense int8), written at the first product; the plain kernels
+ * when x holds an Inf or NaN.
+ * Scratch: the f32 copy of int8/int4 value scales the file stores as f16; for the sliced products also
+ * quantizedScratchBytes(cols) and the sliced copy (its size depends on where the non-zeros are, so it is
+ * counted from the loaded file: {@link pruneScratchBytes} takes the kernel instance).
  *
  * SparseBlocks (schema/SPEC.md "SparseBlocks"): kept R × C blocks, each R dense SIMD dot products that
  * share one load of x.
@@ -20,7 +26,8 @@
  * @module
  */
 import type { KernelInstance } from "../kernels/kernels.ts";
-import { blocksScratchBytes } from "../kernels/scratch.ts";
+import { blocksScratchBytes, quantizedScratchBytes } from "../kernels/scratch.ts";
+import { type CsrPositions, sliceCounts, slicedBytes, writeSlices } from "./csr_slices.ts";
 import { f32Scales, f32ScalesScratchBytes } from "./store.ts";
 import type { SparseBlocksInfo, SparseCsrInfo } from "../format/read.ts";
 import type { MatrixOperator } from "./matrix_operator.ts";
@@ -31,34 +38,99 @@ function valueKind(v: SparseCsrInfo["values"]): number {
   return v.bits === 8 ? 2 : 3;
 }
 
-/** Scratch bytes the operator of SparseCsr matrix `m` needs: an f32 copy of f16 value scales, if any. */
-export function pruneScratchBytes(m: SparseCsrInfo): number {
-  return m.values.kind === "quantized" ? f32ScalesScratchBytes(m.values) : 0;
+/** Non-zeros per scale of CSR matrix `m`'s values (1 for float values). */
+function csrGroup(m: SparseCsrInfo): number {
+  return m.values.kind === "quantized" ? Math.max(1, Math.min(m.values.groupSize, Math.max(1, m.nnz))) : 1;
+}
+
+/**
+ * Where `m`'s non-zeros are in `k`'s memory, when its products run sliced (module doc; not for a matrix
+ * whose rows are only gathered, the embedding); else undefined.
+ */
+function slicedPositions(m: SparseCsrInfo, k: KernelInstance, gathers?: boolean): CsrPositions | undefined {
+  const v = m.values;
+  if (gathers || !k.relaxed || m.colIdxBits !== 16 || v.kind !== "quantized" || v.bits !== 8 || !m.nnz) {
+    return;
+  }
+  const buffer = k.memory.buffer;
+  return {
+    rows: m.rows,
+    rowPtr: new Uint32Array(buffer, m.rowPtrOffset, m.rows + 1),
+    colIdx: new Uint16Array(buffer, m.colIdxOffset, m.nnz),
+    group: csrGroup(m),
+  };
+}
+
+/**
+ * Scratch bytes the operator of SparseCsr matrix `m` needs in `k` (its file loaded there; `gathers`: only
+ * its rows are read): an f32 copy of f16 value scales, if any, then for sliced products x's codes and the
+ * sliced copy.
+ */
+export function pruneScratchBytes(m: SparseCsrInfo, k: KernelInstance, gathers?: boolean): number {
+  const scales = m.values.kind === "quantized" ? f32ScalesScratchBytes(m.values) : 0;
+  const p = slicedPositions(m, k, gathers);
+  return scales + (p ? quantizedScratchBytes(m.cols) + slicedBytes(sliceCounts(p)) : 0);
 }
 
 /**
  * The operator for a SparseCsr matrix of a loaded file (offsets are WASM pointers); `scratch`:
  * {@link pruneScratchBytes}(m) bytes.
  */
-export function pruneOperator(m: SparseCsrInfo, k: KernelInstance, scratch: number): MatrixOperator {
+export function pruneOperator(
+  m: SparseCsrInfo,
+  k: KernelInstance,
+  scratch: number,
+  gathers?: boolean,
+): MatrixOperator {
   const ex = k.exports;
   const { rows, cols } = m;
   const v = m.values;
+  const scales = v.kind === "quantized" ? f32Scales(v, k, scratch) : 0;
   const args = [
     m.rowPtrOffset,
     m.colIdxOffset,
     m.colIdxBits,
     v.dataOffset,
     valueKind(v),
-    v.kind === "quantized" ? f32Scales(v, k, scratch) : 0,
-    v.kind === "quantized" ? Math.max(1, Math.min(v.groupSize, Math.max(1, m.nnz))) : 1,
+    scales,
+    csrGroup(m),
   ] as const;
-  return {
+  const plain: MatrixOperator = {
     rows,
     cols,
     matvec: (x, y) => ex.csr_matvec(...args, rows, x, y),
     matmat: (x, n, y) => ex.csr_matmat(...args, rows, cols, x, n, y),
     gatherRow: (row, out) => ex.csr_gather(...args, cols, row, out),
+  };
+  const p = slicedPositions(m, k, gathers);
+  const rx = k.relaxed;
+  if (!p || !rx) return plain;
+  const xCodes = scratch + (v.kind === "quantized" ? f32ScalesScratchBytes(v) : 0);
+  const sliced = xCodes + quantizedScratchBytes(cols);
+  const { quads, slices } = sliceCounts(p);
+  let written = false;
+  const ready = () => {
+    if (!written) {
+      const buffer = k.memory.buffer;
+      const arrays = {
+        ...p,
+        codes: new Int8Array(buffer, v.dataOffset, m.nnz),
+        scales: new Float32Array(buffer, scales, Math.ceil(m.nnz / p.group)),
+      };
+      writeSlices(arrays, new Uint8Array(buffer, sliced, slicedBytes({ quads, slices })));
+      written = true;
+    }
+    return sliced;
+  };
+  // A sliced product returns 0, having written nothing, when x holds Inf/NaN: the plain kernel then runs.
+  return {
+    ...plain,
+    matvec: (x, y) => {
+      if (!rx.csr_matvec_q8r(ready(), quads, slices, cols, x, y, xCodes)) plain.matvec(x, y);
+    },
+    matmat: (x, n, y) => {
+      if (!rx.csr_matmat_q8r(ready(), quads, slices, rows, cols, x, n, y, xCodes)) plain.matmat(x, n, y);
+    },
   };
 }
 

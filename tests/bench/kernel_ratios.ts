@@ -68,7 +68,7 @@ function load(k: KernelInstance, method: string, seed: number) {
   top = (top + bytes.length + 63) & ~63;
   const info = file.decoder;
   const scratch = top;
-  const x = (scratch + operatorScratchBytes(info) + 63) & ~63;
+  const x = (scratch + operatorScratchBytes(info, k) + 63) & ~63;
   const y = x + 4 * COLS + 64;
   ensureMemory(k, y + 4 * ROWS);
   new Float32Array(k.memory.buffer, x, COLS).set(Float32Array.from({ length: COLS }, () => 2 * rand() - 1));

@@ -703,3 +703,57 @@ export function matvec_f16r(w: usize, rows: i32, cols: i32, x: usize, y: usize, 
   }
   return 1;
 }
+
+// ---- CSR with int8 values, sliced ----
+// The non-zeros regrouped by runtime/operators/csr_slices.ts (layout there): quads of four segments (a row's
+// non-zeros of one scale group), each quad's slices of 16 (local column index, code) byte pairs, four per
+// lane, all in one 16-column block of x. x is quantized as for matvec_q8r (u = xq + 64 ∈ [1, 127]); per slice
+// one relaxed swizzle gathers u at the 16 local indices from the block's v128 and one i8 × i7 dot product
+// adds the four lanes' products:
+//   acc[j] = Σ_slices Σ_{b<4} code[4j+b] · u[16·block + idx[4j+b]],   y[row_j] += sx · scale_j · (acc[j] − off_j)
+// with off_j = 64 · Σ the segment's codes (written by the layout). Unused slots have code 0.
+
+/**
+ * y (rows) += W·x for a sliced CSR copy at `sliced` (`quads` quads, `slices` slices); scratch:
+ * quantizedScratchBytes(cols). Returns 0, having written nothing, when x holds an Inf or NaN.
+ */
+export function csr_matvec_q8r(sliced: usize, quads: i32, slices: i32, cols: i32, x: usize, y: usize, scratch: usize): i32 {
+  const m = maxAbs(x, cols);
+  if (!(m <= F32.MAX_VALUE)) return 0;
+  if (m == 0 || quads <= 0) return 1;
+  const sxv = f32x4.splat(quantize8(x, cols, m, 63, 64, scratch));
+  const data = sliced + (<usize>quads << 6);
+  const xoff = data + (<usize>slices << 5);
+  let s = 0;
+  for (let q = 0; q < quads; q++) {
+    const h = sliced + (<usize>q << 6);
+    const e = load<i32>(h, 48);
+    let acc = i32x4.splat(0);
+    for (; s < e; s++) {
+      const d = data + (<usize>s << 5);
+      const xb = v128.load(scratch + <usize>load<u32>(xoff + (<usize>s << 2)));
+      acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(d, 16), i8x16.relaxed_swizzle(xb, v128.load(d)), acc);
+    }
+    const v = f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(acc, v128.load(h, 32))), f32x4.mul(v128.load(h, 16), sxv));
+    const y0 = y + (<usize>load<i32>(h) << 2);
+    const y1 = y + (<usize>load<i32>(h, 4) << 2);
+    const y2 = y + (<usize>load<i32>(h, 8) << 2);
+    const y3 = y + (<usize>load<i32>(h, 12) << 2);
+    store<f32>(y0, load<f32>(y0) + f32x4.extract_lane(v, 0));
+    store<f32>(y1, load<f32>(y1) + f32x4.extract_lane(v, 1));
+    store<f32>(y2, load<f32>(y2) + f32x4.extract_lane(v, 2));
+    store<f32>(y3, load<f32>(y3) + f32x4.extract_lane(v, 3));
+  }
+  return 1;
+}
+
+/** Y (n × rows) += X (n × cols) · Wᵀ: csr_matvec_q8r once per timestep; 0 (nothing written) if X holds an Inf or NaN. */
+export function csr_matmat_q8r(
+  sliced: usize, quads: i32, slices: i32, rows: i32, cols: i32, x: usize, n: i32, y: usize, scratch: usize,
+): i32 {
+  if (!allFinite(x, n * cols)) return 0;
+  for (let t = 0; t < n; t++) {
+    csr_matvec_q8r(sliced, quads, slices, cols, x + (<usize>(t * cols) << 2), y + (<usize>(t * rows) << 2), scratch);
+  }
+  return 1;
+}
