@@ -90,8 +90,9 @@ export function csrGather(
 /**
  * csr_matvec_q8r (the relaxed module's product on the sliced copy of runtime/operators/csr_slices.ts):
  * int8 codes; x quantized to 7 bits as for the relaxed dense int8 products; each run of a row's
- * non-zeros in one scale group summed exactly in integers, then, run by run in order,
+ * non-zeros in one scale group summed exactly in integers, then, run by run,
  * y[r] = fround(y[r] + fround(fround(Σ q·xq) · fround(scale · sx))). y is left as is for an all-zero x.
+ * (The kernel adds a row's runs in its layout's order, not always the row's: equal up to f32 rounding.)
  */
 export function csrMatvecSliced(
   rowPtr: Uint32Array,

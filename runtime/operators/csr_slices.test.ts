@@ -56,8 +56,9 @@ Deno.test("two rows, one quad: slices per block as many as the fullest lane need
   ]);
 });
 
-Deno.test("scale groups cut rows into segments; five segments take two quads, the last padded", () => {
-  // Group 2 over 7 non-zeros: row 0 = k 0..2 → [0,2) [2,3); row 1 = k 3..6 → [3,4) [4,6) [6,7).
+Deno.test("scale groups cut rows into segments, ordered by the blocks they span; the last quad padded", () => {
+  // Group 2 over 7 non-zeros: row 0 = k 0..2 → [0,2) [2,3); row 1 = k 3..6 → [3,4) [4,6) [6,7). In block
+  // order (first block, last block, length): [2,3) [3,4) [0,2) [4,6) in block 0, then [6,7) in block 1.
   const out = sliced({
     rows: 3,
     rowPtr: new Uint32Array([0, 3, 7, 7]),
@@ -67,12 +68,12 @@ Deno.test("scale groups cut rows into segments; five segments take two quads, th
     group: 2,
   });
   assert.deepEqual(out.counts, { quads: 2, slices: 2 });
-  assert.deepEqual(out.quads.map((q) => q.rows), [[0, 0, 1, 1], [1, 0, 0, 0]]);
-  assert.deepEqual(out.quads.map((q) => q.scales), [[1, 2, 2, 3], [4, 0, 0, 0]]);
-  assert.deepEqual(out.quads.map((q) => q.offsets), [[64 * 3, 64 * 3, 64 * 4, 64 * 11], [64 * 7, 0, 0, 0]]);
+  assert.deepEqual(out.quads.map((q) => q.rows), [[0, 1, 0, 1], [1, 0, 0, 0]]);
+  assert.deepEqual(out.quads.map((q) => q.scales), [[2, 2, 1, 3], [4, 0, 0, 0]]);
+  assert.deepEqual(out.quads.map((q) => q.offsets), [[64 * 3, 64 * 4, 64 * 3, 64 * 11], [64 * 7, 0, 0, 0]]);
   assert.deepEqual(out.quads.map((q) => q.end), [1, 2]);
-  assert.deepEqual(out.slices[0].idx, [0, 5, 0, 0, 9, 0, 0, 0, 1, 0, 0, 0, 2, 3, 0, 0]);
-  assert.deepEqual(out.slices[0].codes, [1, 2, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5, 6, 0, 0]);
+  assert.deepEqual(out.slices[0].idx, [9, 0, 0, 0, 1, 0, 0, 0, 0, 5, 0, 0, 2, 3, 0, 0]);
+  assert.deepEqual(out.slices[0].codes, [3, 0, 0, 0, 4, 0, 0, 0, 1, 2, 0, 0, 5, 6, 0, 0]);
   assert.deepEqual(out.slices[1], {
     block: 1,
     idx: [4, 0, 0, 0, ...new Array(12).fill(0)],

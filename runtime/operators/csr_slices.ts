@@ -1,13 +1,15 @@
 /**
  * The sliced copy of a CSR matrix with int8 values that the relaxed module's csr_matvec_q8r runs
- * (kernels/as/csr_sliced.ts): the same non-zeros, regrouped so that one i8x16 swizzle gathers 16 of them
+ * (kernels/as/relaxed.ts): the same non-zeros, regrouped so that one i8x16 swizzle gathers 16 of them
  * from x and one relaxed dot product multiplies them — CSR's one scalar load of x per non-zero is what
  * made unstructured pruning slower than dense.
  *
  * - A row's non-zeros are cut where their scale group changes (CSR int8 values have one scale per `group`
  *   consecutive non-zeros): each piece, a *segment*, has one row and one scale.
- * - Segments go in fours (a *quad*, the four i32 lanes of the dot product); columns in blocks of 16
- *   (one v128 of x's int8 codes). For each quad and block, each lane's non-zeros in that block fill four
+ * - Segments are ordered by the 16-column blocks they span (first, last, then length: quads of segments
+ *   over the same blocks leave fewer slots empty — on PTB's 80 % decoder 37 % fewer slices than in row
+ *   order) and go in fours, a *quad*: the four i32 lanes of the dot product.
+ * - For each quad and block (one v128 of x's int8 codes), each lane's non-zeros in that block fill four
  *   byte slots of a *slice* (16 local column indices 0..15, 16 codes), as many slices as the fullest lane
  *   needs; unused slots hold index 0 and code 0.
  *
@@ -56,14 +58,17 @@ function walk(
 ): SliceCounts {
   const { rowPtr, colIdx, group } = a;
   // Segments [row, k0, k1): a row's non-zeros cut where the scale group changes.
-  const seg: number[] = [];
+  const cut: number[][] = [];
   for (let r = 0; r < a.rows; r++) {
     for (let k = rowPtr[r]; k < rowPtr[r + 1];) {
       const end = Math.min(rowPtr[r + 1], (Math.floor(k / group) + 1) * group);
-      seg.push(r, k, end);
+      cut.push([r, k, end, colIdx[k] >> 4, colIdx[end - 1] >> 4]);
       k = end;
     }
   }
+  // In block order (module doc); stable, so the order is a function of the non-zeros' positions alone.
+  cut.sort((p, q) => p[3] - q[3] || p[4] - q[4] || (p[2] - p[1]) - (q[2] - q[1]));
+  const seg = cut.flatMap((s) => s.slice(0, 3));
   const quads = Math.ceil(seg.length / 12);
   const b = out?.bytes;
   const head = b && new Int32Array(b.buffer, b.byteOffset, 16 * quads);
