@@ -728,12 +728,24 @@ export function csr_matvec_q8r(sliced: usize, quads: i32, slices: i32, cols: i32
   for (let q = 0; q < quads; q++) {
     const h = sliced + (<usize>q << 6);
     const e = load<i32>(h, 48);
+    // Two accumulators: a quad's dot products would otherwise wait on each other (one chain per quad).
     let acc = i32x4.splat(0);
-    for (; s < e; s++) {
+    let acc2 = acc;
+    for (; s + 2 <= e; s += 2) {
+      const d = data + (<usize>s << 5);
+      const o = xoff + (<usize>s << 2);
+      const xb = v128.load(scratch + <usize>load<u32>(o));
+      const xb2 = v128.load(scratch + <usize>load<u32>(o, 4));
+      acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(d, 16), i8x16.relaxed_swizzle(xb, v128.load(d)), acc);
+      acc2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(d, 48), i8x16.relaxed_swizzle(xb2, v128.load(d, 32)), acc2);
+    }
+    if (s < e) {
       const d = data + (<usize>s << 5);
       const xb = v128.load(scratch + <usize>load<u32>(xoff + (<usize>s << 2)));
       acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(d, 16), i8x16.relaxed_swizzle(xb, v128.load(d)), acc);
+      s++;
     }
+    acc = i32x4.add(acc, acc2);
     const v = f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(acc, v128.load(h, 32))), f32x4.mul(v128.load(h, 16), sxv));
     const y0 = y + (<usize>load<i32>(h) << 2);
     const y1 = y + (<usize>load<i32>(h, 4) << 2);
