@@ -33,9 +33,10 @@ export const PLACEHOLDER_BUDGET: Recipe = {
  * low rank, TT on every matrix (in the splits the compiler chooses, compiler/tt_split_choice.ts: for
  * PTB-small every matrix in the fast one), TT on the embedding alone (the rest int8, so it compares with
  * the int8 row), unstructured pruning (CSR) and block pruning (SparseBlocks), both at 80 % with int8
- * values. TT on every matrix of the trained model costs too much perplexity without re-training (tt:32+int8: 2133
- * against 161 for f32 on the first 3000 valid tokens; re-trained, +21 % — docs/tradeoff.md); on the
- * embedding alone at rank 128 it keeps perplexity within ≈ 6 %. Speed does not depend on the weights.
+ * values. TT on every matrix of the trained model costs too much perplexity without re-training (tt:32+int8:
+ * 925.6 against 161.2 for f32 on the first 3000 valid tokens; re-trained in the balanced modes, +21 % —
+ * docs/tradeoff.md); on the embedding alone at rank 128 it keeps perplexity within ≈ 6 %. Speed does not
+ * depend on the weights.
  */
 export const DEFAULT_VARIANTS: readonly string[] = [
   "f32",
