@@ -5,7 +5,7 @@
  */
 import { importOnnx } from "./onnx/import.ts";
 import type { IrModel } from "./ir.ts";
-import { compressModel, type TensorReport } from "./compress.ts";
+import type { TensorReport } from "./compress.ts";
 import { compressChoosingSplits, type SplitChoice } from "./tt_split_choice.ts";
 import { methodRecipe, type Recipe } from "./recipe.ts";
 import { writeLem } from "./writer.ts";
@@ -38,11 +38,6 @@ export interface CompileOptions {
   evalText?: string;
   /** Score only the first `evalLimit` tokens of `evalText`. */
   evalLimit?: number;
-  /**
-   * false: no model-level tensor-train split choice (compiler/tt_split_choice.ts), each matrix keeps its
-   * own — the budgeted compile's, whose search measured exactly those encodings. Default true.
-   */
-  chooseSplits?: boolean;
   /** Told as each stage advances; `total` 0 for a stage without a count. */
   onProgress?: (stage: string, done: number, total: number) => void;
 }
@@ -158,18 +153,13 @@ export async function compileImported(
 ): Promise<CompileResult> {
   const recipe = options.recipe ?? ir.trained?.recipe ?? methodRecipe("f32");
   const name = options.name ?? options.fileName.replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "");
-  const metadata = { name, compiler: COMPILER };
-  const onTensor = (_: unknown, done: number, total: number) =>
-    options.onProgress?.("compressing weight matrices", done, total);
-  const { model: encoded, tensors, recipe: applied, splitChoice } = options.chooseSplits === false
-    ? { ...compressModel(ir, recipe, metadata, onTensor), recipe }
-    : await compressChoosingSplits(
-      ir,
-      recipe,
-      metadata,
-      onTensor,
-      (stage) => options.onProgress?.(stage, 0, 0),
-    );
+  const { model: encoded, tensors, recipe: applied, splitChoice } = await compressChoosingSplits(
+    ir,
+    recipe,
+    { name, compiler: COMPILER },
+    (_, done, total) => options.onProgress?.("compressing weight matrices", done, total),
+    (stage) => options.onProgress?.(stage, 0, 0),
+  );
 
   // Check: our logits against onnxruntime-web's on the same tokens, from the zero state.
   const draft = writeLem(encoded);

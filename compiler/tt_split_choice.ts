@@ -9,6 +9,9 @@
  * seed, so the choice is deterministic), the measure behind the compile's quality verdict
  * (compiler/quality.ts). The lower one is kept; the fast split on a tie, as it runs faster.
  *
+ * The budgeted compile makes no such choice: its search measured each matrix in its own split, and its
+ * recipe carries those modes ({@link pinnedSplits}), so that compiling it reproduces what was measured.
+ *
  * "The original" here is the uncompressed model run by the runtime in f32 (the compile checks that
  * against onnxruntime-web separately; the two agree to ~1e-5 in the logits).
  *
@@ -63,7 +66,7 @@ export interface SplitChosenCompression {
 }
 
 /** The encoded matrices of `model` in {@link modelTensors} order. */
-function encodedMatrices(model: EncodedModel): EncodedMatrix[] {
+export function encodedMatrices(model: EncodedModel): EncodedMatrix[] {
   return [model.embedding, ...model.layers.flatMap((l) => [l.wIh, l.wHh]), model.decoder];
 }
 
@@ -126,6 +129,27 @@ export async function compressChoosingSplits(
     return { ...fast, recipe: fastRecipe, splitChoice: choice };
   }
   return { ...perMatrix, recipe, splitChoice: { ...choice, chosen: "per-matrix" } };
+}
+
+/**
+ * `recipe` with the modes that each tensor-train matrix of `matrices` (modelTensors order, as `recipe`
+ * compressed them) was decomposed in written into it — into its own rule where that rule names just it,
+ * else as a rule before the others — so that compiling the result decomposes the same way and makes no
+ * split choice. For the budgeted compile: its search measured exactly these encodings.
+ */
+export function pinnedSplits(ir: IrModel, recipe: Recipe, matrices: readonly EncodedMatrix[]): Recipe {
+  const plan = planModel(ir, recipe);
+  const rules = recipe.rules.slice();
+  const pins: RecipeRule[] = [];
+  matrices.forEach((m, i) => {
+    const spec = plan[i].spec;
+    if (spec.kind !== "tt" || spec.rowModes || spec.colModes || m.encoding.kind !== "tt") return;
+    const own = rules[plan[i].rule];
+    const pinned = { ...own, tensors: m.name, rowModes: m.encoding.rowModes, colModes: m.encoding.colModes };
+    if (own.tensors === m.name) rules[plan[i].rule] = pinned;
+    else pins.push(pinned);
+  });
+  return { ...recipe, rules: [...pins, ...rules] };
 }
 
 /** `length` token ids: `first`, then each sampled from `model` at temperature 1 (seeded). */

@@ -10,7 +10,12 @@ import type { IrModel } from "../compiler/ir.ts";
 import { compressModel } from "../compiler/compress.ts";
 import { methodRecipe, type Recipe } from "../compiler/recipe.ts";
 import { fastModes } from "../compiler/methods/tt.ts";
-import { compressChoosingSplits, describeSplitChoice } from "../compiler/tt_split_choice.ts";
+import {
+  compressChoosingSplits,
+  describeSplitChoice,
+  encodedMatrices,
+  pinnedSplits,
+} from "../compiler/tt_split_choice.ts";
 import { writeLem } from "../compiler/writer.ts";
 import type { EncodedModel } from "../compiler/encoded.ts";
 import { randomIrModel } from "../runtime/format/test_fixtures.ts";
@@ -148,5 +153,38 @@ Deno.test("compile prints the choice, --write-recipe saves it, and that recipe c
     assert.deepEqual(await Deno.readFile(`${dir}/b.lem`), await Deno.readFile(`${dir}/a.lem`));
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("pinnedSplits writes each TT matrix's modes into its rule (or one before), so nothing is chosen again", async () => {
+  const ir = randomIrModel(3, { vocab: 40, embed: 16, hidden: [16] });
+  for (
+    const recipe of [
+      { rules: [{ tensors: "embedding", method: "int8" }, { tensors: "*", method: "tt:3" }] },
+      {
+        rules: ["embedding", "layers.0.w_ih", "layers.0.w_hh", "decoder"].map((tensors, i) => ({
+          tensors,
+          method: i === 0 ? "int4" : "tt:3+int8",
+        })),
+      },
+    ] as Recipe[]
+  ) {
+    const plain = compressModel(ir, recipe, META).model;
+    const pinned = pinnedSplits(ir, recipe, encodedMatrices(plain));
+    const perTensor = recipe.rules.length === 4;
+    // Per-tensor rules get their modes in place; a wildcard rule gets a rule per TT tensor before it.
+    assert.equal(pinned.rules.length, perTensor ? 4 : 2 + 3);
+    for (const m of encodedMatrices(plain)) {
+      if (m.encoding.kind !== "tt") continue;
+      const rule = pinned.rules.find((r) => r.tensors === m.name)!;
+      assert.deepEqual([rule.rowModes, rule.colModes], [m.encoding.rowModes, m.encoding.colModes], m.name);
+    }
+    assert.deepEqual(
+      pinned.rules.slice(perTensor ? 0 : 3).map((r) => r.method),
+      recipe.rules.map((r) => r.method),
+    );
+    const again = await compressChoosingSplits(ir, pinned, META);
+    assert.equal(again.splitChoice, undefined);
+    assert.deepEqual(encodedMatrices(again.model), encodedMatrices(plain));
   }
 });

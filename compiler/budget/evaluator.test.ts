@@ -56,4 +56,11 @@ Deno.test("RuntimeEvaluator measures on the subset and the full text; written by
     methods,
   );
   assert.throws(() => ev.option(0, "tt:0"), /Invalid method/);
+
+  // A tensor-train choice carries the modes it was measured in: compiling the recipe decomposes the same way.
+  const withTt = ["int8", "tt:2+int8", "int8", "int8", "int8", "int8"];
+  const rules = JSON.parse((await LstmModel.load(ev.write(withTt))).info.metadata.recipe).rules;
+  assert.equal(rules[1].tensors, "layers.0.w_ih");
+  assert.ok(Array.isArray(rules[1].rowModes) && Array.isArray(rules[1].colModes), JSON.stringify(rules[1]));
+  assert.equal(rules[0].rowModes, undefined);
 });

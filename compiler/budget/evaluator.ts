@@ -17,6 +17,7 @@ import {
 } from "../compress.ts";
 import { parseMethod } from "../recipe.ts";
 import { writeLem } from "../writer.ts";
+import { pinnedSplits } from "../tt_split_choice.ts";
 import { COMPILE_METRICS } from "../compile.ts";
 import { LstmModel } from "../../runtime/model.ts";
 import { assignmentRecipe } from "./assignment.ts";
@@ -109,7 +110,8 @@ export class RuntimeEvaluator implements Evaluator {
     const metrics = COMPILE_METRICS.map((name) => ({ name, value: -1 }));
     const names = this.tensors.map((t) => t.name);
     const matrices = methods.map((m, t) => this.encoded(t, m).encoded);
-    const model = assembleModel(this.#ir, matrices, assignmentRecipe(names, methods), {
+    const recipe = pinnedSplits(this.#ir, assignmentRecipe(names, methods), matrices);
+    const model = assembleModel(this.#ir, matrices, recipe, {
       ...this.#options.metadata,
       metrics,
     });
