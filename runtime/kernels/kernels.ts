@@ -294,6 +294,13 @@ export interface RelaxedKernelExports {
     y: number,
     scratch: number,
   ): number;
+  /**
+   * tt_matvec_f32 of kernels.wasm with its P = 4 steps (the fast split's) as outer products with fused
+   * multiply-adds; `work`: 3 · maxInter floats (the third holds a step's input transposed).
+   */
+  tt_matvec_f32r(desc: number, x: number, y: number, work: number): void;
+  /** tt_matmat_f32 with tt_matvec_f32r per timestep. */
+  tt_matmat_f32r(desc: number, x: number, n: number, y: number, work: number): void;
   /** Y (n, rows) += X·Wᵀ, csr_matvec_q8r per timestep. */
   csr_matmat_q8r(
     sliced: number,

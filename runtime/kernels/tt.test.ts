@@ -8,7 +8,8 @@ import { irMatrix } from "../../compiler/ir.ts";
 import { decodeStorage } from "../../compiler/methods/storage.ts";
 import { matvecF32 } from "./matvec.ref.ts";
 
-const k = await instantiateKernels();
+// With the relaxed module where the engine has it: tt_matvec_f32r / tt_matmat_f32r are checked too.
+const k = await instantiateKernels(undefined, true);
 
 /** A random TT-matrix with the given modes and ranks ≤ maxRank (R_0 = R_d = 1). */
 function randomTt(
@@ -26,7 +27,7 @@ function randomTt(
   return { rows, cols, rowModes, colModes, ranks, cores };
 }
 
-/** Places a TT in the arena: its cores, the descriptor as/tt.ts reads, and the work buffers. */
+/** Places a TT in the arena: its cores, the descriptor as/tt.ts reads, and the work buffers (three: the relaxed products' size). */
 function place(arena: Arena, tt: TtCores) {
   const ptrs = tt.cores.map((c, i) => arena.put(c, `core ${i}`));
   const maxInter = ttWorkFloats(tt.rowModes, tt.colModes, tt.ranks);
@@ -37,7 +38,7 @@ function place(arena: Arena, tt: TtCores) {
     maxInter,
     ...tt.cores.flatMap((_, i) => [ptrs[i], tt.ranks[i], tt.rowModes[i], tt.colModes[i], tt.ranks[i + 1]]),
   ]);
-  return { desc: arena.put(desc, "desc"), work: arena.alloc(8 * maxInter, "work") };
+  return { desc: arena.put(desc, "desc"), work: arena.alloc(12 * maxInter, "work") };
 }
 
 function run(tt: TtCores, seed: number, misalign = 0) {
@@ -58,6 +59,10 @@ function run(tt: TtCores, seed: number, misalign = 0) {
   k.exports.tt_matvec_f32(desc, px, py, work);
   k.exports.tt_matmat_f32(desc, pxs, n, pys, work);
   k.exports.tt_gather_f32(desc, row, pout, work);
+  const pyR = arena.put(y0, "y relaxed");
+  const pysR = arena.put(ys0, "Y relaxed");
+  k.relaxed?.tt_matvec_f32r(desc, px, pyR, work);
+  k.relaxed?.tt_matmat_f32r(desc, pxs, n, pysR, work);
   arena.checkGuards();
   const w = ttDense(tt);
   const y = y0.slice();
@@ -68,6 +73,10 @@ function run(tt: TtCores, seed: number, misalign = 0) {
   ttGatherF32(tt, row, out);
   const what = `${tt.rows} × ${tt.cols}, modes ${tt.rowModes} × ${tt.colModes}, ranks ${tt.ranks}`;
   assertAllClose(arena.f32(py, tt.rows), y, `matvec y (${what})`, 1e-5, 1e-4);
+  if (k.relaxed) {
+    assertAllClose(arena.f32(pyR, tt.rows), y, `relaxed matvec y (${what})`, 1e-5, 1e-4);
+    assertAllClose(arena.f32(pysR, n * tt.rows), ys, `relaxed matmat Y (${what})`, 1e-5, 1e-4);
+  }
   assertAllClose(arena.f32(pys, n * tt.rows), ys, `matmat Y (${what})`, 1e-5, 1e-4);
   assertAllClose(arena.f32(pout, tt.cols), out, `gather row ${row} (${what})`, 1e-5, 1e-4);
   assert.deepEqual(arena.f32(px, tt.cols), x, "x must not change");

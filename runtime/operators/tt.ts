@@ -9,8 +9,13 @@
  * gather (Σ R_k·m_k·n_k·R_{k+1} values, e.g. 30 k for a 10000 × 200 decoder at rank 16), and kept: the
  * scratch is this operator's alone, so the runtime holds a compressed core and its f32 copy.
  *
- * Scratch: the kernels' descriptor (4 + 5d i32), two work buffers of maxInter floats
- * (`ttWorkFloats`), decoded cores, and what each decoded core's leaf needs to decode (f16 scales as f32).
+ * Products: tt_matvec_f32 / tt_matmat_f32, or with the relaxed module their copies tt_matvec_f32r /
+ * tt_matmat_f32r, whose steps with four right-hand rows (every step of the fast split) are outer products
+ * with fused multiply-adds (as/tt.ts, `outer4`).
+ *
+ * Scratch: the kernels' descriptor (4 + 5d i32), three work buffers of maxInter floats
+ * (`ttWorkFloats`; the third for the relaxed products), decoded cores, and what each decoded core's leaf
+ * needs to decode (f16 scales as f32).
  *
  * Row gathers (`{ gathers: true }`, the embedding): a row r = (i_0 … i_{d−1}) is the left-to-right product
  * of one slice per core (as/tt.ts). All rows that share i_0 … i_{d−2} share the first d − 1 steps, whose
@@ -61,7 +66,8 @@ function layout(m: TensorTrainInfo, gathers: boolean) {
   const desc = 0;
   const maxInter = ttWorkFloats(m.rowModes, m.colModes, m.ranks);
   const work = desc + align16(4 * (4 + 5 * d));
-  let end = work + align16(4 * 2 * maxInter);
+  // Two work buffers, and a third for the relaxed products' transposed step input (as/tt.ts, outer4).
+  let end = work + align16(4 * 3 * maxInter);
   // Gathers with d ≥ 2: the prefix descriptor (cores 0 … d−2), the row before cropping, the last core
   // transposed (m_{d−1} · n_{d−1} · R_{d−1} floats), the whole rows kept, the prefix cache.
   let cache: { desc: number; row: number; lastT: number; rows: number; values: number } | undefined;
@@ -137,16 +143,20 @@ export function tensorTrainOperator(
     decoded = true;
   };
   const ex = k.exports;
+  // With relaxed SIMD the fast split's steps run as outer products with fused multiply-adds.
+  const product = k.relaxed ?? ex;
+  const matvec = k.relaxed ? k.relaxed.tt_matvec_f32r : ex.tt_matvec_f32;
+  const matmat = k.relaxed ? k.relaxed.tt_matmat_f32r : ex.tt_matmat_f32;
   return {
     rows,
     cols,
     matvec(x, y) {
       decode();
-      ex.tt_matvec_f32(desc, x, y, work);
+      matvec.call(product, desc, x, y, work);
     },
     matmat(x, n, y) {
       decode();
-      ex.tt_matmat_f32(desc, x, n, y, work);
+      matmat.call(product, desc, x, n, y, work);
     },
     gatherRow(row, out) {
       decode();

@@ -769,3 +769,9 @@ export function csr_matmat_q8r(
   }
   return 1;
 }
+
+// ---- tensor-train products with fused multiply-adds ----
+// tt.ts compiled with relaxed SIMD: its P = 4 steps (every step of the fast split) run as outer products
+// (`outer4` there); work: 3 · maxInter floats.
+export { tt_matmat_f32 as tt_matmat_f32r, tt_matvec_f32 as tt_matvec_f32r } from "./tt";
+

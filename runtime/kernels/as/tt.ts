@@ -54,7 +54,88 @@ import { vecmat_f32 } from "./vecmat";
   }
 }
 
-/** y (rows) += W·x (cols) for the TT-matrix described at desc; work: 2·maxInter floats. */
+/**
+ * The relaxed module's step for P = 4 (every step of the fast split): B = M_k · Aᵀ as outer products — A
+ * (4 × L) transposed into `at` (L × 4: column l of A is one v128), then four core rows at a time, each
+ * element of a row broadcast against that column with a fused multiply-add, so every load of A serves four
+ * rows and every lane is one of the four outputs (no horizontal sums). Outputs go where the dot-product
+ * step puts them: B[((i·4) + p)·R_k + α] for core row α·m_k + i.
+ */
+// @ts-ignore: decorator
+@inline function outer4(w: usize, R: i32, L: i32, mk: i32, rk: i32, a: usize, b: usize, at: usize): void {
+  const rowBytes = <usize>L << 2;
+  for (let l = 0; l < L; l++) {
+    const o = <usize>l << 2;
+    v128.store(at + (<usize>l << 4), f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(
+      f32x4.splat(load<f32>(a + o)), 1, load<f32>(a + rowBytes + o)), 2, load<f32>(a + 2 * rowBytes + o)), 3,
+      load<f32>(a + 3 * rowBytes + o)));
+  }
+  const step = <usize>rk << 2;
+  let row = 0;
+  for (; row < R; row += 4) {
+    const n = min(4, R - row);
+    const m0 = w + <usize>row * rowBytes;
+    const m1 = n > 1 ? m0 + rowBytes : m0;
+    const m2 = n > 2 ? m0 + 2 * rowBytes : m0;
+    const m3 = n > 3 ? m0 + 3 * rowBytes : m0;
+    let s0 = f32x4.splat(0);
+    let s1 = s0;
+    let s2 = s0;
+    let s3 = s0;
+    let l = 0;
+    for (; l + 4 <= L; l += 4) {
+      const o = <usize>l << 2;
+      const v0 = v128.load(m0 + o);
+      const v1 = v128.load(m1 + o);
+      const v2 = v128.load(m2 + o);
+      const v3 = v128.load(m3 + o);
+      const t = at + (<usize>l << 4);
+      let c = v128.load(t);
+      s0 = f32x4.relaxed_madd(i32x4.shuffle(v0, v0, 0, 0, 0, 0), c, s0);
+      s1 = f32x4.relaxed_madd(i32x4.shuffle(v1, v1, 0, 0, 0, 0), c, s1);
+      s2 = f32x4.relaxed_madd(i32x4.shuffle(v2, v2, 0, 0, 0, 0), c, s2);
+      s3 = f32x4.relaxed_madd(i32x4.shuffle(v3, v3, 0, 0, 0, 0), c, s3);
+      c = v128.load(t, 16);
+      s0 = f32x4.relaxed_madd(i32x4.shuffle(v0, v0, 1, 1, 1, 1), c, s0);
+      s1 = f32x4.relaxed_madd(i32x4.shuffle(v1, v1, 1, 1, 1, 1), c, s1);
+      s2 = f32x4.relaxed_madd(i32x4.shuffle(v2, v2, 1, 1, 1, 1), c, s2);
+      s3 = f32x4.relaxed_madd(i32x4.shuffle(v3, v3, 1, 1, 1, 1), c, s3);
+      c = v128.load(t, 32);
+      s0 = f32x4.relaxed_madd(i32x4.shuffle(v0, v0, 2, 2, 2, 2), c, s0);
+      s1 = f32x4.relaxed_madd(i32x4.shuffle(v1, v1, 2, 2, 2, 2), c, s1);
+      s2 = f32x4.relaxed_madd(i32x4.shuffle(v2, v2, 2, 2, 2, 2), c, s2);
+      s3 = f32x4.relaxed_madd(i32x4.shuffle(v3, v3, 2, 2, 2, 2), c, s3);
+      c = v128.load(t, 48);
+      s0 = f32x4.relaxed_madd(i32x4.shuffle(v0, v0, 3, 3, 3, 3), c, s0);
+      s1 = f32x4.relaxed_madd(i32x4.shuffle(v1, v1, 3, 3, 3, 3), c, s1);
+      s2 = f32x4.relaxed_madd(i32x4.shuffle(v2, v2, 3, 3, 3, 3), c, s2);
+      s3 = f32x4.relaxed_madd(i32x4.shuffle(v3, v3, 3, 3, 3, 3), c, s3);
+    }
+    for (; l < L; l++) {
+      const o = <usize>l << 2;
+      const c = v128.load(at + (<usize>l << 4));
+      s0 = f32x4.relaxed_madd(f32x4.splat(load<f32>(m0 + o)), c, s0);
+      s1 = f32x4.relaxed_madd(f32x4.splat(load<f32>(m1 + o)), c, s1);
+      s2 = f32x4.relaxed_madd(f32x4.splat(load<f32>(m2 + o)), c, s2);
+      s3 = f32x4.relaxed_madd(f32x4.splat(load<f32>(m3 + o)), c, s3);
+    }
+    for (let t = 0; t < n; t++) {
+      const s = t == 0 ? s0 : t == 1 ? s1 : t == 2 ? s2 : s3;
+      const r = row + t;
+      const alpha = r / mk;
+      const o = b + ((<usize>(r - alpha * mk) * 4 * <usize>rk + <usize>alpha) << 2);
+      store<f32>(o, f32x4.extract_lane(s, 0));
+      store<f32>(o + step, f32x4.extract_lane(s, 1));
+      store<f32>(o + 2 * step, f32x4.extract_lane(s, 2));
+      store<f32>(o + 3 * step, f32x4.extract_lane(s, 3));
+    }
+  }
+}
+
+/**
+ * y (rows) += W·x (cols) for the TT-matrix described at desc; work: 2·maxInter floats (3·maxInter for the
+ * relaxed module's copy, tt_matvec_f32r, whose P = 4 steps transpose A into the third).
+ */
 export function tt_matvec_f32(desc: usize, x: usize, y: usize, work: usize): void {
   const d = field(desc, 0);
   const rows = field(desc, 1);
@@ -79,7 +160,9 @@ export function tt_matvec_f32(desc: usize, x: usize, y: usize, work: usize): voi
     const L = nk * rk1;
     const R = rk * mk;
     const rowBytes = <usize>L << 2;
-    if (P >= 4) {
+    if (ASC_FEATURE_RELAXED_SIMD && P == 4) {
+      outer4(w, R, L, mk, rk, a, b, work + (<usize>field(desc, 3) << 3));
+    } else if (P >= 4) {
       // Each core row against four of A's rows at a time: the core is read ⌈P/4⌉ times, not P times
       // (PTB's fast split: P = 4 in every step, so its 640 kB first core streams once instead of four times).
       for (let row = 0; row < R; row++) {
