@@ -130,10 +130,13 @@ export function sliceCounts(a: CsrPositions): SliceCounts {
 
 /**
  * Writes `a`'s sliced copy into `out` ({@link slicedBytes} of its counts, 4-byte aligned). Returns the
- * counts.
+ * counts; `counts`, when the caller has them ({@link sliceCounts} of the same `a`), saves counting again.
  */
-export function writeSlices(a: CsrArrays, out: Uint8Array): SliceCounts {
-  const counts = sliceCounts(a);
+export function writeSlices(
+  a: CsrArrays,
+  out: Uint8Array,
+  counts: SliceCounts = sliceCounts(a),
+): SliceCounts {
   const bytes = out.subarray(0, slicedBytes(counts));
   bytes.fill(0); // unused slots: index 0, code 0; padding lanes: row 0, scale 0
   return walk(a, { bytes, counts, codes: a.codes, scales: a.scales });

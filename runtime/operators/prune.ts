@@ -117,7 +117,7 @@ export function pruneOperator(
         codes: new Int8Array(buffer, v.dataOffset, m.nnz),
         scales: new Float32Array(buffer, scales, Math.ceil(m.nnz / p.group)),
       };
-      writeSlices(arrays, new Uint8Array(buffer, sliced, slicedBytes({ quads, slices })));
+      writeSlices(arrays, new Uint8Array(buffer, sliced, slicedBytes({ quads, slices })), { quads, slices });
       written = true;
     }
     return sliced;
