@@ -18,8 +18,6 @@ import type { Budget } from "./budget.ts";
 import { RuntimeEvaluator } from "./evaluator.ts";
 import { budgetSearch, type MeasuredModel, type SearchProgress, type SearchResult } from "./search.ts";
 import { assignmentRecipe } from "./assignment.ts";
-import { compressModel } from "../compress.ts";
-import { encodedMatrices, pinnedSplits } from "../tt_split_choice.ts";
 import { retrain, type RetrainResult } from "./retrain.ts";
 import { parseMethod } from "../recipe.ts";
 
@@ -168,14 +166,7 @@ export async function compileToBudget(
   const picked = search.chosen ?? (options.compileClosest ? search.closest : undefined);
   if (!picked) return result;
   // Tensor-train rules carry the modes the search measured (compiling them again makes no split choice).
-  const assignment = assignmentRecipe(search.tensors, picked.methods);
-  const recipe = picked.methods.some((m) => m.startsWith("tt"))
-    ? pinnedSplits(
-      ir,
-      assignment,
-      encodedMatrices(compressModel(ir, assignment, { name, compiler: COMPILER }).model),
-    )
-    : assignment;
+  const recipe = evaluator.recipe(picked.methods);
   const compiled = await compileImported(ir, onnxBytes, {
     ...options,
     name,

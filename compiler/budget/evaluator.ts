@@ -15,7 +15,7 @@ import {
   modelTensors,
   type TensorReport,
 } from "../compress.ts";
-import { parseMethod } from "../recipe.ts";
+import { parseMethod, type Recipe } from "../recipe.ts";
 import { writeLem } from "../writer.ts";
 import { pinnedSplits } from "../tt_split_choice.ts";
 import { COMPILE_METRICS } from "../compile.ts";
@@ -108,14 +108,23 @@ export class RuntimeEvaluator implements Evaluator {
    */
   write(methods: readonly string[]): Uint8Array {
     const metrics = COMPILE_METRICS.map((name) => ({ name, value: -1 }));
-    const names = this.tensors.map((t) => t.name);
     const matrices = methods.map((m, t) => this.encoded(t, m).encoded);
-    const recipe = pinnedSplits(this.#ir, assignmentRecipe(names, methods), matrices);
-    const model = assembleModel(this.#ir, matrices, recipe, {
+    const model = assembleModel(this.#ir, matrices, this.recipe(methods), {
       ...this.#options.metadata,
       metrics,
     });
     return writeLem(model);
+  }
+
+  /**
+   * The recipe of an assignment, as the files written here carry it: one rule per tensor, tensor-train
+   * rules with the modes their cached encodings were measured in (pinnedSplits), so that compiling it
+   * reproduces what was measured.
+   */
+  recipe(methods: readonly string[]): Recipe {
+    const names = this.tensors.map((t) => t.name);
+    const matrices = methods.map((m, t) => this.encoded(t, m).encoded);
+    return pinnedSplits(this.#ir, assignmentRecipe(names, methods), matrices);
   }
 
   fileBytes(methods: readonly string[]): number {

@@ -74,7 +74,7 @@ export function pruneScratchBytes(m: SparseCsrInfo, k: KernelInstance, gathers?:
 
 /**
  * The operator for a SparseCsr matrix of a loaded file (offsets are WASM pointers); `scratch`:
- * {@link pruneScratchBytes}(m) bytes.
+ * {@link pruneScratchBytes}(m, k, gathers) bytes.
  */
 export function pruneOperator(
   m: SparseCsrInfo,
@@ -111,9 +111,10 @@ export function pruneOperator(
   let written = false;
   const ready = () => {
     if (!written) {
+      // Views made now: a memory grown since the operator was built would have detached older ones.
       const buffer = k.memory.buffer;
       const arrays = {
-        ...p,
+        ...slicedPositions(m, k, gathers)!,
         codes: new Int8Array(buffer, v.dataOffset, m.nnz),
         scales: new Float32Array(buffer, scales, Math.ceil(m.nnz / p.group)),
       };
