@@ -7,11 +7,14 @@
 
 import {
   f16Even,
+  f16EvenMask,
   f16Odd,
+  f16OddMask,
   f16ToF32,
   f16x8High,
   f16x8Low,
 } from "./f16";
+import { opaqueZero } from "./loop_constant";
 
 /** [Σa0, Σa1, Σa2, Σa3] — the horizontal sums of four f32x4 accumulators, packed. */
 // @ts-ignore: decorator
@@ -196,6 +199,8 @@ export function dotRowF16X4(w: usize, x0: usize, x1: usize, x2: usize, x3: usize
  * n % 8 columns) → [p0·x, p1·x, p2·x, p3·x].
  */
 export function dot4RowsF16Prepared(p0: usize, p1: usize, p2: usize, p3: usize, xs: usize, x: usize, n: i32): v128 {
+  const me = f16EvenMask(opaqueZero(n));
+  const mo = f16OddMask(opaqueZero(n));
   let a0 = f32x4.splat(0);
   let a1 = a0;
   let a2 = a0;
@@ -209,10 +214,10 @@ export function dot4RowsF16Prepared(p0: usize, p1: usize, p2: usize, p3: usize, 
     const r1 = v128.load(p1 + o16);
     const r2 = v128.load(p2 + o16);
     const r3 = v128.load(p3 + o16);
-    a0 = f32x4.add(f32x4.add(a0, f32x4.mul(f16Even(r0), xe)), f32x4.mul(f16Odd(r0), xo));
-    a1 = f32x4.add(f32x4.add(a1, f32x4.mul(f16Even(r1), xe)), f32x4.mul(f16Odd(r1), xo));
-    a2 = f32x4.add(f32x4.add(a2, f32x4.mul(f16Even(r2), xe)), f32x4.mul(f16Odd(r2), xo));
-    a3 = f32x4.add(f32x4.add(a3, f32x4.mul(f16Even(r3), xe)), f32x4.mul(f16Odd(r3), xo));
+    a0 = f32x4.add(f32x4.add(a0, f32x4.mul(f16Even(r0, me), xe)), f32x4.mul(f16Odd(r0, mo), xo));
+    a1 = f32x4.add(f32x4.add(a1, f32x4.mul(f16Even(r1, me), xe)), f32x4.mul(f16Odd(r1, mo), xo));
+    a2 = f32x4.add(f32x4.add(a2, f32x4.mul(f16Even(r2, me), xe)), f32x4.mul(f16Odd(r2, mo), xo));
+    a3 = f32x4.add(f32x4.add(a3, f32x4.mul(f16Even(r3, me), xe)), f32x4.mul(f16Odd(r3, mo), xo));
   }
   return tailF16Rows(hsum4(a0, a1, a2, a3), p0, p1, p2, p3, x, c, n);
 }
@@ -224,6 +229,8 @@ export function dot4RowsF16Prepared(p0: usize, p1: usize, p2: usize, p3: usize, 
 export function dotRowF16X4Prepared(
   w: usize, xs0: usize, xs1: usize, xs2: usize, xs3: usize, x0: usize, x1: usize, x2: usize, x3: usize, n: i32,
 ): v128 {
+  const me = f16EvenMask(opaqueZero(n));
+  const mo = f16OddMask(opaqueZero(n));
   let a0 = f32x4.splat(0);
   let a1 = a0;
   let a2 = a0;
@@ -232,8 +239,8 @@ export function dotRowF16X4Prepared(
   for (; c + 8 <= n; c += 8) {
     const o32 = <usize>c << 2;
     const r = v128.load(w + (<usize>c << 1));
-    const e = f16Even(r);
-    const o = f16Odd(r);
+    const e = f16Even(r, me);
+    const o = f16Odd(r, mo);
     a0 = f32x4.add(f32x4.add(a0, f32x4.mul(e, v128.load(xs0 + o32))), f32x4.mul(o, v128.load(xs0 + o32, 16)));
     a1 = f32x4.add(f32x4.add(a1, f32x4.mul(e, v128.load(xs1 + o32))), f32x4.mul(o, v128.load(xs1 + o32, 16)));
     a2 = f32x4.add(f32x4.add(a2, f32x4.mul(e, v128.load(xs2 + o32))), f32x4.mul(o, v128.load(xs2 + o32, 16)));

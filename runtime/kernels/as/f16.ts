@@ -14,6 +14,8 @@
 // The fast matvec/matmat path (prepared x, below) handles no Inf/NaN weights: `f16_finite` tells, once
 // per matrix, whether it may be used.
 
+import { keptI32x4 } from "./loop_constant";
+
 // @ts-ignore: decorator
 @inline export const F16_MASK: i32 = 0x8fffffff;
 // @ts-ignore: decorator
@@ -85,16 +87,31 @@
 // required), and the products are the same f32 products as w · x. Inf/NaN weights are not handled: the
 // caller checks the matrix once (`f16_finite`) and uses the exact path for one that has them.
 
-/** f32 patterns (× 2^-112) of the even halves 0, 2, 4, 6 of 8 packed halves. */
+// The two masks are made once per product, before its loop, by f16EvenMask/f16OddMask (loop_constant.ts:
+// as constants in the loop V8 would rebuild them at each of their 8 uses per 8 columns of 4 rows).
+
+/** The mask f16Even takes; `zero` from opaqueZero (loop_constant.ts). */
 // @ts-ignore: decorator
-@inline export function f16Even(raw: v128): v128 {
-  return v128.and(i32x4.shr_s(i32x4.shl(raw, 16), 3), i32x4.splat(F16_MASK));
+@inline export function f16EvenMask(zero: i32): v128 {
+  return keptI32x4(F16_MASK, zero);
 }
 
-/** f32 patterns (× 2^-112) of the odd halves 1, 3, 5, 7 of 8 packed halves. */
+/** The mask f16Odd takes; `zero` from opaqueZero (loop_constant.ts). */
 // @ts-ignore: decorator
-@inline export function f16Odd(raw: v128): v128 {
-  return v128.and(i32x4.shr_s(raw, 3), i32x4.splat(<i32>0x8fffe000));
+@inline export function f16OddMask(zero: i32): v128 {
+  return keptI32x4(<i32>0x8fffe000, zero);
+}
+
+/** f32 patterns (× 2^-112) of the even halves 0, 2, 4, 6 of 8 packed halves; `mask` from f16EvenMask. */
+// @ts-ignore: decorator
+@inline export function f16Even(raw: v128, mask: v128): v128 {
+  return v128.and(i32x4.shr_s(i32x4.shl(raw, 16), 3), mask);
+}
+
+/** f32 patterns (× 2^-112) of the odd halves 1, 3, 5, 7 of 8 packed halves; `mask` from f16OddMask. */
+// @ts-ignore: decorator
+@inline export function f16Odd(raw: v128, mask: v128): v128 {
+  return v128.and(i32x4.shr_s(raw, 3), mask);
 }
 
 /** Largest |x| below which x · 2^112 stays finite with room for the products' rounding. */

@@ -6,6 +6,7 @@
 // n ≤ 0 returns −∞ and touches nothing. A NaN anywhere, or all −∞, makes every output NaN (as in PyTorch).
 
 import { C0, C1, C2, C3, C4, C5, EXP_BIAS, EXP_MIN, exp4, LN2_HI, LN2_LO, LOG2E, ROUND } from "./exp4";
+import { keptF32x4, keptI32x4, opaqueZero } from "./loop_constant";
 
 // Arguments x − m ≤ 0 are clamped at EXP_MIN (exp ≈ 1.2e-38, not 0: against the max's term, exp(0) = 1,
 // no sum of n ≤ 2^31 such terms shows in f64's 53 bits).
@@ -31,20 +32,20 @@ export function log_softmax(x: usize, n: i32): f32 {
 
   // Σ exp(x − m) in two f64x2 accumulators (x − m is NaN where m = ±∞ meets ±∞: the sum becomes NaN).
   const mm = f32x4.splat(m);
-  const z = f32x4.splat(<f32>(n >>> 31)); // 0 (n > 0), unknown to the compiler
-  const min = f32x4.add(f32x4.splat(EXP_MIN), z);
-  const log2e = f32x4.add(f32x4.splat(LOG2E), z);
-  const round = f32x4.add(f32x4.splat(ROUND), z);
-  const ln2Hi = f32x4.add(f32x4.splat(LN2_HI), z);
-  const ln2Lo = f32x4.add(f32x4.splat(LN2_LO), z);
-  const c0 = f32x4.add(f32x4.splat(C0), z);
-  const c1 = f32x4.add(f32x4.splat(C1), z);
-  const c2 = f32x4.add(f32x4.splat(C2), z);
-  const c3 = f32x4.add(f32x4.splat(C3), z);
-  const c4 = f32x4.add(f32x4.splat(C4), z);
-  const c5 = f32x4.add(f32x4.splat(C5), z);
-  const one = f32x4.add(f32x4.splat(1), z);
-  const bias = i32x4.add(i32x4.splat(EXP_BIAS), z); // z's bits are 0 too
+  const z = opaqueZero(n); // the constants below stay in registers (loop_constant.ts)
+  const min = keptF32x4(EXP_MIN, z);
+  const log2e = keptF32x4(LOG2E, z);
+  const round = keptF32x4(ROUND, z);
+  const ln2Hi = keptF32x4(LN2_HI, z);
+  const ln2Lo = keptF32x4(LN2_LO, z);
+  const c0 = keptF32x4(C0, z);
+  const c1 = keptF32x4(C1, z);
+  const c2 = keptF32x4(C2, z);
+  const c3 = keptF32x4(C3, z);
+  const c4 = keptF32x4(C4, z);
+  const c5 = keptF32x4(C5, z);
+  const one = keptF32x4(1, z);
+  const bias = keptI32x4(EXP_BIAS, z);
   let s0 = f64x2.splat(0);
   let s1 = s0;
   i = 0;

@@ -561,8 +561,7 @@ function q4Product(
   const sx = quantize8(x, cols, m, 127, 0, stage);
   toChunks(stage, xs, cols, group, corr);
   const sxv = f32x4.splat(sx);
-  // A mask built from an argument, so the compiler cannot turn it back into per-use constants.
-  const m4 = i8x16.splat(<i8>(0x0f | (rows >>> 31)));
+  const m4 = keptI8x16(0x0f, opaqueZero(rows)); // in a register: loop_constant.ts
   const chunks = q4Chunks(cols, group);
   const gpr = (cols - 1) / group + 1;
   const perGroup = chunksPerGroup(cols, group);
@@ -640,8 +639,9 @@ export function matmat_q4r(
 // vfmadd; the rounding of a fused multiply-add, so results differ from the plain path by float rounding).
 // Weights must be free of Inf/NaN (the caller checks them once with kernels.wasm's f16_finite).
 
-import { f16Even, f16Odd, prepareF16X } from "./f16";
+import { f16Even, f16EvenMask, f16Odd, f16OddMask, prepareF16X } from "./f16";
 import { hsum4, tailF16Rows } from "./dot";
+import { keptI8x16, opaqueZero } from "./loop_constant";
 
 /** [p0·x, p1·x, p2·x, p3·x] for four f16 rows free of Inf/NaN, x prepared at xs (x itself for the tail). */
 // @ts-ignore: decorator
@@ -656,23 +656,25 @@ import { hsum4, tailF16Rows } from "./dot";
   let b1 = a0;
   let b2 = a0;
   let b3 = a0;
+  const me = f16EvenMask(opaqueZero(n));
+  const mo = f16OddMask(opaqueZero(n));
   let c = 0;
   for (; c + 8 <= n; c += 8) {
     const o16 = <usize>c << 1;
     const xe = v128.load(xs + (<usize>c << 2));
     const xo = v128.load(xs + (<usize>c << 2), 16);
     const r0 = v128.load(p0 + o16);
-    a0 = f32x4.relaxed_madd(f16Even(r0), xe, a0);
-    b0 = f32x4.relaxed_madd(f16Odd(r0), xo, b0);
+    a0 = f32x4.relaxed_madd(f16Even(r0, me), xe, a0);
+    b0 = f32x4.relaxed_madd(f16Odd(r0, mo), xo, b0);
     const r1 = v128.load(p1 + o16);
-    a1 = f32x4.relaxed_madd(f16Even(r1), xe, a1);
-    b1 = f32x4.relaxed_madd(f16Odd(r1), xo, b1);
+    a1 = f32x4.relaxed_madd(f16Even(r1, me), xe, a1);
+    b1 = f32x4.relaxed_madd(f16Odd(r1, mo), xo, b1);
     const r2 = v128.load(p2 + o16);
-    a2 = f32x4.relaxed_madd(f16Even(r2), xe, a2);
-    b2 = f32x4.relaxed_madd(f16Odd(r2), xo, b2);
+    a2 = f32x4.relaxed_madd(f16Even(r2, me), xe, a2);
+    b2 = f32x4.relaxed_madd(f16Odd(r2, mo), xo, b2);
     const r3 = v128.load(p3 + o16);
-    a3 = f32x4.relaxed_madd(f16Even(r3), xe, a3);
-    b3 = f32x4.relaxed_madd(f16Odd(r3), xo, b3);
+    a3 = f32x4.relaxed_madd(f16Even(r3, me), xe, a3);
+    b3 = f32x4.relaxed_madd(f16Odd(r3, mo), xo, b3);
   }
   a0 = f32x4.add(a0, b0);
   a1 = f32x4.add(a1, b1);
