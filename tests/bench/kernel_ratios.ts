@@ -6,9 +6,10 @@
  *
  *   deno run -A tests/bench/kernel_ratios.ts [--rounds N] [--markdown]
  *
- * Each round times every encoding once (4 products per sample) and the probe over its byte count right
- * after; the ratio is the median over rounds of product / probe, so that machine drift cancels within a
- * round. The weights are random (N(0, 0.1)-like, uniform): time does not depend on their values, only on
+ * Each round times every encoding once (4 products per sample) and, right after, a probe reading as many
+ * bytes from a buffer of that encoding's own; the ratio is the median over rounds of product / probe, so
+ * that machine drift cancels within a round. Matrix and buffer are touched once per round each, the other
+ * encodings' traffic in between, so both start a sample equally cold. The weights are random (N(0, 0.1)-like, uniform): time does not depend on their values, only on
  * the encoding's structure (pruning keeps 20 % at random positions).
  * @module
  */
@@ -101,14 +102,17 @@ runtime/kernels/README.md. A benchmark, not a test.`);
     if (relaxed && !k.relaxed) throw new Error("relaxed SIMD is not supported here");
     rows.push({ label, target, ...load(k, method, i + 1), times: [] as number[], probes: [] as number[] });
   }
-  const probe = readProbe(new Uint8Array(Math.max(...rows.map((r) => r.bytes)) + 256).map((_, i) => i));
+  // A probe per encoding, over a buffer of its own: in each round the matrix and its probe's buffer are
+  // touched once each, with the other encodings' traffic in between, so both start equally cold (one probe
+  // buffer shared by all would stay in cache while each matrix is evicted by the other twelve).
+  const probes = rows.map((r) => readProbe(new Uint8Array(r.bytes + 256).map((_, i) => i)));
   const REPS = 4;
   for (let round = -5; round < rounds; round++) {
-    for (const r of rows) {
+    for (const [i, r] of rows.entries()) {
       const t0 = performance.now();
       for (let i = 0; i < REPS; i++) r.op.matvec(r.x, r.y);
       const t = (performance.now() - t0) / REPS;
-      const p = probe.read(r.bytes, REPS);
+      const p = probes[i].read(r.bytes, REPS);
       if (round < 0) continue; // warm-up (JIT tier-up)
       r.times.push(t);
       r.probes.push(p);
