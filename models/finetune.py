@@ -20,7 +20,7 @@ the method its recipe rule names, initialized from the trained weights the way t
                                   fake-quantized in CSR order (int8 groups of 64, int4 of 32 non-zeros)
   prune:S:bRxC                    the same with whole blocks of R x C (1 or 4 x 4, 8 or 16) by block norm;
                                   the kept blocks' values fake-quantized in SparseBlocks' order (f32 or
-                                  int8, groups of 64 values or the block size)
+                                  int8, groups of 512 values)
 
 Training: SGD (default: lr 0.05, halved per epoch after the first) or Adam, gradient-norm clipping,
 distillation from the original model (default: the loss is the KL divergence to the original model's
@@ -77,6 +77,7 @@ PARTS_KEY = "lstm_edge.trained_parts"
 PARTS_FORMAT = 1
 INT4_DEFAULT_GROUP = 32
 CSR_INT8_DEFAULT_GROUP = 64
+BLOCK_INT8_DEFAULT_GROUP = 512  # compiler/methods/prune_blocks.ts (a multiple of every block size)
 BLOCK_ROWS, BLOCK_COLS = (1, 4), (4, 8, 16)  # compiler/methods/prune_blocks.ts
 TT_DEFAULT_CORES = 3
 
@@ -437,9 +438,9 @@ def csr_value_storage(storage: dict) -> dict:
 
 
 def block_value_storage(storage: dict, size: int) -> dict:
-    """int8 block values: groups of 64 values, or of the block size when larger (prune_blocks.ts)."""
+    """int8 block values: groups of 512 values unless the method gives a size (prune_blocks.ts)."""
     if storage["type"] == "int8" and "groupSize" not in storage:
-        return dict(storage, groupSize=-(-CSR_INT8_DEFAULT_GROUP // size) * size)
+        return dict(storage, groupSize=-(-BLOCK_INT8_DEFAULT_GROUP // size) * size)
     return storage
 
 

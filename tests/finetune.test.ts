@@ -219,7 +219,7 @@ Deno.test({
           // Whole blocks, to the recipe's block sparsity, whichever epoch early stopping kept.
           const lm = await LstmModel.load(compiled.bytes);
           const enc = (n: string) => lm.info.tensors.find((t) => t.name === n)!.encoding;
-          assert.match(enc("layers.0.w_ih"), /^blocks 4x8 50\.0% \(int8 g64\)/);
+          assert.match(enc("layers.0.w_ih"), /^blocks 4x8 50\.0% \(int8 g512\)/);
           assert.match(enc("decoder"), /^blocks 4x16 50\.0% \(int8 g128\)/);
           assert.match(enc("layers.1.w_hh"), /^blocks 1x4 /);
         }

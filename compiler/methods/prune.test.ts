@@ -165,9 +165,9 @@ Deno.test("global block pruning thresholds block norms across matrices", () => {
   assert.deepEqual(kept, [0, 4], "the 4 large-magnitude blocks stay, the 4 small ones go");
 });
 
-Deno.test("block-pruned int8 values get groups of whole blocks (64, or the block size when larger)", () => {
+Deno.test("block-pruned int8 values get groups of 512 values, whole blocks of every shape", () => {
   const m = randomMatrix(mulberry32(7), "w", 8, 32);
-  for (const [br, bc, group] of [[1, 16, 64], [4, 16, 64], [4, 8, 64]] as const) {
+  for (const [br, bc, group] of [[1, 4, 512], [1, 16, 512], [4, 16, 512], [4, 8, 512]] as const) {
     const { encoded } = pruneMethod.encode(m, {
       ...spec(0.5, { type: "int8" }),
       blockRows: br,

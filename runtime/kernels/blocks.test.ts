@@ -173,3 +173,24 @@ for (const shape of [[1, 16], [4, 16]] as const) {
     arena.checkGuards();
   });
 }
+
+Deno.test("blocks_matvec with the compiler's default group (512 values, runs across block rows) equals the reference", () => {
+  for (const shape of SHAPES) {
+    for (const density of [0.2, 1]) {
+      const rows = 37, cols = 700;
+      const rand = rng(shape[0] * 100 + shape[1] + density * 10);
+      const m = randomBlocks(rows, cols, shape, density, "int8", 512, rand);
+      const x = randomF32(cols, rand);
+      const y0 = randomF32(rows, rand);
+      const arena = new Arena(k);
+      const args = place(arena, m);
+      const px = arena.put(x, "x");
+      const py = arena.put(y0, "y");
+      k.exports.blocks_matvec(...args, rows, cols, px, py, arena.alloc(blocksScratchBytes(cols), "scratch"));
+      const expected = y0.slice();
+      blocksMatvec(m, x, expected);
+      assertAllClose(arena.f32(py, rows), expected, `y (${shape.join("×")}, density ${density})`);
+      arena.checkGuards();
+    }
+  }
+});
