@@ -17,9 +17,9 @@
  *   Why 512: the kernels sum each run of one scale in integers and fold it into the row's float sum when the
  *   run ends, once per 512 codes at most; with 64 that fold came every two 4 × 8 blocks and made the
  *   product 1.4× slower (decoder-shaped 80 %: 32.6 → 22.6 µs). Measured on PTB-small (test perplexity):
- *   prune:0.8:b4x8+int8 re-trained (models/finetune.py, trained at 64) 157.428 at 64, 157.435 re-quantized
- *   at 512; post-training 528.98 → 528.63 (b4x8), 645.00 → 646.16 (b4x16), prune:0.5:b1x8 128.68 →
- *   128.66; 3.9 % fewer bytes for b4x8.
+ *   prune:0.8:b4x8+int8 re-trained 2 epochs by models/finetune.py at 64: 157.428 (1,292,560 bytes), at
+ *   512: 157.518 (1,241,776 bytes); post-training 528.98 → 528.63 (b4x8), 645.00 → 646.16 (b4x16),
+ *   prune:0.5:b1x8 128.68 → 128.66.
  * @module
  */
 import type { IrMatrix } from "../ir.ts";
