@@ -205,6 +205,20 @@ Deno.test("verifyLem() rejects empty, duplicate and whitespace tokens and out-of
   rejects(bytes, "vocabulary.eos_id", /is -2, expected -1 or an id below the vocabulary's 12 tokens/);
 });
 
+Deno.test("verifyLem() reads and checks a vocabulary alike where its fast loop stops part-way", () => {
+  // The plain-ASCII loop takes tokens 0..2, stops at a 70-byte token (longer than it handles), and the
+  // general loop goes on: it keeps the long token, and still finds a later duplicate of an early one.
+  const long = "x".repeat(70);
+  const vocab = (m: EncodedModel, later: string) =>
+    m.vocab.map((t, i) => (i === 3 ? long : i === 5 ? later : t));
+  const file = readLem(unverified((m) => ({ ...m, vocab: vocab(m, "café") })));
+  assert.equal(file.vocab[3], long);
+  assert.equal(file.vocabIndex.get(long), 3);
+  assert.equal(file.vocabIndex.get(file.vocab[1]), 1);
+  const dup = unverified((m) => ({ ...m, vocab: vocab(m, m.vocab[2]) }));
+  rejects(dup, "vocabulary.tokens[5]", /the same as vocabulary\.tokens\[2\]/);
+});
+
 Deno.test("verifyLem() accepts a Character vocabulary of single characters, space and newline included", () => {
   const file = readLem(writeLem(characterModel()));
   assert.equal(file.tokenizer.kind, "character");

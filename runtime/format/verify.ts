@@ -637,6 +637,43 @@ export function isOneCharacter(s: string): boolean {
 }
 
 /**
+ * The vocabulary's common case in one tight loop: tokens 0, 1, … while each is a short (≤ 64 bytes)
+ * printable-ASCII string without spaces, at a valid offset, NUL-terminated, not seen before, and the work
+ * budget allows it — the checks stringAt and verifyVocabulary make, without their calls per token (loading
+ * runs this once, mostly before the JIT has compiled anything: the calls dominated a cold start). Fills
+ * `seen` and `list` and charges the budget as they would; returns the first index it did not take, from
+ * which the general loop goes on (and reports whatever made this one stop).
+ */
+function plainTokens(w: Walker, tokens: Vec, seen: Map<string, number>, list: string[]): number {
+  const { b, dv, n, codes } = w;
+  let i = 0;
+  for (; i < tokens.length; i++) {
+    const p = tokens.start + 4 * i;
+    const u = dv.getUint32(p, true);
+    const v = p + u;
+    if (u === 0 || u > MAX_OFFSET || v % 4 !== 0 || v + 4 > n) break;
+    const length = dv.getUint32(v, true);
+    const first = v + 4;
+    const end = first + length;
+    if (length === 0 || length > 64 || end >= n || b[end] !== 0 || w.budget < length + 1) break;
+    codes.length = length;
+    let c = first;
+    for (; c < end; c++) {
+      const code = b[c];
+      if (code <= 0x20 || code > 0x7e) break;
+      codes[c - first] = code;
+    }
+    if (c < end) break;
+    const token = String.fromCharCode.apply(null, codes);
+    if (seen.has(token)) break;
+    w.budget -= length + 1;
+    seen.set(token, i);
+    list[i] = token;
+  }
+  return i;
+}
+
+/**
  * Checks the vocabulary table and returns its tokens (decoded once; readLem reuses them). The tokenizer
  * kind decides what a token may be: a word without whitespace (Whitespace), or one character, whitespace
  * included (Character; the tokens at unk_id and eos_id may be longer, e.g. "<unk>").
@@ -682,7 +719,8 @@ function verifyVocabulary(w: Walker, t: Table): { list: string[]; seen: Map<stri
   }
   const seen = new Map<string, number>();
   const list: string[] = new Array(tokens.length);
-  for (let i = 0; i < tokens.length; i++) {
+  const start = character ? 0 : plainTokens(w, tokens, seen, list);
+  for (let i = start; i < tokens.length; i++) {
     // The element's path is built only for an error: building 10 000 of them took most of the time.
     let token: string;
     try {
