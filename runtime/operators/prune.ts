@@ -27,7 +27,7 @@
  */
 import type { KernelInstance } from "../kernels/kernels.ts";
 import { blocksScratchBytes, quantizedScratchBytes } from "../kernels/scratch.ts";
-import { type CsrPositions, sliceCounts, slicedBytes, writeSlices } from "./csr_slices.ts";
+import { type CsrPositions, type SliceCounts, sliceCounts, slicedBytes, writeSlices } from "./csr_slices.ts";
 import { f32Scales, f32ScalesScratchBytes } from "./store.ts";
 import type { SparseBlocksInfo, SparseCsrInfo } from "../format/read.ts";
 import type { MatrixOperator } from "./matrix_operator.ts";
@@ -62,6 +62,17 @@ function slicedPositions(m: SparseCsrInfo, k: KernelInstance, gathers?: boolean)
 }
 
 /**
+ * The slice counts of `m`'s sliced copy, counted once per matrix: the scratch size at load and the
+ * operator both need them, and each count walks every non-zero.
+ */
+const countsOf = new WeakMap<SparseCsrInfo, SliceCounts>();
+function slicedCounts(m: SparseCsrInfo, p: CsrPositions): SliceCounts {
+  let c = countsOf.get(m);
+  if (c === undefined) countsOf.set(m, c = sliceCounts(p));
+  return c;
+}
+
+/**
  * Scratch bytes the operator of SparseCsr matrix `m` needs in `k` (its file loaded there; `gathers`: only
  * its rows are read): an f32 copy of f16 value scales, if any, then for sliced products x's codes and the
  * sliced copy.
@@ -69,7 +80,7 @@ function slicedPositions(m: SparseCsrInfo, k: KernelInstance, gathers?: boolean)
 export function pruneScratchBytes(m: SparseCsrInfo, k: KernelInstance, gathers?: boolean): number {
   const scales = m.values.kind === "quantized" ? f32ScalesScratchBytes(m.values) : 0;
   const p = slicedPositions(m, k, gathers);
-  return scales + (p ? quantizedScratchBytes(m.cols) + slicedBytes(sliceCounts(p)) : 0);
+  return scales + (p ? quantizedScratchBytes(m.cols) + slicedBytes(slicedCounts(m, p)) : 0);
 }
 
 /**
@@ -107,7 +118,7 @@ export function pruneOperator(
   if (!p || !rx) return plain;
   const xCodes = scratch + (v.kind === "quantized" ? f32ScalesScratchBytes(v) : 0);
   const sliced = xCodes + quantizedScratchBytes(cols);
-  const { quads, slices } = sliceCounts(p);
+  const { quads, slices } = slicedCounts(m, p);
   let written = false;
   const ready = () => {
     if (!written) {
