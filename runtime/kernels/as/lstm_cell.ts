@@ -2,32 +2,15 @@
 // gates: (4·hidden) f32, blocks in the order i, f, g, o, each `hidden` long (read only);
 // c: (hidden) f32 cell state, updated in place; h: (hidden) f32 hidden state, overwritten.
 //   i = σ(gi), f = σ(gf), g = tanh(gg), o = σ(go);  c ← f·c + i·g;  h ← o·tanh(c)
-// Four units at a time: σ and tanh are built on a SIMD exp (Cephes expf, exp4.ts, ≤ 2 ulp)
-// and are within 2e-7 relative of the exact values (tested over ±20, every 2^-12). Scalar for the last
-// hidden % 4 units: the standard library's Mathf.exp (< 1 ulp). Why SIMD: the cell is O(hidden) next to the O(hidden²)
-// matvecs, but with compressed weights those got fast — scalar, the two cells of a PTB-small step took
-// 33 µs, an eighth of the whole int4 step; SIMD takes ≈ 5. Why not Mathf.tanh: its branches on |x|
-// mispredict on real (spread) gate values and made the cell 4× slower (hidden = 650).
+// Four units at a time: σ and tanh are built on a SIMD exp (Cephes expf, exp4.ts, ≤ 2 ulp) and are within
+// 2e-7 relative of the exact values (tested over ±20, every 2^-12); the last hidden % 4 units go through the
+// same four lanes, loaded and stored one float at a time (no scalar copy of σ and tanh, no Mathf.exp and its
+// table in the module). Why SIMD: the cell is O(hidden) next to the O(hidden²) matvecs, but with compressed
+// weights those got fast — scalar, the two cells of a PTB-small step took 33 µs, an eighth of the whole int4
+// step; SIMD takes ≈ 5. Why not Mathf.tanh: its branches on |x| mispredict on real (spread) gate values and
+// made the cell 4× slower (hidden = 650).
 
 import { C0, C1, C2, C3, C4, C5, EXP_BIAS, EXP_MIN, exp4, LN2_HI, LN2_LO, LOG2E, ROUND } from "./exp4";
-
-// @ts-ignore: decorator
-@inline function sigmoid(v: f32): f32 {
-  return <f32>1 / (<f32>1 + Mathf.exp(-v)); // exp overflow → 1/∞ = 0: no NaN for very negative v
-}
-
-// tanh without data-dependent branches. |v| < 0.55: the Taylor series to v¹⁵ in f64 (truncation < 3e-8
-// relative there); otherwise 1 − 2/(e^{2|v|} + 1), whose relative error is at most exp's. Sign restored
-// last. e^{2|v|} = ∞ for |v| > 44 gives exactly 1; NaN stays NaN.
-// @ts-ignore: decorator
-@inline function tanh(v: f32): f32 {
-  const a = <f64>abs(v);
-  const z = a * a;
-  const series = a + a * z * (-1.0 / 3 + z * (2.0 / 15 + z * (-17.0 / 315 + z * (62.0 / 2835 +
-    z * (-1382.0 / 155925 + z * (21844.0 / 6081075 + z * (-929569.0 / 638512875)))))));
-  const viaExp = 1 - 2 / (<f64>Mathf.exp(<f32>(2 * a)) + 1);
-  return copysign<f32>(<f32>select<f64>(series, viaExp, a < 0.55), v);
-}
 
 // exp's range here: arguments are clamped to [EXP_MIN, EXP_HI] so that 2^n stays a normal f32 (n ∈
 // [−126, 127]); e^88 ≈ 1.7e38 stands in for ∞ (σ(−88) ≈ 6e-39 instead of 0, tanh(44+) = 1 exactly).
@@ -90,29 +73,44 @@ let kAbs = i32x4.splat(0x7fffffff);
   return v128.or(t, v128.andnot(v, kAbs)); // the sign of v
 }
 
+/** Lanes 0..m−1 (1..3) from the floats at p, the rest 0. */
+// @ts-ignore: decorator
+@inline function loadPartial(p: usize, m: i32): v128 {
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (m > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (m > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+/** Stores lanes 0..m−1 (1..3) of v at p. */
+// @ts-ignore: decorator
+@inline function storePartial(p: usize, v: v128, m: i32): void {
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  if (m > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (m > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}
+
 export function lstm_cell(gates: usize, c: usize, h: usize, hidden: i32): void {
   const block = <usize>hidden << 2;
-  let j = 0;
-  for (; j + 4 <= hidden; j += 4) {
+  for (let j = 0; j < hidden; j += 4) {
+    const m = hidden - j; // ≥ 4: a whole vector; 1..3: the last units
     const p = gates + (<usize>j << 2);
-    const ig = sigmoid4(v128.load(p));
-    const fg = sigmoid4(v128.load(p + block));
-    const gg = tanh4(v128.load(p + 2 * block));
-    const og = sigmoid4(v128.load(p + 3 * block));
     const pc = c + (<usize>j << 2);
-    const cNew = f32x4.add(f32x4.mul(fg, v128.load(pc)), f32x4.mul(ig, gg));
-    v128.store(pc, cNew);
-    v128.store(h + (<usize>j << 2), f32x4.mul(og, tanh4(cNew)));
-  }
-  for (; j < hidden; j++) {
-    const off = <usize>j << 2;
-    const p = gates + off;
-    const ig = sigmoid(load<f32>(p));
-    const fg = sigmoid(load<f32>(p + block));
-    const gg = tanh(load<f32>(p + 2 * block));
-    const og = sigmoid(load<f32>(p + 3 * block));
-    const cNew = fg * load<f32>(c + off) + ig * gg;
-    store<f32>(c + off, cNew);
-    store<f32>(h + off, og * tanh(cNew));
+    const ph = h + (<usize>j << 2);
+    const whole = m >= 4;
+    const ig = sigmoid4(whole ? v128.load(p) : loadPartial(p, m));
+    const fg = sigmoid4(whole ? v128.load(p + block) : loadPartial(p + block, m));
+    const gg = tanh4(whole ? v128.load(p + 2 * block) : loadPartial(p + 2 * block, m));
+    const og = sigmoid4(whole ? v128.load(p + 3 * block) : loadPartial(p + 3 * block, m));
+    const cNew = f32x4.add(f32x4.mul(fg, whole ? v128.load(pc) : loadPartial(pc, m)), f32x4.mul(ig, gg));
+    const hNew = f32x4.mul(og, tanh4(cNew));
+    if (whole) {
+      v128.store(pc, cNew);
+      v128.store(ph, hNew);
+    } else {
+      storePartial(pc, cNew, m);
+      storePartial(ph, hNew, m);
+    }
   }
 }
