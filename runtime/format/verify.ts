@@ -515,6 +515,20 @@ function verifySparseBlocks(w: Walker, e: Table, rows: number, cols: number): vo
   }
 }
 
+/** Vector `v` of `size`-byte little-endian unsigned integers as a typed array: a view where aligned. */
+function typedVector(w: Walker, v: Vec, size: 2 | 4): Uint16Array | Uint32Array {
+  const at = w.b.byteOffset + v.start;
+  const aligned = LITTLE_ENDIAN && at % size === 0;
+  if (size === 2) {
+    return aligned
+      ? new Uint16Array(w.b.buffer, at, v.length)
+      : Uint16Array.from({ length: v.length }, (_, i) => w.u16(v.start + 2 * i));
+  }
+  return aligned
+    ? new Uint32Array(w.b.buffer, at, v.length)
+    : Uint32Array.from({ length: v.length }, (_, i) => w.u32(v.start + 4 * i));
+}
+
 /** What {@link verifySparseRows} checks, for SparseCsr or SparseBlocks. */
 interface SparseRowsSpec {
   /** Field ids of row_ptr, the 16-bit and the 32-bit index vector (−1: none), values. */
@@ -573,14 +587,17 @@ function verifySparseRows(w: Walker, e: Table, rows: number, spec: SparseRowsSpe
   const idx = (idx16 ?? idx32) as Vec;
   w.charge(nPtr, rpPath);
   const what = spec.valuesPerEntry === 1 ? "CSR" : "block";
-  const ptr = (r: number) => w.u32(rowPtr.start + 4 * r);
-  if (ptr(0) !== 0) w.fail(rpPath, `is invalid: ${what} row pointer 0 is ${ptr(0)}, expected 0`);
+  // Row pointers and indices as typed arrays: the loops below run once per stored entry, mostly before the
+  // JIT has compiled anything, and a DataView read behind a closure per entry made them most of a pruned
+  // model's cold start.
+  const ptr = typedVector(w, rowPtr, 4);
+  if (ptr[0] !== 0) w.fail(rpPath, `is invalid: ${what} row pointer 0 is ${ptr[0]}, expected 0`);
   for (let r = 1; r <= rows; r++) {
-    const cur = ptr(r);
-    const prev = ptr(r - 1);
-    if (cur < prev) w.fail(rpPath, `is invalid: ${what} row pointer ${r} decreases (${cur} < ${prev})`);
+    if (ptr[r] < ptr[r - 1]) {
+      w.fail(rpPath, `is invalid: ${what} row pointer ${r} decreases (${ptr[r]} < ${ptr[r - 1]})`);
+    }
   }
-  const n = ptr(rows);
+  const n = ptr[rows];
   if (idx.length !== n) {
     w.fail(
       idxPath,
@@ -599,34 +616,12 @@ function verifySparseRows(w: Walker, e: Table, rows: number, spec: SparseRowsSpe
     );
   }
   w.charge(n, idxPath);
-  const wide = idx16 === null;
-  // Typed views where the vectors are aligned in memory (always inside the runtime): the loop below runs
-  // once per stored entry, mostly before the JIT has compiled anything, and two calls per entry (a
-  // DataView read behind a closure) made it most of a pruned model's cold start.
-  const at0 = w.b.byteOffset + idx.start;
-  const view = !LITTLE_ENDIAN || at0 % (wide ? 4 : 2) !== 0
-    ? null
-    : wide
-    ? new Uint32Array(w.b.buffer, at0, n)
-    : new Uint16Array(w.b.buffer, at0, n);
-  const at = (j: number) => wide ? w.u32(idx.start + 4 * j) : w.u16(idx.start + 2 * j);
-  const ptrAt = w.b.byteOffset + rowPtr.start;
-  const ptrs = LITTLE_ENDIAN && ptrAt % 4 === 0 ? new Uint32Array(w.b.buffer, ptrAt, rows + 1) : null;
-  const limit = spec.limit;
+  const index = typedVector(w, idx, idx16 === null ? 4 : 2);
   for (let r = 0; r < rows; r++) {
-    const end = ptrs !== null ? ptrs[r + 1] : ptr(r + 1);
+    const end = ptr[r + 1];
     let prev = -1;
-    let j = ptrs !== null ? ptrs[r] : ptr(r);
-    if (view !== null) {
-      // The common case without a call per entry; an index out of order or range drops to the loop below.
-      for (; j < end; j++) {
-        const c = view[j];
-        if (c >= limit || c <= prev) break;
-        prev = c;
-      }
-    }
-    for (; j < end; j++) {
-      const c = at(j);
+    for (let j = ptr[r]; j < end; j++) {
+      const c = index[j];
       if (c >= spec.limit) {
         w.fail(
           idxPath,
