@@ -20,7 +20,7 @@ import { RecipeError } from "../../compiler/recipe.ts";
 import { OnnxReferenceModel } from "../../compiler/onnxruntime_reference.ts";
 import { LstmModel } from "../../runtime/model.ts";
 import { Tokenizer } from "../../runtime/tokenizer.ts";
-import { kernelWasmUrl } from "../../runtime/kernels/kernels.ts";
+import { kernelWasmUrl, relaxedWasmUrl } from "../../runtime/kernels/kernels.ts";
 import { buildWorker, runtimeBytes, WORKER_BUDGET_BYTES } from "../../runtime/entries/build_worker.ts";
 import { WORKER_MODULES } from "../../runtime/entries/bundle.ts";
 import { stopBundler } from "../../runtime/entries/bundle.ts";
@@ -52,9 +52,9 @@ Columns (per row):
   seq ms/token    ms per token over one --seq-tokens sequence: ORT one run with tokens [T,1];
                   ours model.logits(ids) (raw logits, matrix × matrix path).
   cold start ms   in a fresh deno process per measurement: from model bytes and engine .wasm bytes in
-                  memory to the first next-token output — WebAssembly compile + instantiate, model
-                  load/verify (ours) or session creation (ORT, which also imports its 24 KB emscripten
-                  glue), one token. Importing the engine's entry JS module is not included (importMs).
+                  memory to the first next-token output — WebAssembly compile + instantiate (ours: both
+                  kernel modules, the relaxed-SIMD one too, as deployed), model load/verify (ours) or
+                  session creation (ORT, which also imports its 24 KB emscripten glue), one token. Importing the engine's entry JS module is not included (importMs).
   code bytes      runtime code, JS + WASM, model excluded. ours: worker.js + kernels*.wasm of
                   deno task build:worker. ORT: ort.wasm.min.mjs + ort-wasm-simd-threaded.mjs +
                   ort-wasm-simd-threaded.wasm (what a browser/edge deployment of the wasm backend loads;
@@ -324,7 +324,13 @@ await runCli(async () => {
         },
         step: (ids) => Promise.resolve(stepwiseMsPerToken(lm, ids)),
         seq: (ids) => Promise.resolve(sequenceMsPerToken(lm, ids)),
-        coldSpec: { engine: "ours", model: path, wasm: kernelWasmUrl.pathname, token: stepIds[0] },
+        coldSpec: {
+          engine: "ours",
+          model: path,
+          wasm: kernelWasmUrl.pathname,
+          relaxed: relaxedWasmUrl.pathname,
+          token: stepIds[0],
+        },
         rounds: { stepMs: [], seqMsPerToken: [], probeMs: [], coldStartMs: [] },
         importMs: [],
       });

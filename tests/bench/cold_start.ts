@@ -6,16 +6,17 @@
  * Untimed: reading the model file and the engine's `.wasm` file into memory, and importing the engine's
  * entry JS module (timed separately as importMs). Timed (coldStartMs), from bytes in memory to the first
  * next-token output:
- * - ours: `LstmModel.load(modelBytes, { kernels: wasmBytes })` — WebAssembly compile + instantiate of the
- *   kernels, file verification and copy into WASM memory — then `createState`, `feed` of one token and
- *   `logProbs`.
+ * - ours: `LstmModel.load(modelBytes, { kernels: wasmBytes, relaxedKernels: relaxedBytes })` — WebAssembly
+ *   compile + instantiate of both kernel modules (the relaxed-SIMD one where the engine validates it, as
+ *   every deployment loads it), file verification and copy into WASM memory — then `createState`, `feed` of
+ *   one token and `logProbs` (which write the relaxed products' prepared tables and sliced copies).
  * - onnxruntime-web: `env.wasm.wasmBinary = wasmBytes` (so that nothing is fetched), then
  *   `InferenceSession.create(onnxBytes)` — which imports ORT's emscripten glue (ort-wasm-simd-threaded.mjs),
  *   compiles and instantiates its WebAssembly and builds the session — then one `session.run` of one token
  *   with zero h0/c0.
  *
- * Argument: one JSON object {engine: "ours" | "ort", model, wasm, token, ort?: {tokens, state: [{name,
- * dims}], logits}}. Prints one JSON line: {coldStartMs, importMs, argmax}.
+ * Argument: one JSON object {engine: "ours" | "ort", model, wasm, relaxed? (ours: the relaxed module's
+ * path), token, ort?: {tokens, state: [{name, dims}], logits}}. Prints one JSON line: {coldStartMs, importMs, argmax}.
  * @module
  */
 
@@ -23,6 +24,7 @@ interface Spec {
   engine: "ours" | "ort";
   model: string;
   wasm: string;
+  relaxed?: string;
   token: number;
   ort?: { tokens: string; state: { name: string; dims: number[] }[]; logits: string };
 }
@@ -36,6 +38,7 @@ function argmax(x: ArrayLike<number>): number {
 const spec: Spec = JSON.parse(Deno.args[0]);
 const model = await Deno.readFile(spec.model);
 const wasm = await Deno.readFile(spec.wasm);
+const relaxed = spec.relaxed ? await Deno.readFile(spec.relaxed) : false;
 
 let t0 = performance.now();
 let coldStartMs: number;
@@ -45,7 +48,7 @@ if (spec.engine === "ours") {
   const { LstmModel } = await import("../../runtime/model.ts");
   importMs = performance.now() - t0;
   t0 = performance.now();
-  const lm = await LstmModel.load(model, { kernels: wasm });
+  const lm = await LstmModel.load(model, { kernels: wasm, relaxedKernels: relaxed });
   const state = lm.createState();
   lm.feed(state, spec.token);
   const logProbs = lm.logProbs(state);
