@@ -206,13 +206,11 @@ function cachedGather(
   const slotOf = new Int32Array(slots).fill(-1); // the row each slot holds
   let transposed = false;
   return (row, out) => {
-    const f32 = new Float32Array(k.memory.buffer); // anew each call: growing the memory detaches views
     const slot = row % slots;
+    // A kept row: the kept rows are a dense f32 matrix (slots × cols), no view needed.
+    if (slotOf[slot] === row) return ex.gather_f32(kept, m.cols, slot, out);
+    const f32 = new Float32Array(k.memory.buffer); // anew: growing the memory detaches views
     const at = (kept >> 2) + slot * m.cols;
-    if (slotOf[slot] === row) {
-      f32.copyWithin(out >> 2, at, at + m.cols);
-      return;
-    }
     if (!transposed) {
       // G_{d−1}[β, i, j, 0] at β·m·n + i·n + j → lastT[(i·n + j)·R + β]; the core is decoded by now.
       const g = last >> 2, t = lastT >> 2;
