@@ -59,7 +59,8 @@ function walk(
   const { rowPtr, colIdx, group } = a;
   // Segments [row, k0, k1): a row's non-zeros cut where the scale group changes. Typed arrays and a stable
   // counting sort rather than arrays and a comparator: this runs at load and at the first product, mostly
-  // before the JIT has compiled anything (the comparator sort made a pruned model's cold start 5× slower).
+  // before the JIT has compiled anything (PTB-small prune:0.8+int8 from bytes to its first next-token
+  // output: 51 ms with arrays and a comparator, 42 ms so).
   let count = 0;
   for (let r = 0; r < a.rows; r++) {
     for (
