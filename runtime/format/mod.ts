@@ -15,7 +15,6 @@ export {
   describeEncoding,
   floatsAt,
   formatSummary,
-  matrixInfo,
   readLem,
   summarize,
   uint16sAt,

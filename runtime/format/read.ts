@@ -1,33 +1,21 @@
 /**
- * Reads a verified `.lem` file: the generated FlatBuffers `Model` plus typed views the runtime uses.
+ * Reads a verified `.lem` file into the descriptions and typed views the runtime uses.
  *
- * Nothing is decompressed or copied at load: {@link matrixInfo} gives, for each vector a kernel reads,
+ * Nothing is decompressed or copied at load: each matrix's description gives, for each vector a kernel reads,
  * its byte offset within `bytes.buffer`, so the runtime can copy a file into WASM memory at a known base
  * and point kernels at `base + offset - bytes.byteOffset`.
  *
  * Alignment: a file written by lstm-edge has every data vector at a 16-byte boundary *from the start of
- * the file*; where the file sits in its buffer is up to the caller. The generated `*Array()` accessors for
- * float/uint vectors (e.g. `Quantized.scalesArray()`) throw RangeError when the file does not start at a
- * multiple of 4 in its buffer; use {@link floatsAt}/{@link uint32sAt}/{@link uint16sAt}, which return a
- * view when aligned and a copy otherwise.
+ * the file*; where the file sits in its buffer is up to the caller: {@link floatsAt}/{@link uint32sAt}/
+ * {@link uint16sAt} return a view when aligned and a copy otherwise.
+ *
+ * The fields are read straight from the bytes (FileFields below), not through the FlatBuffers classes
+ * generated from schema/lem.fbs: verify.ts has checked every offset the reads follow, and the generated code
+ * and its runtime were a quarter of the Workers bundle's JS. Field ids are the schema's declaration order
+ * (a union takes two: its type, then its table).
  * @module
  */
 
-import * as flatbuffers from "flatbuffers";
-import {
-  Dense,
-  Encoding,
-  FloatType,
-  LowRank,
-  type LstmLayer,
-  Matrix,
-  Model,
-  Quantized,
-  SparseBlocks,
-  SparseCsr,
-  TensorTrain,
-  TokenizerKind,
-} from "../../schema/generated/lem_generated.ts";
 import { LemFormatError } from "./errors.ts";
 import { verifyLem } from "./verify.ts";
 
@@ -154,8 +142,8 @@ export interface LemFileMetadata {
 export interface LemFile {
   /** The file's bytes, as given to {@link readLem}. */
   bytes: Uint8Array;
-  /** The generated FlatBuffers root object over `bytes`. */
-  model: Model;
+  /** Whether the file stores decoder_bias (else {@link decoderBias} is zeros). */
+  hasDecoderBias: boolean;
   formatMajor: number;
   formatMinor: number;
   vocab: string[];
@@ -203,28 +191,97 @@ export function uint16sAt(buffer: ArrayBufferLike, offset: number, count: number
   return out;
 }
 
-/** A generated table object: its ByteBuffer and position. */
-interface TableObject {
-  bb: flatbuffers.ByteBuffer | null;
-  bb_pos: number;
+/** The schema's Encoding union, by type value (0 = none). */
+const ENCODING = {
+  Dense: 1,
+  Quantized: 2,
+  LowRank: 3,
+  TensorTrain: 4,
+  SparseCsr: 5,
+  SparseBlocks: 6,
+} as const;
+
+/**
+ * FlatBuffers field reads on a verified file (module doc). Tables are byte positions from the file's start;
+ * the offsets this returns for vectors are within `bytes.buffer`, as the kernels' pointers need.
+ */
+class FileFields {
+  readonly dv: DataView;
+  readonly utf8 = new TextDecoder();
+  constructor(readonly bytes: Uint8Array) {
+    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  /** Position of field `id` of table `t`, or 0 when absent. */
+  at(t: number, id: number): number {
+    const vt = t - this.dv.getInt32(t, true);
+    const o = 4 + 2 * id;
+    const f = o < this.dv.getUint16(vt, true) ? this.dv.getUint16(vt + o, true) : 0;
+    return f ? t + f : 0;
+  }
+  u8(t: number, id: number, dflt: number): number {
+    const p = this.at(t, id);
+    return p ? this.bytes[p] : dflt;
+  }
+  u16(t: number, id: number): number {
+    const p = this.at(t, id);
+    return p ? this.dv.getUint16(p, true) : 0;
+  }
+  u32(t: number, id: number, dflt = 0): number {
+    const p = this.at(t, id);
+    return p ? this.dv.getUint32(p, true) : dflt;
+  }
+  i32(t: number, id: number, dflt: number): number {
+    const p = this.at(t, id);
+    return p ? this.dv.getInt32(p, true) : dflt;
+  }
+  f64(t: number, id: number): number {
+    const p = this.at(t, id);
+    return p ? this.dv.getFloat64(p, true) : 0;
+  }
+  /** Target of the offset at position p. */
+  follow(p: number): number {
+    return p + this.dv.getUint32(p, true);
+  }
+  /** Table field `id` of `t` (a position), or 0 when absent. */
+  table(t: number, id: number): number {
+    const p = this.at(t, id);
+    return p ? this.follow(p) : 0;
+  }
+  /** Vector field `id` of `t`: its first element's position in the file and its length (0, 0 when absent). */
+  vector(t: number, id: number): { start: number; count: number } {
+    const p = this.at(t, id);
+    if (!p) return { start: 0, count: 0 };
+    const v = this.follow(p);
+    return { start: v + 4, count: this.dv.getUint32(v, true) };
+  }
+  /** Vector field `id` of `t` as an offset within `bytes.buffer` and an element count. */
+  span(t: number, id: number): { offset: number; count: number } {
+    const v = this.vector(t, id);
+    return { offset: this.bytes.byteOffset + v.start, count: v.count };
+  }
+  /** Element i of a vector of tables or strings (its target's position). */
+  element(v: { start: number }, i: number): number {
+    return this.follow(v.start + 4 * i);
+  }
+  /** The u32 elements of vector field `id` of `t`. */
+  u32s(t: number, id: number): number[] {
+    const v = this.vector(t, id);
+    return Array.from({ length: v.count }, (_, i) => this.dv.getUint32(v.start + 4 * i, true));
+  }
+  /** String field `id` of `t`, or null when absent. */
+  string(t: number, id: number): string | null {
+    const p = this.at(t, id);
+    if (!p) return null;
+    const v = this.follow(p);
+    return this.utf8.decode(this.bytes.subarray(v + 4, v + 4 + this.dv.getUint32(v, true)));
+  }
 }
 
-/** Offset within `bytes.buffer` and element count of vector field `id` of a table; count 0 when absent. */
-function vectorSpan(t: TableObject, id: number): { offset: number; count: number } {
-  const bb = t.bb!;
-  const field = bb.__offset(t.bb_pos, 4 + 2 * id);
-  if (!field) return { offset: bb.bytes().byteOffset, count: 0 };
-  return {
-    offset: bb.bytes().byteOffset + bb.__vector(t.bb_pos + field),
-    count: bb.__vector_len(t.bb_pos + field),
-  };
-}
-
-function storedInfo(m: Matrix): StoredInfo {
-  const info = matrixInfo(m);
+function storedInfo(f: FileFields, m: number): StoredInfo {
+  const info = matrixInfo(f, m);
   if (info.kind !== "dense" && info.kind !== "quantized") {
     throw new LemFormatError(
-      m.name() ?? "(nested matrix)",
+      info.name || "(nested matrix)",
       `is ${info.kind}; nested matrices must be Dense or Quantized`,
     );
   }
@@ -232,26 +289,21 @@ function storedInfo(m: Matrix): StoredInfo {
 }
 
 /**
- * Describes where and how a (verified) matrix is stored. Offsets are bytes within the file's
- * `bytes.buffer`, i.e. they include the file's `byteOffset`.
- *
- * @example
- * ```ts
- * const info = matrixInfo(file.model.decoder()!);
- * if (info.kind === "dense" && info.floatType === "f32") {
- *   const w = floatsAt(file.bytes.buffer, info.dataOffset, info.rows * info.cols);
- * }
- * ```
+ * Describes where and how the (verified) Matrix table at position `m` is stored. Offsets are bytes within
+ * the file's `bytes.buffer`, i.e. they include the file's `byteOffset`.
  */
-export function matrixInfo(m: Matrix): MatrixInfo {
-  const name = m.name() ?? "";
-  const rows = m.rows();
-  const cols = m.cols();
-  switch (m.encodingType()) {
-    case Encoding.Dense: {
-      const d = m.encoding(new Dense()) as Dense;
-      const data = vectorSpan(d, 1);
-      const floatType = d.type() === FloatType.F32 ? "f32" : "f16";
+function matrixInfo(f: FileFields, m: number): MatrixInfo {
+  // Matrix: name 0, rows 1, cols 2, encoding_type 3, encoding 4.
+  const name = f.string(m, 0) ?? "";
+  const rows = f.u32(m, 1);
+  const cols = f.u32(m, 2);
+  const type = f.u8(m, 3, 0);
+  const e = f.table(m, 4);
+  switch (type) {
+    case ENCODING.Dense: {
+      // Dense: type 0, data 1.
+      const data = f.span(e, 1);
+      const floatType = f.u8(e, 0, 0) === 0 ? "f32" : "f16";
       return {
         kind: "dense",
         name,
@@ -263,12 +315,12 @@ export function matrixInfo(m: Matrix): MatrixInfo {
         dataLength: data.count,
       };
     }
-    case Encoding.Quantized: {
-      const q = m.encoding(new Quantized()) as Quantized;
-      const f16 = q.bb!.__offset(q.bb_pos, 12) !== 0; // scales_f16 present
-      const scales = vectorSpan(q, f16 ? 4 : 2);
-      const data = vectorSpan(q, 3);
-      const groupSize = q.groupSize();
+    case ENCODING.Quantized: {
+      // Quantized: bits 0, group_size 1, scales 2, data 3, scales_f16 4.
+      const f16 = f.at(e, 4) !== 0;
+      const scales = f.span(e, f16 ? 4 : 2);
+      const data = f.span(e, 3);
+      const groupSize = f.u32(e, 1);
       return {
         kind: "quantized",
         name,
@@ -276,7 +328,7 @@ export function matrixInfo(m: Matrix): MatrixInfo {
         cols,
         bytes: (f16 ? 2 : 4) * scales.count + data.count,
         scaleType: f16 ? "f16" : "f32",
-        bits: q.bits() === 4 ? 4 : 8,
+        bits: f.u8(e, 0, 0) === 4 ? 4 : 8,
         groupSize,
         groupsPerRow: Math.ceil(cols / groupSize),
         scalesOffset: scales.offset,
@@ -285,38 +337,35 @@ export function matrixInfo(m: Matrix): MatrixInfo {
         dataLength: data.count,
       };
     }
-    case Encoding.LowRank: {
-      const lr = m.encoding(new LowRank()) as LowRank;
-      const a = storedInfo(lr.a()!);
-      const b = storedInfo(lr.b()!);
+    case ENCODING.LowRank: {
+      // LowRank: a 0, b 1.
+      const a = storedInfo(f, f.table(e, 0));
+      const b = storedInfo(f, f.table(e, 1));
       return { kind: "lowrank", name, rows, cols, bytes: a.bytes + b.bytes, rank: a.cols, a, b };
     }
-    case Encoding.TensorTrain: {
-      const tt = m.encoding(new TensorTrain()) as TensorTrain;
-      const d = tt.rowModesLength();
-      const list = (get: (i: number) => number | null, n: number) =>
-        Array.from({ length: n }, (_, i) => get(i)!);
-      const cores = Array.from({ length: d }, (_, k) => storedInfo(tt.cores(k)!));
+    case ENCODING.TensorTrain: {
+      // TensorTrain: row_modes 0, col_modes 1, ranks 2, cores 3.
+      const coreVec = f.vector(e, 3);
+      const cores = Array.from({ length: coreVec.count }, (_, k) => storedInfo(f, f.element(coreVec, k)));
+      const d = cores.length;
       return {
         kind: "tt",
         name,
         rows,
         cols,
         bytes: 12 * d + 4 + cores.reduce((s, c) => s + c.bytes, 0),
-        rowModes: list((i) => tt.rowModes(i), d),
-        colModes: list((i) => tt.colModes(i), d),
-        ranks: list((i) => tt.ranks(i), d + 1),
+        rowModes: f.u32s(e, 0),
+        colModes: f.u32s(e, 1),
+        ranks: f.u32s(e, 2),
         cores,
       };
     }
-    case Encoding.SparseCsr: {
-      const csr = m.encoding(new SparseCsr()) as SparseCsr;
-      const rowPtr = vectorSpan(csr, 0);
-      const idx16 = vectorSpan(csr, 1);
-      const idx32 = vectorSpan(csr, 2);
-      const wide = csr.bb!.__offset(csr.bb_pos, 6) === 0; // col_idx16 absent
-      const idx = wide ? idx32 : idx16;
-      const values = storedInfo(csr.values()!);
+    case ENCODING.SparseCsr: {
+      // SparseCsr: row_ptr 0, col_idx16 1, col_idx32 2, values 3.
+      const rowPtr = f.span(e, 0);
+      const wide = f.at(e, 1) === 0; // col_idx16 absent
+      const idx = f.span(e, wide ? 2 : 1);
+      const values = storedInfo(f, f.table(e, 3));
       return {
         kind: "csr",
         name,
@@ -330,19 +379,19 @@ export function matrixInfo(m: Matrix): MatrixInfo {
         values,
       };
     }
-    case Encoding.SparseBlocks: {
-      const sb = m.encoding(new SparseBlocks()) as SparseBlocks;
-      const rowPtr = vectorSpan(sb, 2);
-      const idx = vectorSpan(sb, 3);
-      const values = storedInfo(sb.values()!);
+    case ENCODING.SparseBlocks: {
+      // SparseBlocks: block_rows 0 (default 1), block_cols 1, row_ptr 2, block_idx 3, values 4.
+      const rowPtr = f.span(e, 2);
+      const idx = f.span(e, 3);
+      const values = storedInfo(f, f.table(e, 4));
       return {
         kind: "blocks",
         name,
         rows,
         cols,
         bytes: 4 * rowPtr.count + 2 * idx.count + values.bytes,
-        blockRows: sb.blockRows(),
-        blockCols: sb.blockCols(),
+        blockRows: f.u32(e, 0, 1),
+        blockCols: f.u32(e, 1),
         nblocks: idx.count,
         rowPtrOffset: rowPtr.offset,
         blockIdxOffset: idx.offset,
@@ -350,26 +399,24 @@ export function matrixInfo(m: Matrix): MatrixInfo {
       };
     }
     default:
-      throw new LemFormatError(
-        name || "(matrix)",
-        `has encoding type ${m.encodingType()}; verify the file first`,
-      );
+      throw new LemFormatError(name || "(matrix)", `has encoding type ${type}; verify the file first`);
   }
 }
 
-function layerInfo(l: LstmLayer, buffer: ArrayBufferLike): LayerInfo {
-  const bias = vectorSpan(l, 4);
+function layerInfo(f: FileFields, l: number): LayerInfo {
+  // LstmLayer: input_size 0, hidden_size 1, w_ih 2, w_hh 3, bias 4.
+  const bias = f.span(l, 4);
   return {
-    inputSize: l.inputSize(),
-    hiddenSize: l.hiddenSize(),
-    wIh: matrixInfo(l.wIh()!),
-    wHh: matrixInfo(l.wHh()!),
-    bias: floatsAt(buffer, bias.offset, bias.count),
+    inputSize: f.u32(l, 0),
+    hiddenSize: f.u32(l, 1),
+    wIh: matrixInfo(f, f.table(l, 2)),
+    wHh: matrixInfo(f, f.table(l, 3)),
+    bias: floatsAt(f.bytes.buffer, bias.offset, bias.count),
   };
 }
 
 /**
- * Verifies `bytes` (see `verifyLem`) and returns the model with typed accessors. Throws
+ * Verifies `bytes` (see `verifyLem`) and returns the model's descriptions and views. Throws
  * {@link LemFormatError} for any file it cannot use. `bytes` may be a view at any offset of a larger
  * buffer; the returned views share its memory.
  *
@@ -381,44 +428,51 @@ function layerInfo(l: LstmLayer, buffer: ArrayBufferLike): LayerInfo {
  */
 export function readLem(bytes: Uint8Array): LemFile {
   const { vocab, vocabIndex } = verifyLem(bytes);
-  const model = Model.getRootAsModel(new flatbuffers.ByteBuffer(bytes));
-  const buffer = bytes.buffer;
-  const vocabulary = model.vocabulary()!;
-  const tok = vocabulary.tokenizer();
-  const numberToken = tok?.numberToken() ?? null;
-  const md = model.metadata();
+  const f = new FileFields(bytes);
+  // Model: format_major 0, format_minor 1, metadata 2, vocabulary 3, embedding 4, layers 5, decoder 6,
+  // decoder_bias 7. Vocabulary: tokens 0, unk_id 1, eos_id 2, tokenizer 3. Tokenizer: kind 0, lowercase 1,
+  // number_token 2, eos_per_line 3. Metadata: name 0, source_file 1, source_sha256 2, compiler 3, recipe 4,
+  // metrics 5. Metric: name 0, value 1.
+  const model = f.follow(0);
+  const vocabulary = f.table(model, 3);
+  const tok = f.table(vocabulary, 3);
+  const numberToken = tok ? f.string(tok, 2) : null;
+  const md = f.table(model, 2);
+  const metrics = md ? f.vector(md, 5) : { start: 0, count: 0 };
+  const text = (id: number) => (md ? f.string(md, id) : null) ?? "";
   const metadata: LemFileMetadata = {
-    name: md?.name() ?? "",
-    sourceFile: md?.sourceFile() ?? "",
-    sourceSha256: md?.sourceSha256() ?? "",
-    compiler: md?.compiler() ?? "",
-    recipe: md?.recipe() ?? "",
-    metrics: Array.from({ length: md?.metricsLength() ?? 0 }, (_, i) => {
-      const m = md!.metrics(i)!;
-      return { name: m.name()!, value: m.value() };
+    name: text(0),
+    sourceFile: text(1),
+    sourceSha256: text(2),
+    compiler: text(3),
+    recipe: text(4),
+    metrics: Array.from({ length: metrics.count }, (_, i) => {
+      const m = f.element(metrics, i);
+      return { name: f.string(m, 0)!, value: f.f64(m, 1) };
     }),
   };
-  const decoderBias = vectorSpan(model, 7);
+  const decoderBias = f.span(model, 7);
+  const layers = f.vector(model, 5);
   return {
     bytes,
-    model,
-    formatMajor: model.formatMajor(),
-    formatMinor: model.formatMinor(),
+    hasDecoderBias: decoderBias.count > 0,
+    formatMajor: f.u16(model, 0),
+    formatMinor: f.u16(model, 1),
     vocab,
     vocabIndex,
-    unkId: vocabulary.unkId(),
-    eosId: vocabulary.eosId(),
+    unkId: f.i32(vocabulary, 1, -1),
+    eosId: f.i32(vocabulary, 2, -1),
     tokenizer: {
-      kind: tok?.kind() === TokenizerKind.Character ? "character" : "whitespace",
-      lowercase: tok?.lowercase() ?? false,
+      kind: tok && f.u8(tok, 0, 0) === 1 ? "character" : "whitespace",
+      lowercase: tok ? f.u8(tok, 1, 0) !== 0 : false,
       ...(numberToken !== null ? { numberToken } : {}),
-      eosPerLine: tok?.eosPerLine() ?? true,
+      eosPerLine: tok ? f.u8(tok, 3, 1) !== 0 : true,
     },
-    embedding: matrixInfo(model.embedding()!),
-    layers: Array.from({ length: model.layersLength() }, (_, k) => layerInfo(model.layers(k)!, buffer)),
-    decoder: matrixInfo(model.decoder()!),
+    embedding: matrixInfo(f, f.table(model, 4)),
+    layers: Array.from({ length: layers.count }, (_, k) => layerInfo(f, f.element(layers, k))),
+    decoder: matrixInfo(f, f.table(model, 6)),
     decoderBias: decoderBias.count
-      ? floatsAt(buffer, decoderBias.offset, decoderBias.count)
+      ? floatsAt(bytes.buffer, decoderBias.offset, decoderBias.count)
       : new Float32Array(vocab.length),
     metadata,
   };
@@ -511,13 +565,12 @@ export function summarize(file: LemFile): LemSummary {
     });
   });
   add("decoder", file.decoder);
-  const biasBytes = 4 * file.model.decoderBiasLength();
-  if (biasBytes) {
+  if (file.hasDecoderBias) {
     tensors.push({
       name: "decoder_bias",
       encoding: "dense f32",
       shape: [1, file.vocab.length],
-      bytes: biasBytes,
+      bytes: file.decoderBias.byteLength,
     });
   }
   return {
