@@ -40,8 +40,9 @@ function* rowEntries(m: BlocksMatrix, r: number): Generator<[number, number, num
 }
 
 /**
- * y (rows) += W·x. int8 values: x quantized to int16 with one scale (as the quantized kernels), exact
- * integer sums per scale, · scale, the row · sx; x with Inf/NaN: Σ fround(q · scale) · x.
+ * y (rows) += W·x. int8 values: x quantized to int16 with one scale (as the quantized kernels; `levels`
+ * RELAXED_Q8_LEVELS for the relaxed module's blocks_matmat_q8r, 7 bits), exact integer sums per scale,
+ * · scale, the row · sx; x with Inf/NaN: Σ fround(q · scale) · x.
  *
  * @example
  * ```ts
@@ -52,7 +53,7 @@ function* rowEntries(m: BlocksMatrix, r: number): Generator<[number, number, num
  * blocksMatvec(m, new Float32Array([1, 1, 1, 1, 1, 0, 0, 0]), y); // y = [5]
  * ```
  */
-export function blocksMatvec(m: BlocksMatrix, x: Float32Array, y: Float32Array): void {
+export function blocksMatvec(m: BlocksMatrix, x: Float32Array, y: Float32Array, levels?: number): void {
   if (m.rows <= 0 || m.cols <= 0) return;
   const v = m.values;
   if (v.kind === "f32") {
@@ -63,7 +64,7 @@ export function blocksMatvec(m: BlocksMatrix, x: Float32Array, y: Float32Array):
     }
     return;
   }
-  const { xq, sx } = quantizeActivations(x.subarray(0, m.cols));
+  const { xq, sx } = quantizeActivations(x.subarray(0, m.cols), levels);
   if (sx === 0) return;
   for (let r = 0; r < m.rows; r++) {
     let s = 0;

@@ -3,6 +3,7 @@ import { instantiateKernels } from "./kernels.ts";
 import { BLOCK_VAL_KIND, blocksGather, blocksMatmat, type BlocksMatrix, blocksMatvec } from "./blocks.ref.ts";
 import { blocksScratchBytes } from "./scratch.ts";
 import { Arena, assertAllClose, randomF32, rng, SIZES } from "./testing.ts";
+import { quantizeActivations, RELAXED_Q8_LEVELS } from "./quantized.ref.ts";
 
 const k = await instantiateKernels();
 const SHAPES = [[1, 4], [1, 8], [1, 16], [4, 4], [4, 8], [4, 16]] as const;
@@ -194,3 +195,100 @@ Deno.test("blocks_matvec with the compiler's default group (512 values, runs acr
     }
   }
 });
+
+/** Per row, Σ |q · xq| · scale · sx over its stored entries (7-bit x): a bound on its terms' magnitudes. */
+function termMagnitudes(m: BlocksMatrix, x: Float32Array): Float64Array {
+  const v = m.values as Extract<BlocksMatrix["values"], { kind: "int8" }>;
+  const { xq, sx } = quantizeActivations(x, RELAXED_Q8_LEVELS);
+  const out = new Float64Array(m.rows);
+  const [br, bc] = [m.blockRows, m.blockCols];
+  for (let i = 0; i < m.rowPtr.length - 1; i++) {
+    for (let k = m.rowPtr[i]; k < m.rowPtr[i + 1]; k++) {
+      for (let q = 0; q < br && i * br + q < m.rows; q++) {
+        for (let j = 0; j < bc && m.blockIdx[k] * bc + j < m.cols; j++) {
+          const at = (k * br + q) * bc + j;
+          const code = (v.data[at] << 24) >> 24;
+          out[i * br + q] += Math.abs(code * xq[m.blockIdx[k] * bc + j]) *
+            v.scales[Math.floor(at / v.group)] * sx;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// The relaxed module's blocks_matmat_q8r (as/relaxed.ts): 4 × 8 and 4 × 16 int8 blocks with x quantized to
+// 7 bits, against the reference at RELAXED_Q8_LEVELS; Inf/NaN in x returns 0 having written nothing.
+const kr = await instantiateKernels(undefined, true);
+const rx = kr.relaxed;
+for (const shape of [[4, 8], [4, 16]] as const) {
+  Deno.test({
+    name: `blocks_matmat_q8r (${
+      shape.join("×")
+    }) equals blocksMatvec at 7-bit x: sizes, runs of one scale, extreme codes`,
+    ignore: rx === undefined,
+    fn() {
+      for (const rows of SIZES) {
+        for (const cols of [...SIZES, 700]) {
+          for (const density of [0.2, 1]) {
+            for (const group of [shape[0] * shape[1], 3 * shape[0] * shape[1], 512, 4096]) {
+              const rand = rng(rows * 1000 + cols + shape[1] + density * 100 + group);
+              const m = randomBlocks(rows, cols, shape, density, "int8", group, rand);
+              const v = m.values as Extract<BlocksMatrix["values"], { kind: "int8" }>;
+              if (v.data.length > 1) [v.data[0], v.data[1]] = [0x80, 127]; // −128 and 127
+              const n = rows % 3 === 0 ? 3 : 1;
+              const x = randomF32(n * cols, rand, -2, 2);
+              const y0 = randomF32(n * rows, rand);
+              const arena = new Arena(kr, 4);
+              const [rowPtr, idx, vals, , scales, g, , c] = place(arena, m);
+              const px = arena.put(x, "x");
+              const py = arena.put(y0, "y");
+              const scratch = arena.alloc(blocksScratchBytes(cols), "scratch");
+              assert.equal(
+                rx!.blocks_matmat_q8r(rowPtr, idx, vals, scales, g, c, rows, cols, px, n, py, scratch),
+                1,
+              );
+              const expected = y0.slice();
+              for (let t = 0; t < n; t++) {
+                blocksMatvec(
+                  m,
+                  x.subarray(t * cols, (t + 1) * cols),
+                  expected.subarray(t * rows, (t + 1) * rows),
+                  RELAXED_Q8_LEVELS,
+                );
+              }
+              // Each run of one scale is exact in integers; the runs' terms add in f32 (the reference in f64), so
+              // where many small runs cancel, rounding scales with the terms, not with their sum.
+              const got = arena.f32(py, n * rows);
+              for (let t = 0; t < n; t++) {
+                const terms = termMagnitudes(m, x.subarray(t * cols, (t + 1) * cols));
+                for (let r = 0; r < rows; r++) {
+                  const i = t * rows + r;
+                  const tol = 1e-6 + 1e-6 * (Math.abs(expected[i]) + terms[r]);
+                  if (!(Math.abs(got[i] - expected[i]) <= tol)) {
+                    assert.fail(
+                      `Y[${i}] (${rows}×${cols}, n ${n}, group ${group}): ${got[i]} vs ${expected[i]}`,
+                    );
+                  }
+                }
+              }
+              assert.deepEqual(arena.f32(px, n * cols), x, "x is not written");
+              if (rows && cols) {
+                const bad = x.slice();
+                bad[bad.length - 1] = NaN;
+                const pb = arena.put(bad, "bad x");
+                const before = arena.f32(py, n * rows).slice();
+                assert.equal(
+                  rx!.blocks_matmat_q8r(rowPtr, idx, vals, scales, g, c, rows, cols, pb, n, py, scratch),
+                  0,
+                );
+                assert.deepEqual(arena.f32(py, n * rows), before, "nothing written for a NaN in x");
+              }
+              arena.checkGuards();
+            }
+          }
+        }
+      }
+    },
+  });
+}

@@ -301,6 +301,25 @@ export interface RelaxedKernelExports {
   tt_matvec_f32r(desc: number, x: number, y: number, work: number): void;
   /** tt_matmat_f32 with tt_matvec_f32r per timestep. */
   tt_matmat_f32r(desc: number, x: number, n: number, y: number, work: number): void;
+  /**
+   * Y (n, rows) += X·Wᵀ (n = 1: y += W·x), W a SparseBlocks matrix of 4-row blocks (`c` = 8 or 16
+   * columns) with int8 values: blocks_matmat's arguments without valKind and R; each x quantized to 7 bits;
+   * scratch: blocksScratchBytes(cols).
+   */
+  blocks_matmat_q8r(
+    rowPtr: number,
+    idx: number,
+    vals: number,
+    scales: number,
+    group: number,
+    c: number,
+    rows: number,
+    cols: number,
+    x: number,
+    n: number,
+    y: number,
+    scratch: number,
+  ): number;
   /** Y (n, rows) += X·Wᵀ, csr_matvec_q8r per timestep. */
   csr_matmat_q8r(
     sliced: number,

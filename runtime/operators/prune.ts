@@ -22,6 +22,8 @@
  *   matvec     blocks_matvec   y[r] += Σ_blocks v_b[r] · x[j·C .. j·C + C)   int8: x as int16 first
  *   matmat     blocks_matmat   one matvec per timestep
  *   gatherRow  blocks_gather   the row as dense, zeros in dropped blocks
+ * With the relaxed module, 4 × 8 and 4 × 16 int8 blocks run blocks_matmat_q8r (x to 7 bits, i8 × i7 dot
+ * products) for both products; the plain kernels when x holds an Inf or NaN.
  * Scratch: blocksScratchBytes(cols) (x copied, zero-padded to whole blocks), then f16 value scales as f32.
  * @module
  */
@@ -166,11 +168,25 @@ export function blocksOperator(m: SparseBlocksInfo, k: KernelInstance, scratch: 
     m.blockRows,
     m.blockCols,
   ] as const;
-  return {
+  const plain: MatrixOperator = {
     rows,
     cols,
     matvec: (x, y) => ex.blocks_matvec(...args, rows, cols, x, y, scratch),
     matmat: (x, n, y) => ex.blocks_matmat(...args, rows, cols, x, n, y, scratch),
     gatherRow: (row, out) => ex.blocks_gather(...args, cols, row, out),
+  };
+  const rx = k.relaxed;
+  if (!rx || v.kind !== "quantized" || m.blockRows !== 4 || m.blockCols < 8) return plain;
+  // 4 × 8 and 4 × 16 int8 blocks with relaxed SIMD: x to 7 bits, i8 × i7 dot products (kernels/as/relaxed.ts);
+  // 0 back: x holds Inf/NaN.
+  const q = [args[0], args[1], args[2], args[4], args[5], m.blockCols, rows, cols] as const;
+  return {
+    ...plain,
+    matvec: (x, y) => {
+      if (!rx.blocks_matmat_q8r(...q, x, 1, y, scratch)) plain.matvec(x, y);
+    },
+    matmat: (x, n, y) => {
+      if (!rx.blocks_matmat_q8r(...q, x, n, y, scratch)) plain.matmat(x, n, y);
+    },
   };
 }
