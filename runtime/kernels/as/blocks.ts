@@ -23,7 +23,7 @@
 import { quantizeX } from "./quantized";
 
 // @ts-ignore: decorator
-@inline const SEGMENT: i32 = 512;
+@inline export const SEGMENT: i32 = 512;
 
 /** Block index k. */
 // @ts-ignore: decorator
@@ -257,13 +257,9 @@ import { quantizeX } from "./quantized";
   // Blocks are visited in order across block rows, so the scale group only moves forward: no division.
   const perSegment = SEGMENT / rc;
   const blocksPerGroup = group / rc;
-  let g = 0;
-  let groupEnd = blocksPerGroup;
   let k = <i32>load<u32>(rowPtr);
-  while (k >= groupEnd) {
-    g++;
-    groupEnd += blocksPerGroup;
-  }
+  let g = k / blocksPerGroup;
+  let groupEnd = (g + 1) * blocksPerGroup;
   for (let i = 0; i < blockRows; i++) {
     const k1 = <i32>load<u32>(rowPtr + (<usize>i << 2), 4);
     if (k1 <= k) continue;

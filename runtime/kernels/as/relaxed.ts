@@ -783,8 +783,7 @@ export function csr_matmat_q8r(
 // integers too, then meets its scale in one fused multiply-add. 1-row and 4 × 4 blocks stay
 // plain (measured: 4 × 4 no faster this way, 4 × 8 13 % faster).
 
-// @ts-ignore: decorator
-@inline const BLOCK_SEGMENT: i32 = 512; // codes per run at most (blocks.ts's SEGMENT): i32 sums cannot overflow
+import { SEGMENT as BLOCK_SEGMENT } from "./blocks"; // codes per run at most: the i32 sums cannot overflow
 
 /** Block k's column index (the file's u16 block index). */
 // @ts-ignore: decorator
@@ -802,13 +801,9 @@ function blocksProduct(
   const perSegment = BLOCK_SEGMENT / rc;
   const blocksPerGroup = group / rc;
   const sxv = f32x4.splat(sx);
-  let g = 0;
-  let groupEnd = blocksPerGroup;
   let k = <i32>load<u32>(rowPtr);
-  while (k >= groupEnd) {
-    g++;
-    groupEnd += blocksPerGroup;
-  }
+  let g = k / blocksPerGroup;
+  let groupEnd = (g + 1) * blocksPerGroup;
   const blockRows = (rows + 3) >> 2;
   for (let i = 0; i < blockRows; i++) {
     const k1 = <i32>load<u32>(rowPtr + (<usize>i << 2), 4);
