@@ -112,6 +112,8 @@ export class LstmModel {
   stepsRun = 0;
   #prefixIndex?: PrefixIndex;
   readonly #k: KernelInstance;
+  /** log_softmax: the relaxed module's (fused multiply-adds in its exp) where loaded. */
+  readonly #logSoftmax: (x: number, n: number) => number;
   readonly #layers: Layer[];
   readonly #embedding: MatrixOperator;
   readonly #decoder: MatrixOperator;
@@ -125,6 +127,7 @@ export class LstmModel {
 
   private constructor(bytes: Uint8Array, k: KernelInstance) {
     this.#k = k;
+    this.#logSoftmax = k.relaxed?.log_softmax_r ?? k.exports.log_softmax;
     // Copy the file to a 16-byte aligned address and verify the copy — verified once, and what runs is
     // what was verified — then lay out the working memory after it.
     const align = (n: number) => (n + 15) & ~15;
@@ -302,7 +305,7 @@ export class LstmModel {
     f32.set(state.data.subarray(last.stateOffset, last.stateOffset + last.hiddenSize), p.x >> 2);
     this.#fillBias(p.logits, 1);
     this.#decoder.matvec(p.x, p.logits);
-    this.#k.exports.log_softmax(p.logits, this.info.vocabSize);
+    this.#logSoftmax(p.logits, this.info.vocabSize);
   }
 
   /**
@@ -409,7 +412,7 @@ export class LstmModel {
         this.#runChunk(s, chunk);
         for (let t = 0; t < chunk.length; t++) {
           const row = this.#ptr.logits + t * v * 4;
-          this.#k.exports.log_softmax(row, v);
+          this.#logSoftmax(row, v);
           logProb += this.#f32[(row >> 2) + ids[at + t + 1]];
         }
       }
@@ -497,7 +500,7 @@ export class LstmModel {
       this.#runChunk(state, chunk);
       for (let t = 0; t < chunk.length; t++) {
         const row = this.#ptr.logits + t * v * 4;
-        const logSumExp = this.#k.exports.log_softmax(row, v);
+        const logSumExp = this.#logSoftmax(row, v);
         acc.addLogProb(this.#f32[(row >> 2) + ids[s + t + 1]]);
         void logSumExp;
       }

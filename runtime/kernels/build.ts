@@ -31,6 +31,8 @@ export function relaxedPathFor(mainPath: string): string {
  * - `--enable simd`: SIMD128 only — no relaxed SIMD, no threads, so it runs wherever WASM SIMD does.
  * - `--noAssert`, `--use abort=`: no assertion code and no `env.abort` import, so the module needs no
  *   imports at all: `new WebAssembly.Instance(module, {})`.
+ * - `--initialMemory 1`: the memory starts at one page even with no static data (the kernels have none since
+ *   they stopped using the standard library's exp/log tables), so heap_base() lies inside it.
  * The memory is exported as `memory`, starts at one page and has no maximum, so JS can grow it.
  */
 export const ascFlags: readonly string[] = [
@@ -47,6 +49,8 @@ export const ascFlags: readonly string[] = [
   "--noAssert",
   "--use",
   "abort=",
+  "--initialMemory",
+  "1",
 ];
 
 /**

@@ -299,6 +299,8 @@ export interface RelaxedKernelExports {
    * multiply-adds; `work`: 3 · maxInter floats (the third holds a step's input transposed).
    */
   tt_matvec_f32r(desc: number, x: number, y: number, work: number): void;
+  /** log_softmax of kernels.wasm with exp4 as fused multiply-adds (as/relaxed.ts). */
+  log_softmax_r(x: number, n: number): number;
   /** tt_matmat_f32 with tt_matvec_f32r per timestep. */
   tt_matmat_f32r(desc: number, x: number, n: number, y: number, work: number): void;
   /**

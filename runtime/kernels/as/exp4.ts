@@ -32,6 +32,18 @@
 // @ts-ignore: decorator
 @inline export const C5: f32 = 5.0000001201e-1;
 
+/** a·b + c: fused where compiled with relaxed SIMD (kernels_relaxed.wasm), else rounded twice (as before). */
+// @ts-ignore: decorator
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  return ASC_FEATURE_RELAXED_SIMD ? f32x4.relaxed_madd(a, b, c) : f32x4.add(f32x4.mul(a, b), c);
+}
+
+/** c − a·b, likewise. */
+// @ts-ignore: decorator
+@inline function nmadd(a: v128, b: v128, c: v128): v128 {
+  return ASC_FEATURE_RELAXED_SIMD ? f32x4.relaxed_nmadd(a, b, c) : f32x4.sub(c, f32x4.mul(a, b));
+}
+
 /**
  * e^v of four lanes, v clamped below at `min` (EXP_MIN); the caller keeps v ≤ 88 (n ≤ 127), so 2^n is a
  * normal power of two. NaN stays NaN (pmax keeps a NaN first operand; a NaN lane gives 2^n · NaN).
@@ -42,14 +54,14 @@
   c0: v128, c1: v128, c2: v128, c3: v128, c4: v128, c5: v128, one: v128, bias: v128,
 ): v128 {
   const x = f32x4.pmax(v, min); // v < min ? min : v — one instruction (max's NaN rules take eight)
-  const t = f32x4.add(f32x4.mul(x, log2e), round);
+  const t = madd(x, log2e, round);
   const fn = f32x4.sub(t, round);
-  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(fn, ln2Hi)), f32x4.mul(fn, ln2Lo));
-  let p = f32x4.add(f32x4.mul(c0, r), c1);
-  p = f32x4.add(f32x4.mul(p, r), c2);
-  p = f32x4.add(f32x4.mul(p, r), c3);
-  p = f32x4.add(f32x4.mul(p, r), c4);
-  p = f32x4.add(f32x4.mul(p, r), c5);
-  const e = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), one);
+  const r = nmadd(fn, ln2Lo, nmadd(fn, ln2Hi, x));
+  let p = madd(c0, r, c1);
+  p = madd(p, r, c2);
+  p = madd(p, r, c3);
+  p = madd(p, r, c4);
+  p = madd(p, r, c5);
+  const e = f32x4.add(madd(p, f32x4.mul(r, r), r), one);
   return f32x4.mul(e, i32x4.shl(i32x4.add(t, bias), 23)); // × 2^n
 }

@@ -11,6 +11,26 @@ import { keptF32x4, keptI32x4, opaqueZero } from "./loop_constant";
 // Arguments x − m ≤ 0 are clamped at EXP_MIN (exp ≈ 1.2e-38, not 0: against the max's term, exp(0) = 1,
 // no sum of n ≤ 2^31 such terms shows in f64's 53 bits).
 
+/**
+ * Natural log of a finite s ≥ 1: s = 2^e · m with m ∈ [√½, √2), log m = 2 atanh((m − 1)/(m + 1)) by its
+ * series to t^15 (|t| ≤ 0.172: truncation < 2e-14), e · ln 2 in f64.
+ */
+// @ts-ignore: decorator
+@inline function logAtLeast1(s: f64): f64 {
+  const bits = reinterpret<u64>(s);
+  let e = <i32>(bits >> 52) - 1023;
+  let m = reinterpret<f64>((bits & 0x000fffffffffffff) | 0x3ff0000000000000); // [1, 2)
+  if (m > 1.4142135623730951) {
+    m *= 0.5;
+    e++;
+  }
+  const t = (m - 1) / (m + 1);
+  const z = t * t;
+  const series = t * (2 + z * (2.0 / 3 + z * (2.0 / 5 + z * (2.0 / 7 + z * (2.0 / 9 + z * (2.0 / 11 +
+    z * (2.0 / 13 + z * (2.0 / 15))))))));
+  return <f64>e * 0.6931471805599453 + series;
+}
+
 export function log_softmax(x: usize, n: i32): f32 {
   if (n <= 0) return -Infinity;
   // m = max over x, NaN if any x is (pmax is one instruction but drops NaN: the lanes where x ≠ x are
@@ -70,10 +90,9 @@ export function log_softmax(x: usize, n: i32): f32 {
     const e = exp4(f32x4.splat(load<f32>(x + (<usize>i << 2)) - m), min, log2e, round, ln2Hi, ln2Lo, c0, c1, c2, c3, c4, c5, one, bias);
     sum += <f64>f32x4.extract_lane(e, 0);
   }
-  // log in f64 without pulling in Math.log's 4 KB table: log(s) = log(f32(s)) + log(s / f32(s)) and the
-  // second term is (s − f32(s)) / f32(s) to within 2^-48.
-  const sf = <f32>sum;
-  const lse = <f64>m + (<f64>Mathf.log(sf) + (sum - <f64>sf) / <f64>sf);
+  // log in f64 without a table (the relaxed module may hold no data): sum ≥ 1 (the max's term is e^0 = 1)
+  // unless it is NaN, which the comparison sends to NaN.
+  const lse = sum >= 1 ? <f64>m + logAtLeast1(sum) : NaN;
 
   // x − lse with lse as two floats, hi + lo (lo = the f64 remainder, |lo| ≤ ulp(hi) / 2): (x − hi) − lo
   // rounds twice, so each output is within about 1 ulp of the exact difference, at 2 f32 ops per 4.

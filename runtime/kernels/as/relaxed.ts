@@ -893,6 +893,10 @@ export function blocks_matmat_q8r(
   return 1;
 }
 
+// ---- log-softmax with fused multiply-adds ----
+// log_softmax.ts compiled with relaxed SIMD: exp4's range reduction and polynomial as fused multiply-adds.
+export { log_softmax as log_softmax_r } from "./log_softmax";
+
 // ---- tensor-train products with fused multiply-adds ----
 // tt.ts compiled with relaxed SIMD: its P = 4 steps (every step of the fast split) run as outer products
 // (`outer4` there); work: 3 · maxInter floats.
