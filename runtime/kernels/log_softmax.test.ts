@@ -26,15 +26,17 @@ Deno.test("logSoftmax (reference) matches hand-computed values for [0, 0] and [1
   assertAllClose(b, [1 - lse, 2 - lse, 3 - lse], "x");
 });
 
+/** Runs `kernel` on a guarded copy of x; returns [x after, returned lse]. */
+function runOn(kernel: (x: number, n: number) => number, x: Float32Array): [Float32Array, number] {
+  const arena = new Arena(k);
+  const px = arena.put(x, "x");
+  const lse = kernel(px, x.length);
+  arena.checkGuards();
+  return [arena.f32(px, x.length), lse];
+}
+
 for (const [name, kernel] of VARIANTS) {
-  /** Runs the kernel on a guarded copy; returns [x after, returned lse]. */
-  function run(x: Float32Array): [Float32Array, number] {
-    const arena = new Arena(k);
-    const px = arena.put(x, "x");
-    const lse = kernel(px, x.length);
-    arena.checkGuards();
-    return [arena.f32(px, x.length), lse];
-  }
+  const run = (x: Float32Array) => runOn(kernel, x);
 
   for (const n of [...SIZES, 10000]) {
     Deno.test(`${name} equals the reference at n = ${n}`, () => {
