@@ -44,7 +44,7 @@ function put(arena: Arena, a: Uint8Array | Float32Array, name: string): number {
 function groupsFor(bits: QuantBits, cols: number): number[] {
   // int4 takes any group size but 1 (tested below: it returns 0 and kernels.wasm's matvec_q4 runs).
   const list = bits === 8
-    ? [Math.max(cols, 1), 16, 5]
+    ? [Math.max(cols, 1), 16, 48, 24, 5]
     : [32, 64, 96, 128, 2, 3, 6, 8, 24, 48, 50, 56, 104, Math.max(cols, 1)];
   return [...new Set(list.map((g) => Math.min(g, Math.max(cols, 1))))];
 }
@@ -128,15 +128,25 @@ function run(
 
 Deno.test({
   name:
-    "q8_prepare() and q4_prepare() write the offset sums and scales in four-row quads, int4's biased codes",
+    "q8_prepare() and q4_prepare() write the offset sums and scales in four-row quads, then the interleaved codes",
   ignore: skip,
   fn() {
     for (
-      const [rows, cols, group] of [[3, 37, 37], [5, 203, 16], [2, 5, 2], [8, 200, 64], [6, 200, 50], [
-        5,
-        37,
-        7,
-      ]]
+      const [rows, cols, group] of [
+        [3, 37, 37],
+        [5, 203, 16],
+        [2, 5, 2],
+        [8, 200, 64],
+        [6, 200, 50],
+        [
+          5,
+          37,
+          7,
+        ],
+        [17, 200, 200],
+        [9, 48, 16],
+        [16, 40, 24],
+      ]
     ) {
       for (const bits of [8, 4] as const) {
         const q = randomQuantized(bits, rows, cols, group, rows + cols + group);
@@ -162,6 +172,24 @@ Deno.test({
         if (bits === 8) {
           assert.deepEqual(arena.i32(prep, sums.length), sums, `${what}: sums`);
           assert.deepEqual(arena.f32(prep + 4 * sums.length, sums.length), scales, `${what}: scales`);
+          // Where matvec_q8r passes eight rows at a time (cols a multiple of 8, groups of whole 16-column
+          // chunks), the codes of each whole block of eight rows follow, interleaved: chunk k of block b
+          // at (b · chunks + k) · 128, row 8b + i at 16 · i, the last chunk padded with zero codes.
+          const eightRows = cols % 8 === 0 && (group >= cols || group % 16 === 0);
+          const chunks = Math.ceil(cols / 16);
+          const copy = new Uint8Array(eightRows ? Math.floor(rows / 8) * chunks * 128 : 0);
+          for (let r = 0; r < (eightRows ? rows - rows % 8 : 0); r++) {
+            for (let c = 0; c < cols; c++) {
+              copy[(Math.floor(r / 8) * chunks + Math.floor(c / 16)) * 128 + 16 * (r % 8) + c % 16] =
+                q.data[r * cols + c];
+            }
+          }
+          assert.equal(bytes, 8 * sums.length + copy.length, `${what}: table size`);
+          assert.deepEqual(
+            arena.bytes(prep + 8 * sums.length, copy.length),
+            copy,
+            `${what}: the codes' copy`,
+          );
         } else {
           assert.deepEqual(arena.f32(prep, scales.length), scales, `${what}: scales`);
           const offset = q4PrepCodesOffset(rows, cols, group);

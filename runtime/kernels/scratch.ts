@@ -36,12 +36,16 @@ export function blocksScratchBytes(cols: number): number {
  * 16 per group and quad of rows, twice for int8 (offset sums and scales); for int4 the scales, then at
  * {@link q4PrepCodesOffset} a biased copy of the codes, four rows interleaved (16 bytes per quad of rows and
  * chunk of 8 columns, in blocks of four quads, each group padded to whole chunks), that the relaxed int4
- * products read instead of the file's.
+ * products read instead of the file's. int8's sums and scales are followed, where matvec_q8r passes eight
+ * rows at a time (cols a multiple of 8, groups of whole 16-column chunks or one per row), by a copy of each
+ * whole block of eight rows' codes, interleaved per 16 columns (128 bytes per block and chunk).
  */
 export function relaxedPrepBytes(bits: QuantBits, rows: number, cols: number, group: number): number {
   if (rows <= 0 || cols <= 0) return 0;
   const n = 16 * Math.ceil(rows / 4) * Math.ceil(cols / Math.max(1, Math.min(group, cols)));
-  return bits === 8 ? 2 * n : n + 64 * Math.ceil(rows / 16) * q4Chunks(cols, group);
+  if (bits === 4) return n + 64 * Math.ceil(rows / 16) * q4Chunks(cols, group);
+  const eightRows = cols % 8 === 0 && (group >= cols || group % 16 === 0);
+  return 2 * n + (eightRows ? 128 * Math.floor(rows / 8) * Math.ceil(cols / 16) : 0);
 }
 
 /** Chunks of 8 columns in a row of the relaxed int4 copy: ⌈group/8⌉ per group, the last ⌈its columns/8⌉. */
@@ -53,7 +57,7 @@ function q4Chunks(cols: number, group: number): number {
 
 /** Byte offset, within an int4 matrix's relaxed table, of the biased codes q4_prepare writes. */
 export function q4PrepCodesOffset(rows: number, cols: number, group: number): number {
-  return relaxedPrepBytes(8, rows, cols, group) / 2;
+  return 16 * Math.ceil(rows / 4) * Math.ceil(cols / Math.max(1, Math.min(group, cols)));
 }
 
 /**

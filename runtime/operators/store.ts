@@ -13,8 +13,9 @@
  *   int8 / int4     matvec_q8/q4, matmat_q8/q4, gather_q8/q4               scratch: quantized copies of x
  *                   (quantizedScratchBytes(cols) in kernels/scratch.ts, see kernels/as/quantized.ts), then the relaxed
  *                   kernels' prepared table (relaxedPrepBytes: scales in row quads, int8's offset sums,
- *                   int4's codes biased for the dot product, four rows interleaved — a second copy of
- *                   an int4 matrix), written on first use
+ *                   a copy of the codes interleaved as the products read them — int8's eight rows per
+ *                   16 columns, int4's biased four rows per 8 columns: a second copy of the matrix),
+ *                   written on first use
  *
  * Where the kernel instance has the relaxed-SIMD module (`k.relaxed`), products run matvec_q8r/q4r and
  * matmat_q8r/q4r (x quantized to 7/8 bits instead of 16; kernels/as/relaxed.ts), and the plain kernels
@@ -38,7 +39,8 @@ function kernelGroup(groupSize: number, cols: number): number {
 
 /**
  * Scratch bytes the operator of leaf `m` needs (shapes only). Quantized leaves always reserve room for the
- * relaxed kernels' table (16 bytes per quad of rows and group; twice for int8), used where they load.
+ * relaxed kernels' table (relaxedPrepBytes: sums, scales and the codes' interleaved copy), used where they
+ * load.
  */
 export function storeScratchBytes(m: StoredInfo): number {
   if (m.kind === "dense") return m.floatType === "f16" ? f16ScratchBytes(m.cols) : 0;

@@ -16,9 +16,12 @@
 //   use matvec_q4 of kernels.wasm).
 // Prepared tables (once per matrix, by q8_prepare / q4_prepare, into memory the caller keeps): the int8
 // offset sums and the scales of both, rows taken in quads, [quad][group][row % 4], so that a pass over four
-// rows loads one v128 of sums and one of scales per group instead of gathering four of each; for int4 also
-// a copy of the codes already biased to v, four rows interleaved (the products read that copy, not the
-// file's codes; layout at "int4" below).
+// rows loads one v128 of sums and one of scales per group instead of gathering four of each; then a copy
+// of the codes in the order the products read them, one sequential stream instead of eight or sixteen
+// rows' streams at once (from memory not in cache, the row-major codes took 1.8× as long: the int8
+// decoder-shaped product, cold, 72–78 → 41 µs): int8's whole blocks of eight rows interleaved per 16
+// columns (for the 8-row pass of matvec_q8r; its other paths and matmat_q8r read the file's codes), int4's
+// codes biased to v, four rows interleaved (layout at "int4" below).
 // Both then sum exactly in integers and scale as quantized.ts does:
 //   y[r] += sx · Σ_g scale[r, g] · Σ_{c ∈ g} q[r, c] · xq[c],   sx = max|x| / 63 (int8) or / 127 (int4).
 // The activation error is ≤ max|x| / 126 (int8) or / 254 (int4) per element instead of int16's / 65534:
@@ -129,8 +132,10 @@ function prepareScales(scales: usize, rows: i32, gpr: i32, out: usize): void {
 }
 
 /**
- * Prepares an int8 matrix for *_q8r, once: at `out`, 2 · ⌈rows/4⌉ · 4 · ⌈cols/group⌉ values (q8PrepBytes):
- * the offset sums 64 · Σ_{c ∈ g} q[r, c] (i32), then the scales (f32), both in the prepared layout.
+ * Prepares an int8 matrix for *_q8r, once: at `out`, 2 · ⌈rows/4⌉ · 4 · ⌈cols/group⌉ values: the offset
+ * sums 64 · Σ_{c ∈ g} q[r, c] (i32), then the scales (f32), both in the prepared layout; then, where
+ * matvec_q8r passes eight rows at a time (eightRowPass), the codes of each whole block of eight rows
+ * interleaved (⌊rows/8⌋ · ⌈cols/16⌉ · 128 bytes; relaxedPrepBytes counts it all).
  */
 export function q8_prepare(w: usize, scales: usize, rows: i32, cols: i32, group: i32, out: usize): void {
   if (rows <= 0 || cols <= 0) return;
@@ -152,6 +157,26 @@ export function q8_prepare(w: usize, scales: usize, rows: i32, cols: i32, group:
     }
   }
   prepareScales(scales, rows, gpr, out + half);
+  if (!eightRowPass(cols, group)) return;
+  // The codes of each whole block of eight rows again, interleaved: chunk k (16 columns, the last padded
+  // with zero codes) of block b at ((b · chunks) + k) · 128, row 8b + i's 16 bytes at 16 · i.
+  const chunks = <usize>((cols + 15) >> 4);
+  const dst = out + 2 * half;
+  const blocks = rows >> 3;
+  memory.fill(dst, 0, <usize>blocks * chunks << 7);
+  for (let r = 0; r < blocks << 3; r++) {
+    const src = w + <usize>r * <usize>cols;
+    const row = dst + ((<usize>(r >> 3) * chunks) << 7) + (<usize>(r & 7) << 4);
+    let c = 0;
+    for (; c + 16 <= cols; c += 16) v128.store(row + (<usize>(c >> 4) << 7), v128.load(src + <usize>c));
+    if (c < cols) v128.store64_lane(row + (<usize>(c >> 4) << 7), v128.load64_zero(src + <usize>c), 0);
+  }
+}
+
+/** Whether matvec_q8r runs eight rows per pass over q8_prepare's interleaved copy (groups of whole chunks). */
+// @ts-ignore: decorator
+@inline function eightRowPass(cols: i32, group: i32): bool {
+  return (cols & 7) == 0 && (group >= cols || (group & 15) == 0);
 }
 
 /** Four rows (p0..p3) · u (x + 64, column order) over columns [g0, g1): i32x4 [Σ q·u per row]. */
@@ -216,10 +241,11 @@ export function matvec_q8r(
   const half = <usize>((rows + 3) >> 2) * <usize>gpr << 4;
   let pq = prep; // this quad's (sums, scales) per group
   let r = 0;
-  // Eight rows per pass share each load of x where every group is whole 8-column steps.
-  if ((cols & 7) == 0 && (group >= cols || (group & 7) == 0)) {
+  // Eight rows per pass share each load of x, reading q8_prepare's interleaved copy: one sequential stream.
+  if (eightRowPass(cols, group)) {
+    const chunks = <usize>((cols + 15) >> 4);
+    let pb = prep + 2 * half;
     for (; r + 8 <= rows; r += 8) {
-      const p0 = w + <usize>r * stride;
       let fa = f32x4.splat(0);
       let fb = fa;
       for (let g0 = 0; g0 < cols; g0 += group) {
@@ -233,29 +259,30 @@ export function matvec_q8r(
         let a6 = a0;
         let a7 = a0;
         let c = g0;
+        let o = pb + (<usize>(g0 >> 4) << 7);
         for (; c + 16 <= g1; c += 16) {
           const xv = v128.load(scratch + <usize>c);
-          const o = p0 + <usize>c;
           a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o), xv, a0);
-          a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o + stride), xv, a1);
-          a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o + 2 * stride), xv, a2);
-          a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o + 3 * stride), xv, a3);
-          a4 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o + 4 * stride), xv, a4);
-          a5 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o + 5 * stride), xv, a5);
-          a6 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o + 6 * stride), xv, a6);
-          a7 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o + 7 * stride), xv, a7);
+          a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o, 16), xv, a1);
+          a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o, 32), xv, a2);
+          a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o, 48), xv, a3);
+          a4 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o, 64), xv, a4);
+          a5 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o, 80), xv, a5);
+          a6 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o, 96), xv, a6);
+          a7 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o, 112), xv, a7);
+          o += 128;
         }
         if (c < g1) {
+          // The row's last 8 columns: the first half of its padded chunk.
           const xv = v128.load64_zero(scratch + <usize>c);
-          const o = p0 + <usize>c;
           a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o), xv, a0);
-          a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o + stride), xv, a1);
-          a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o + 2 * stride), xv, a2);
-          a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o + 3 * stride), xv, a3);
-          a4 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o + 4 * stride), xv, a4);
-          a5 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o + 5 * stride), xv, a5);
-          a6 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o + 6 * stride), xv, a6);
-          a7 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o + 7 * stride), xv, a7);
+          a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o, 16), xv, a1);
+          a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o, 32), xv, a2);
+          a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o, 48), xv, a3);
+          a4 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o, 64), xv, a4);
+          a5 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o, 80), xv, a5);
+          a6 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o, 96), xv, a6);
+          a7 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o, 112), xv, a7);
         }
         const ta = hsum4i(a0, a1, a2, a3);
         const tb = hsum4i(a4, a5, a6, a7);
@@ -265,6 +292,7 @@ export function matvec_q8r(
         pq += 16;
       }
       pq += <usize>gpr << 4; // past the second quad's groups
+      pb += chunks << 7;
       const dst = y + (<usize>r << 2);
       v128.store(dst, f32x4.add(v128.load(dst), f32x4.mul(fa, sxv)));
       v128.store(dst, f32x4.add(v128.load(dst, 16), f32x4.mul(fb, sxv)), 16);
