@@ -16,6 +16,7 @@ const ABI = [
   "csr_matmat",
   "csr_matvec",
   "f16_finite",
+  "f16_interleave",
   "gather_f16",
   "gather_f32",
   "gather_q4",

@@ -34,7 +34,8 @@ export interface KernelExports {
   matvec_f32(w: number, rows: number, cols: number, x: number, y: number): void;
   /**
    * W: (rows, cols) f16 bits; x: (cols) f32; y: (rows) f32 += W·x. With scratch (f16ScratchBytes(cols),
-   * or 0) and finite = 1 (W checked by f16_finite) the fast path; otherwise the exact one.
+   * or 0) and finite = 1 (W checked by f16_finite) the fast path, which reads W's rows from `copy` where
+   * that is not 0 (f16_interleave's copy of W); otherwise the exact one.
    */
   matvec_f16(
     w: number,
@@ -44,7 +45,10 @@ export interface KernelExports {
     y: number,
     scratch: number,
     finite: number,
+    copy?: number,
   ): void;
+  /** Writes the interleaved copy of W: (rows, cols) f16 that matvec_f16(r) read (f16InterleavedBytes). */
+  f16_interleave(w: number, rows: number, cols: number, out: number): void;
   /** W: (rows, cols) f32; X: (n, cols); Y: (n, rows) += X·Wᵀ, i.e. Y[t·rows + r] += W[r]·X[t]. */
   matmat_f32(w: number, rows: number, cols: number, x: number, n: number, y: number): void;
   /** As matmat_f32 with W as f16 bits; scratch and finite as matvec_f16. */
@@ -278,9 +282,18 @@ export interface RelaxedKernelExports {
   matmat_q4r: RelaxedMatmat;
   /**
    * y (rows) += W·x, W f16 free of Inf/NaN (f16_finite), with fused multiply-adds; scratch:
-   * f16ScratchBytes(cols). 1, or 0 having written nothing when x cannot be prepared (|x| ≥ 2^15, Inf/NaN).
+   * f16ScratchBytes(cols); W's rows read from `copy` where that is not 0 (f16_interleave's copy). 1, or 0
+   * having written nothing when x cannot be prepared (|x| ≥ 2^15, Inf/NaN).
    */
-  matvec_f16r(w: number, rows: number, cols: number, x: number, y: number, scratch: number): number;
+  matvec_f16r(
+    w: number,
+    rows: number,
+    cols: number,
+    x: number,
+    y: number,
+    scratch: number,
+    copy?: number,
+  ): number;
   /**
    * y (rows) += W·x, W a CSR matrix with int8 values in the sliced copy of runtime/operators/csr_slices.ts
    * (`quads`, `slices` its counts); x quantized to 7 bits; scratch: quantizedScratchBytes(cols).

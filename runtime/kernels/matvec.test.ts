@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { f32ToF16Bits } from "../format/f16.ts";
 import { instantiateKernels } from "./kernels.ts";
 import { matvecF16, matvecF32 } from "./matvec.ref.ts";
-import { f16ScratchBytes } from "./scratch.ts";
+import { f16InterleavedBytes, f16ScratchBytes } from "./scratch.ts";
 import { Arena, assertAllClose, randomF16, randomF32, rng, SIZES } from "./testing.ts";
 
 const k = await instantiateKernels();
@@ -21,10 +21,11 @@ Deno.test("matvecF16 (reference) adds a hand-computed 2 × 3 product to y", () =
 });
 
 /**
- * f16 products run two ways: "exact" (no scratch: every half decoded exactly, Inf/NaN included) and
- * "fast" (x prepared in scratch, taken when f16_finite says the weights have no Inf/NaN).
+ * f16 products run three ways: "exact" (no scratch: every half decoded exactly, Inf/NaN included), "fast"
+ * (x prepared in scratch, taken when f16_finite says the weights have no Inf/NaN) and "interleaved" (the
+ * fast path reading the rows from f16_interleave's copy).
  */
-const F16_PATHS = ["exact", "fast"] as const;
+const F16_PATHS = ["exact", "fast", "interleaved"] as const;
 
 /** Runs the kernel on fresh guarded copies and returns y; y starts non-zero, so accumulation is checked. */
 function runMatvec(
@@ -45,7 +46,12 @@ function runMatvec(
   else if (path === "exact") k.exports.matvec_f16(pw, rows, cols, px, py, 0, 0);
   else {
     const scratch = arena.alloc(f16ScratchBytes(cols), "scratch");
-    k.exports.matvec_f16(pw, rows, cols, px, py, scratch, k.exports.f16_finite(pw, rows * cols));
+    let copy = 0;
+    if (path === "interleaved") {
+      copy = arena.alloc(f16InterleavedBytes(rows, cols), "copy");
+      k.exports.f16_interleave(pw, rows, cols, copy);
+    }
+    k.exports.matvec_f16(pw, rows, cols, px, py, scratch, k.exports.f16_finite(pw, rows * cols), copy);
   }
   arena.checkGuards();
   assert.deepEqual(arena.f32(px, cols), x, "x must not change");
@@ -73,9 +79,36 @@ for (const rows of SIZES) {
       for (const path of F16_PATHS) {
         assertAllClose(runMatvec("f16", w, rows, cols, x, y0, 0, path), expected, `y (${path})`);
       }
+      // The copy holds the same halves, summed in the same order: the same floats to the bit.
+      assert.deepEqual(
+        runMatvec("f16", w, rows, cols, x, y0, 3, "interleaved"),
+        runMatvec("f16", w, rows, cols, x, y0, 0, "fast"),
+      );
     });
   }
 }
+
+Deno.test("f16_interleave writes whole quads of rows, 8 columns per 16-byte slot, and nothing past its size", () => {
+  for (const [rows, cols] of [[4, 8], [9, 203], [7, 16], [3, 40], [8, 5], [12, 200]]) {
+    const w = Uint16Array.from({ length: rows * cols }, (_, i) => i + 1);
+    const arena = new Arena(k, 2);
+    const pw = arena.put(w, "W");
+    const bytes = f16InterleavedBytes(rows, cols);
+    const out = arena.alloc(bytes, "copy");
+    k.exports.f16_interleave(pw, rows, cols, out);
+    arena.checkGuards();
+    const chunks = Math.floor(cols / 8);
+    const expected = new Uint16Array(bytes / 2);
+    for (let r = 0; r < rows - rows % 4; r++) {
+      for (let c = 0; c < 8 * chunks; c++) {
+        expected[(Math.floor(r / 4) * chunks + Math.floor(c / 8)) * 32 + 8 * (r % 4) + c % 8] =
+          w[r * cols + c];
+      }
+    }
+    assert.equal(bytes, 64 * Math.floor(rows / 4) * chunks, `${rows}×${cols}: size`);
+    assert.deepEqual(new Uint16Array(arena.bytes(out, bytes).slice().buffer), expected, `${rows}×${cols}`);
+  }
+});
 
 // Matrices of ≥ 2^16 elements take the one-row-at-a-time path (matvec.ts): odd column counts for its
 // 16/4/1-element tails, and misaligned rows; 800 × 200 is an LSTM matrix of PTB-small.

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  f16InterleavedBytes,
   f16ScratchBytes,
   q4PrepCodesOffset,
   type QuantBits,
@@ -369,7 +370,14 @@ Deno.test({
           assert.equal(rx!.matvec_f16r(pw, rows, cols, px, py, scratch), 1);
           const expected = y0.slice();
           matvecF16(w, rows, cols, x, expected);
-          assertAllClose(arena.f32(py, rows), expected, `y (${rows}×${cols}, misaligned ${misalign})`);
+          const y = arena.f32(py, rows);
+          assertAllClose(y, expected, `y (${rows}×${cols}, misaligned ${misalign})`);
+          // From f16_interleave's copy: the same halves in the same order, the same floats to the bit.
+          const copy = arena.alloc(f16InterleavedBytes(rows, cols), "copy");
+          k.exports.f16_interleave(pw, rows, cols, copy);
+          const pyc = arena.put(y0, "y (copy)");
+          assert.equal(rx!.matvec_f16r(pw, rows, cols, px, pyc, scratch, copy), 1);
+          assert.deepEqual(arena.f32(pyc, rows), y, `y from the copy (${rows}×${cols})`);
           arena.checkGuards();
         }
       }

@@ -24,6 +24,14 @@ export function f16ScratchBytes(cols: number): number {
 }
 
 /**
+ * Bytes of the copy of an f16 matrix that f16_interleave writes and matvec_f16 / matvec_f16r read (as/matvec.ts):
+ * 64 per whole quad of rows and whole 8-column chunk (the remaining rows and columns are read from W).
+ */
+export function f16InterleavedBytes(rows: number, cols: number): number {
+  return rows <= 0 || cols <= 0 ? 0 : 64 * Math.floor(rows / 4) * Math.floor(cols / 8);
+}
+
+/**
  * Bytes of scratch the SparseBlocks kernels need for a matrix of `cols` columns (as/blocks.ts): x copied
  * as f32 or int16, zero-padded to whole blocks of up to 16 columns.
  */

@@ -8,8 +8,10 @@
  *
  *   dense f32       matvec_f32, matmat_f32, gather_f32                     no scratch
  *   dense f16       matvec_f16, matmat_f16, gather_f16                     scratch: x prepared for the fast
- *                   products (f16ScratchBytes); the weights checked once for Inf/NaN (f16_finite), which
- *                   the fast products do not handle; matvec_f16r (relaxed: fused multiply-adds) first
+ *                   products (f16ScratchBytes), then a copy of the rows interleaved by quads that the fast
+ *                   matvecs read as one stream (f16InterleavedBytes, f16_interleave: a second copy of the
+ *                   matrix); the weights checked once for Inf/NaN (f16_finite), which the fast products do
+ *                   not handle; matvec_f16r (relaxed: fused multiply-adds) first
  *   int8 / int4     matvec_q8/q4, matmat_q8/q4, gather_q8/q4               scratch: quantized copies of x
  *                   (quantizedScratchBytes(cols) in kernels/scratch.ts, see kernels/as/quantized.ts), then the relaxed
  *                   kernels' prepared table (relaxedPrepBytes: scales in row quads, int8's offset sums,
@@ -23,6 +25,7 @@
  * @module
  */
 import {
+  f16InterleavedBytes,
   f16ScratchBytes,
   q4PrepCodesOffset,
   quantizedScratchBytes,
@@ -43,7 +46,9 @@ function kernelGroup(groupSize: number, cols: number): number {
  * load.
  */
 export function storeScratchBytes(m: StoredInfo): number {
-  if (m.kind === "dense") return m.floatType === "f16" ? f16ScratchBytes(m.cols) : 0;
+  if (m.kind === "dense") {
+    return m.floatType === "f16" ? f16ScratchBytes(m.cols) + f16InterleavedBytes(m.rows, m.cols) : 0;
+  }
   return f32ScalesScratchBytes(m) + quantizedScratchBytes(m.cols) +
     relaxedPrepBytes(m.bits, m.rows, m.cols, m.groupSize);
 }
@@ -91,6 +96,18 @@ export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number)
     // Whether the weights are free of Inf/NaN (the fast products' condition), checked once at first use.
     let finite = -1;
     const isFinite = () => finite < 0 ? (finite = ex.f16_finite(w, rows * cols)) : finite;
+    // The fast products read the rows interleaved by quads (one memory stream, as/matvec.ts), a copy
+    // written once, at the first product of weights free of Inf/NaN.
+    const copy = scratch + f16ScratchBytes(cols);
+    let interleaved = false;
+    const fastCopy = () => {
+      if (!isFinite()) return 0;
+      if (!interleaved) {
+        ex.f16_interleave(w, rows, cols, copy);
+        interleaved = true;
+      }
+      return copy;
+    };
     const rx = k.relaxed;
     return {
       rows,
@@ -98,8 +115,9 @@ export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number)
       // Relaxed SIMD: fused multiply-adds (as/relaxed.ts) where the weights allow the fast path and x can
       // be prepared; the plain kernel otherwise.
       matvec: (x, y) => {
-        if (rx && isFinite() && rx.matvec_f16r(w, rows, cols, x, y, scratch)) return;
-        ex.matvec_f16(w, rows, cols, x, y, scratch, isFinite());
+        const c = fastCopy();
+        if (rx && c && rx.matvec_f16r(w, rows, cols, x, y, scratch, c)) return;
+        ex.matvec_f16(w, rows, cols, x, y, scratch, isFinite(), c);
       },
       matmat: (x, n, y) => ex.matmat_f16(w, rows, cols, x, n, y, scratch, isFinite()),
       gatherRow: (row, out) => ex.gather_f16(w, cols, row, out),

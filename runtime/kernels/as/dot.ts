@@ -195,10 +195,14 @@ export function dotRowF16X4(w: usize, x0: usize, x1: usize, x2: usize, x3: usize
 }
 
 /**
- * p0..p3: four f16 rows (n) free of Inf/NaN, xs: x prepared by prepareF16X, x: x itself (for the last
- * n % 8 columns) → [p0·x, p1·x, p2·x, p3·x].
+ * Four f16 rows (n) free of Inf/NaN → [p0·x, p1·x, p2·x, p3·x], xs: x prepared by prepareF16X, x: x itself.
+ * Column c's 8-half chunk of row i is read at p_i + (c << shift): shift 1 for rows as stored (p_i the rows),
+ * 3 for f16_interleave's copy (p_i = the quad's chunks + 16 · i); the last n % 8 columns from the rows t0..t3.
  */
-export function dot4RowsF16Prepared(p0: usize, p1: usize, p2: usize, p3: usize, xs: usize, x: usize, n: i32): v128 {
+export function dot4RowsF16Prepared(
+  p0: usize, p1: usize, p2: usize, p3: usize, shift: i32, xs: usize,
+  t0: usize, t1: usize, t2: usize, t3: usize, x: usize, n: i32,
+): v128 {
   const me = f16EvenMask(opaqueZero(n));
   const mo = f16OddMask(opaqueZero(n));
   let a0 = f32x4.splat(0);
@@ -207,7 +211,7 @@ export function dot4RowsF16Prepared(p0: usize, p1: usize, p2: usize, p3: usize, 
   let a3 = a0;
   let c = 0;
   for (; c + 8 <= n; c += 8) {
-    const o16 = <usize>c << 1;
+    const o16 = <usize>c << shift;
     const xe = v128.load(xs + (<usize>c << 2));
     const xo = v128.load(xs + (<usize>c << 2), 16);
     const r0 = v128.load(p0 + o16);
@@ -219,7 +223,7 @@ export function dot4RowsF16Prepared(p0: usize, p1: usize, p2: usize, p3: usize, 
     a2 = f32x4.add(f32x4.add(a2, f32x4.mul(f16Even(r2, me), xe)), f32x4.mul(f16Odd(r2, mo), xo));
     a3 = f32x4.add(f32x4.add(a3, f32x4.mul(f16Even(r3, me), xe)), f32x4.mul(f16Odd(r3, mo), xo));
   }
-  return tailF16Rows(hsum4(a0, a1, a2, a3), p0, p1, p2, p3, x, c, n);
+  return tailF16Rows(hsum4(a0, a1, a2, a3), t0, t1, t2, t3, x, c, n);
 }
 
 /**

@@ -2,7 +2,7 @@
 // exported `memory`; f32 little-endian; f16 weights are raw IEEE binary16 bits; sizes are i32.
 // Build: deno task build:kernels (runtime/kernels/build.ts) → runtime/kernels/build/kernels.wasm.
 
-export { matvec_f16, matvec_f32 } from "./matvec";
+export { f16_interleave, matvec_f16, matvec_f32 } from "./matvec";
 export { matmat_f16, matmat_f32 } from "./matmat";
 export { gather_f16, gather_f32 } from "./gather";
 export { f16_finite } from "./f16";

@@ -673,7 +673,10 @@ import { keptI8x16, opaqueZero } from "./loop_constant";
 
 /** [p0·x, p1·x, p2·x, p3·x] for four f16 rows free of Inf/NaN, x prepared at xs (x itself for the tail). */
 // @ts-ignore: decorator
-@inline function dot4RowsF16Fma(p0: usize, p1: usize, p2: usize, p3: usize, xs: usize, x: usize, n: i32): v128 {
+@inline function dot4RowsF16Fma(
+  p0: usize, p1: usize, p2: usize, p3: usize, shift: i32, xs: usize,
+  t0: usize, t1: usize, t2: usize, t3: usize, x: usize, n: i32,
+): v128 {
   // Even and odd columns sum apart: each accumulator then waits on one fused multiply-add per 8 columns
   // instead of two in a row (the latency of that chain, not the decode, bounded the loop).
   let a0 = f32x4.splat(0);
@@ -688,7 +691,7 @@ import { keptI8x16, opaqueZero } from "./loop_constant";
   const mo = f16OddMask(opaqueZero(n));
   let c = 0;
   for (; c + 8 <= n; c += 8) {
-    const o16 = <usize>c << 1;
+    const o16 = <usize>c << shift;
     const xe = v128.load(xs + (<usize>c << 2));
     const xo = v128.load(xs + (<usize>c << 2), 16);
     const r0 = v128.load(p0 + o16);
@@ -708,7 +711,7 @@ import { keptI8x16, opaqueZero } from "./loop_constant";
   a1 = f32x4.add(a1, b1);
   a2 = f32x4.add(a2, b2);
   a3 = f32x4.add(a3, b3);
-  return tailF16Rows(hsum4(a0, a1, a2, a3), p0, p1, p2, p3, x, c, n);
+  return tailF16Rows(hsum4(a0, a1, a2, a3), t0, t1, t2, t3, x, c, n);
 }
 
 /**
@@ -716,13 +719,20 @@ import { keptI8x16, opaqueZero } from "./loop_constant";
  * having written nothing when x cannot be prepared (|x| ≥ 2^15 or Inf/NaN): then run kernels.wasm's
  * matvec_f16, which takes the exact path.
  */
-export function matvec_f16r(w: usize, rows: i32, cols: i32, x: usize, y: usize, scratch: usize): i32 {
+export function matvec_f16r(w: usize, rows: i32, cols: i32, x: usize, y: usize, scratch: usize, copy: usize): i32 {
   if (!prepareF16X(x, cols, scratch)) return 0;
   const stride = <usize>cols << 1;
+  const quad = <usize>(cols >> 3) << 6; // bytes of a quad in f16_interleave's copy
   for (let r = 0; r < rows; r += 4) {
     const m = min(4, rows - r);
     const p = w + <usize>r * stride;
-    const s = dot4RowsF16Fma(p, m > 1 ? p + stride : p, m > 2 ? p + 2 * stride : p, m > 3 ? p + 3 * stride : p, scratch, x, cols);
+    const p1 = m > 1 ? p + stride : p;
+    const p2 = m > 2 ? p + 2 * stride : p;
+    const p3 = m > 3 ? p + 3 * stride : p;
+    const q = copy + <usize>(r >> 2) * quad;
+    const s = copy && m == 4
+      ? dot4RowsF16Fma(q, q + 16, q + 32, q + 48, 3, scratch, p, p1, p2, p3, x, cols)
+      : dot4RowsF16Fma(p, p1, p2, p3, 1, scratch, p, p1, p2, p3, x, cols);
     const dst = y + (<usize>r << 2);
     if (m == 4) v128.store(dst, f32x4.add(v128.load(dst), s));
     else {
