@@ -192,9 +192,18 @@ Deno.test({
             `${what}: the codes' copy`,
           );
         } else {
-          assert.deepEqual(arena.f32(prep, scales.length), scales, `${what}: scales`);
+          // int4's scales in blocks of four quads: [block][group][quad of the block][r % 4], 64 bytes per
+          // block and group (the last block padded with zeros).
+          const blocked = new Float32Array(16 * Math.ceil(rows / 16) * gpr);
+          for (let r = 0; r < rows; r++) {
+            for (let g = 0; g < gpr; g++) {
+              blocked[(Math.floor(r / 16) * gpr + g) * 16 + 4 * (Math.floor(r / 4) % 4) + r % 4] =
+                q.scales[r * gpr + g];
+            }
+          }
+          assert.deepEqual(arena.f32(prep, blocked.length), blocked, `${what}: scales`);
           const offset = q4PrepCodesOffset(rows, cols, group);
-          assert.equal(offset, 4 * scales.length, `${what}: codes follow the scales`);
+          assert.equal(offset, 4 * blocked.length, `${what}: codes follow the scales`);
           // Quads of rows in blocks of four, each group in chunks of 8 columns (16 bytes: each row's 4
           // bytes, codes + 8; a block's four quads side by side per chunk), padding zero.
           const g = Math.min(group, cols);

@@ -41,8 +41,8 @@ export function blocksScratchBytes(cols: number): number {
 
 /**
  * Bytes of the table that the relaxed module's q8_prepare / q4_prepare write once per matrix (as/relaxed.ts):
- * 16 per group and quad of rows, twice for int8 (offset sums and scales); for int4 the scales, then at
- * {@link q4PrepCodesOffset} a biased copy of the codes, four rows interleaved (16 bytes per quad of rows and
+ * 16 per group and quad of rows, twice for int8 (offset sums and scales); for int4 the scales (64 per group
+ * and block of four quads, the last block padded), then at {@link q4PrepCodesOffset} a biased copy of the codes, four rows interleaved (16 bytes per quad of rows and
  * chunk of 8 columns, in blocks of four quads, each group padded to whole chunks), that the relaxed int4
  * products read instead of the file's. int8's sums and scales are followed, where matvec_q8r passes eight
  * rows at a time (cols a multiple of 8, groups of whole 16-column chunks or one per row), by a copy of each
@@ -51,7 +51,9 @@ export function blocksScratchBytes(cols: number): number {
 export function relaxedPrepBytes(bits: QuantBits, rows: number, cols: number, group: number): number {
   if (rows <= 0 || cols <= 0) return 0;
   const n = 16 * Math.ceil(rows / 4) * Math.ceil(cols / Math.max(1, Math.min(group, cols)));
-  if (bits === 4) return n + 64 * Math.ceil(rows / 16) * q4Chunks(cols, group);
+  if (bits === 4) {
+    return q4PrepCodesOffset(rows, cols, group) + 64 * Math.ceil(rows / 16) * q4Chunks(cols, group);
+  }
   const eightRows = cols % 8 === 0 && (group >= cols || group % 16 === 0);
   return 2 * n + (eightRows ? 128 * Math.floor(rows / 8) * Math.ceil(cols / 16) : 0);
 }
@@ -65,7 +67,7 @@ function q4Chunks(cols: number, group: number): number {
 
 /** Byte offset, within an int4 matrix's relaxed table, of the biased codes q4_prepare writes. */
 export function q4PrepCodesOffset(rows: number, cols: number, group: number): number {
-  return 16 * Math.ceil(rows / 4) * Math.ceil(cols / Math.max(1, Math.min(group, cols)));
+  return 64 * Math.ceil(rows / 16) * Math.ceil(cols / Math.max(1, Math.min(group, cols)));
 }
 
 /**

@@ -74,7 +74,7 @@ function setUp(
   return { rand, product, reference, gather };
 }
 
-Deno.test("storeScratchBytes() adds the relaxed kernels' table: 16 bytes per row quad and group, twice for int8, int4's codes", () => {
+Deno.test("storeScratchBytes() adds the relaxed kernels' table: 16 bytes per row quad and group, twice for int8; int4's scales per block of four quads, its codes", () => {
   const base = {
     name: "w",
     rows: 10,
@@ -97,9 +97,9 @@ Deno.test("storeScratchBytes() adds the relaxed kernels' table: 16 bytes per row
   assert.equal(storeScratchBytes(q(8, 37)), x + 2 * 16 * 3);
   assert.equal(storeScratchBytes(q(8, 100)), x + 2 * 16 * 3); // group_size > cols: one group per row
   assert.equal(storeScratchBytes(q(8, 16)), x + 2 * 16 * 3 * 3);
-  // int4: the scales, then the biased copy of the codes: a block of 4 quads of rows × 5 chunks of 8 columns ×
-  // 16 bytes.
-  assert.equal(storeScratchBytes(q(4, 32)), x + 16 * 3 * 2 + 16 * 4 * 5);
+  // int4: the scales (one block of 4 quads of rows × 2 groups × 64 bytes), then the biased copy of the codes:
+  // a block of 4 quads of rows × 5 chunks of 8 columns × 16 bytes.
+  assert.equal(storeScratchBytes(q(4, 32)), x + 64 * 2 + 16 * 4 * 5);
   assert.equal(relaxedPrepBytes(4, 0, 37, 32), 0);
 });
 

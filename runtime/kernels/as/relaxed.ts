@@ -120,15 +120,31 @@ function allFinite(x: usize, n: i32): bool {
   return ((<usize>(r >> 2) * <usize>gpr + <usize>g) << 4) + (<usize>(r & 3) << 2);
 }
 
-/** Copies scales (rows · gpr f32, row-major) into the prepared layout at out (rows past the last: 0). */
-function prepareScales(scales: usize, rows: i32, gpr: i32, out: usize): void {
-  const quads = (rows + 3) >> 2;
-  memory.fill(out, 0, <usize>quads * <usize>gpr << 4);
+/**
+ * Copies scales (rows · gpr f32, row-major) into the prepared layout at out (rows past the last: 0):
+ * prepOffset's [quad][group][r % 4] (int8), or with `blocks` int4's [block of four quads][group][quad]
+ * [r % 4] (q4ScaleOffset), so that a pass over a block reads each group's 64 bytes at one address.
+ */
+function prepareScales(scales: usize, rows: i32, gpr: i32, out: usize, blocks: bool): void {
+  memory.fill(out, 0, blocks ? q4ScaleBytes(rows, gpr) : <usize>((rows + 3) >> 2) * <usize>gpr << 4);
   for (let r = 0; r < rows; r++) {
     for (let g = 0; g < gpr; g++) {
-      store<f32>(out + prepOffset(r, g, gpr), load<f32>(scales + ((<usize>r * <usize>gpr + <usize>g) << 2)));
+      const at = blocks ? q4ScaleOffset(r, g, gpr) : prepOffset(r, g, gpr);
+      store<f32>(out + at, load<f32>(scales + ((<usize>r * <usize>gpr + <usize>g) << 2)));
     }
   }
+}
+
+/** int4's scale table: 64 bytes per block of four quads (16 rows) and group. */
+// @ts-ignore: decorator
+@inline function q4ScaleBytes(rows: i32, gpr: i32): usize {
+  return <usize>((rows + 15) >> 4) * <usize>gpr << 6;
+}
+
+/** Byte offset of row r, group g in int4's scale table: [block][group][quad of the block][r % 4]. */
+// @ts-ignore: decorator
+@inline function q4ScaleOffset(r: i32, g: i32, gpr: i32): usize {
+  return ((<usize>(r >> 4) * <usize>gpr + <usize>g) << 6) + (<usize>((r >> 2) & 3) << 4) + (<usize>(r & 3) << 2);
 }
 
 /**
@@ -156,7 +172,7 @@ export function q8_prepare(w: usize, scales: usize, rows: i32, cols: i32, group:
       g++;
     }
   }
-  prepareScales(scales, rows, gpr, out + half);
+  prepareScales(scales, rows, gpr, out + half, false);
   if (!eightRowPass(cols, group)) return;
   // The codes of each whole block of eight rows again, interleaved: chunk k (16 columns, the last padded
   // with zero codes) of block b at ((b · chunks) + k) · 128, row 8b + i's 16 bytes at 16 · i.
@@ -428,7 +444,7 @@ export function matmat_q8r(
 // row of the quad in its own i32 lane: no transposes, and a quad's per-group scales are one v128. Per 32
 // codes: one load, and + shift + and, two dot products (x86 with AVX-VNNI: one vpdpbusd each).
 // x: quantized to 8 bits in column order (the staging copy), then per chunk [4 even | 4 odd] codes at xs
-// (zeros in the padding), and corr[16·g] = 8 · Σ_{c ∈ g} xq[c]. Any group size but 1 (below cols): its
+// (zeros in the padding), and corr[16·g] = −8 · Σ_{c ∈ g} xq[c]. Any group size but 1 (below cols): its
 // padded x must fit the 4 · S bytes before the staging copy (group 2 pads 2 columns to 8: 4×); with group 1
 // the products return 0 and the caller runs matvec_q4 of kernels.wasm. Groups of a multiple of 8 (the
 // defaults) pad nothing but the row's end.
@@ -465,7 +481,7 @@ export function matmat_q8r(
 
 /**
  * int4's x layout: int8 codes at src (n, column order) → dst as [4 even | 4 odd] per chunk of 8 columns of
- * each group (group g from chunk g · ⌈group/8⌉), zeros in the padding; corr[16·g] = 8 · Σ_{c ∈ g} xq[c].
+ * each group (group g from chunk g · ⌈group/8⌉), zeros in the padding; corr[16·g] = −8 · Σ_{c ∈ g} xq[c].
  */
 function toChunks(src: usize, dst: usize, n: i32, group: i32, corr: usize): void {
   const step = <usize>chunksPerGroup(n, group) << 3; // x bytes per whole group
@@ -488,22 +504,22 @@ function toChunks(src: usize, dst: usize, n: i32, group: i32, corr: usize): void
       store<i8>(d + <usize>((c & ~7) + ((j & 1) << 2) + (j >> 1)), <i8>q);
       ss += q;
     }
-    store<i32>(corr + gi, ss << 3);
+    store<i32>(corr + gi, -(ss << 3));
     gi += 16;
     d += step;
   }
 }
 
 /**
- * Prepares an int4 matrix for *_q4r, once (relaxedPrepBytes(4, …) bytes at `out`): its scales in the
- * prepared layout, then at out + q4PrepCodesOffset(rows, cols, group) the copy of the codes w (file
+ * Prepares an int4 matrix for *_q4r, once (relaxedPrepBytes(4, …) bytes at `out`): its scales in blocks
+ * of four quads (q4ScaleOffset), then at out + q4PrepCodesOffset(rows, cols, group) the copy of the codes w (file
  * layout, row stride ⌈cols/2⌉) in quads and chunks, biased (see above) — the `w` the products take.
  */
 export function q4_prepare(w: usize, scales: usize, rows: i32, cols: i32, group: i32, out: usize): void {
   if (rows <= 0 || cols <= 0) return;
   const gpr = (cols - 1) / group + 1;
-  prepareScales(scales, rows, gpr, out);
-  const dst = out + (<usize>((rows + 3) >> 2) * <usize>gpr << 4);
+  prepareScales(scales, rows, gpr, out, true);
+  const dst = out + q4ScaleBytes(rows, gpr);
   const chunks = <usize>q4Chunks(cols, group);
   memory.fill(dst, 0, q4CopyBytes(rows, cols, group));
   const stride = (cols + 1) >> 1;
@@ -590,49 +606,51 @@ function q4Product(
   toChunks(stage, xs, cols, group, corr);
   const sxv = f32x4.splat(sx);
   const m4 = keptI8x16(0x0f, opaqueZero(rows)); // in a register: loop_constant.ts
-  const chunks = q4Chunks(cols, group);
+  const chunks = <usize>q4Chunks(cols, group);
   const gpr = (cols - 1) / group + 1;
-  const perGroup = chunksPerGroup(cols, group);
+  const perGroup = <usize>chunksPerGroup(cols, group);
   const quads = (rows + 3) >> 2;
-  const sb = <usize>gpr << 4; // scale bytes per quad
-  // One block of four quads per pass: each x load serves 16 rows, and the block's four chunks k are 64
-  // contiguous bytes (one address, four offsets). A last block of fewer quads reads its zero padding in
-  // the others' places, takes its first quad's scales for them and drops their results.
+  // One block of four quads per pass: each x load serves 16 rows, the block's four chunks k are 64
+  // contiguous bytes and its four quads' scales of a group too (one address, four offsets each). A last
+  // block of fewer quads reads zero codes and scales in the others' places and drops their results.
+  // The loops walk pointers (the codes c, x's chunk codes xc, the scales sc, the sums cg): per chunk one
+  // add each instead of recomputing addresses from counters (the loop is bound by instruction issue).
+  let c = w;
+  let sc = prep;
   for (let q = 0; q < quads; q += 4) {
-    const n = min(4, quads - q);
-    const pb = w + (<usize>(q >> 2) * <usize>chunks << 6);
-    const s0 = prep + <usize>q * sb;
-    const s1 = n > 1 ? s0 + sb : s0;
-    const s2 = n > 2 ? s0 + 2 * sb : s0;
-    const s3 = n > 3 ? s0 + 3 * sb : s0;
     let f0 = f32x4.splat(0);
     let f1 = f0;
     let f2 = f0;
     let f3 = f0;
-    let k = 0;
-    for (let g = 0; g < gpr; g++) {
-      const k1 = min(chunks, k + perGroup);
-      let a0 = i32x4.splat(0);
+    let xc = xs;
+    let cg = corr;
+    const end = c + (chunks << 6);
+    while (c < end) {
+      const groupEnd = min(end, c + (perGroup << 6));
+      // The accumulators start at the group's −8·Σ xq (toChunks), the codes' bias (v = q + 8).
+      let a0 = v128.load32_splat(cg);
       let a1 = a0;
       let a2 = a0;
       let a3 = a0;
-      for (; k < k1; k++) {
-        const xv = v128.load64_zero(xs + (<usize>k << 3));
+      do {
+        const xv = v128.load64_zero(xc);
         const xe = i32x4.shuffle(xv, xv, 0, 0, 0, 0);
         const xo = i32x4.shuffle(xv, xv, 1, 1, 1, 1);
-        const c = pb + (<usize>k << 6);
         a0 = dotQ4r(a0, v128.load(c), xe, xo, m4);
         a1 = dotQ4r(a1, v128.load(c, 16), xe, xo, m4);
         a2 = dotQ4r(a2, v128.load(c, 32), xe, xo, m4);
         a3 = dotQ4r(a3, v128.load(c, 48), xe, xo, m4);
-      }
-      const cv = v128.load32_splat(corr + (<usize>g << 4));
-      const og = <usize>g << 4;
-      f0 = f32x4.add(f0, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(a0, cv)), v128.load(s0 + og)));
-      f1 = f32x4.add(f1, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(a1, cv)), v128.load(s1 + og)));
-      f2 = f32x4.add(f2, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(a2, cv)), v128.load(s2 + og)));
-      f3 = f32x4.add(f3, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(a3, cv)), v128.load(s3 + og)));
+        c += 64;
+        xc += 8;
+      } while (c < groupEnd);
+      f0 = f32x4.add(f0, f32x4.mul(f32x4.convert_i32x4_s(a0), v128.load(sc)));
+      f1 = f32x4.add(f1, f32x4.mul(f32x4.convert_i32x4_s(a1), v128.load(sc, 16)));
+      f2 = f32x4.add(f2, f32x4.mul(f32x4.convert_i32x4_s(a2), v128.load(sc, 32)));
+      f3 = f32x4.add(f3, f32x4.mul(f32x4.convert_i32x4_s(a3), v128.load(sc, 48)));
+      sc += 64;
+      cg += 16;
     }
+    const n = min(4, quads - q);
     const r0 = q << 2;
     addQuad(y, r0, rows, f32x4.mul(f0, sxv));
     if (n > 1) addQuad(y, r0 + 4, rows, f32x4.mul(f1, sxv));
