@@ -33,6 +33,7 @@ const ABI = [
   "matvec_q4",
   "matvec_q8",
   "memory",
+  "q8_interleave",
   "top_k",
   "tt_gather_f32",
   "tt_matmat_f32",

@@ -85,6 +85,7 @@ export interface KernelExports {
   /**
    * W: (rows, cols) int8 codes; scales: rows·⌈cols/group⌉ f32 (group in 1..cols); x: (cols) f32;
    * y: (rows) += W·x, x quantized to int16 in `scratch` (quantizedScratchBytes(cols)); see as/quantized.ts.
+   * `copy`: W as q8_interleave wrote it, or 0 / absent (the rows as stored).
    */
   matvec_q8(
     w: number,
@@ -95,7 +96,13 @@ export interface KernelExports {
     x: number,
     y: number,
     scratch: number,
+    copy?: number,
   ): void;
+  /**
+   * Writes q8InterleavedBytes(rows, cols, group) bytes at `out`: W's whole blocks of eight rows interleaved
+   * per 16 columns, the copy matvec_q8 / matvec_q8r read (nothing where that size is 0).
+   */
+  q8_interleave(w: number, rows: number, cols: number, group: number, out: number): void;
   /** As matvec_q8 with int4 codes (row stride ⌈cols/2⌉ bytes, element 2k in the low nibble of byte k). */
   matvec_q4(
     w: number,
@@ -232,7 +239,10 @@ export interface KernelExports {
   ): void;
 }
 
-/** A relaxed matrix × vector product: 1, or 0 having written nothing (x holds Inf/NaN). */
+/**
+ * A relaxed matrix × vector product: 1, or 0 having written nothing (x holds Inf/NaN). `copy`: int8's
+ * q8_interleave copy of W or 0 (int4 ignores it: its prepared table holds its copy).
+ */
 type RelaxedMatvec = (
   w: number,
   prep: number,
@@ -242,6 +252,7 @@ type RelaxedMatvec = (
   x: number,
   y: number,
   scratch: number,
+  copy?: number,
 ) => number;
 /** A relaxed matrix × matrix product over n timesteps: 1, or 0 having written nothing. */
 type RelaxedMatmat = (

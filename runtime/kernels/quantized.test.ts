@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type QuantBits, quantizedScratchBytes } from "./scratch.ts";
+import { q8InterleavedBytes, type QuantBits, quantizedScratchBytes } from "./scratch.ts";
 import { instantiateKernels } from "./kernels.ts";
 import { gatherQuantized, matmatQuantized, matvecQuantized, quantizeActivations } from "./quantized.ref.ts";
 import { Arena, assertAllClose, randomF32, rng, SIZES } from "./testing.ts";
@@ -33,7 +33,7 @@ function groupsFor(bits: QuantBits, cols: number): number[] {
   // per-row (group ≥ cols, as the file may say), the default, and sizes that are not multiples of 32
   // (int4: each combination of the 32-, 16- and 8-column steps and the scalar tail)
   const list = bits === 8
-    ? [Math.max(cols, 1), 16, 5]
+    ? [Math.max(cols, 1), 16, 48, 5]
     : [32, 64, 128, 7, 6, 24, 48, 56, Math.max(cols, 1) + 3];
   return [...new Set(list)];
 }
@@ -47,6 +47,7 @@ function runMatvec(
   x: Float32Array,
   y0: Float32Array,
   misalign = 0,
+  interleaved = false,
 ): Float32Array {
   const arena = new Arena(k, misalign);
   const pw = putBytes(arena, q.data, "W");
@@ -55,7 +56,10 @@ function runMatvec(
   const py = putBytes(arena, y0, "y");
   const scratch = arena.alloc(quantizedScratchBytes(cols), "scratch");
   const g = Math.min(group, cols);
-  if (bits === 8) k.exports.matvec_q8(pw, ps, rows, cols, g, px, py, scratch);
+  const copyBytes = interleaved ? q8InterleavedBytes(rows, cols, g) : 0;
+  const copy = copyBytes ? arena.alloc(copyBytes, "copy") : 0;
+  if (copy) k.exports.q8_interleave(pw, rows, cols, g, copy);
+  if (bits === 8) k.exports.matvec_q8(pw, ps, rows, cols, g, px, py, scratch, copy);
   else k.exports.matvec_q4(pw, ps, rows, cols, g, px, py, scratch);
   arena.checkGuards();
   assert.deepEqual(arena.f32(px, cols), x, "x must not change");
@@ -104,6 +108,38 @@ Deno.test("matvecQuantized (reference) is within int16 activation error of the d
   assertAllClose(y, exact, "y", 1e-3, 0);
 });
 
+Deno.test("q8_interleave writes whole blocks of eight rows, 16 codes per slot, where groups are whole chunks", () => {
+  const shapes = [[8, 200, 200], [17, 200, 64], [9, 48, 16], [16, 40, 24], [7, 32, 32], [12, 37, 37]];
+  for (const [rows, cols, group] of shapes) {
+    const q = randomQuantized(8, rows, cols, group, rng(rows + cols + group));
+    const arena = new Arena(k, 1);
+    const pw = putBytes(arena, q.data, "W");
+    const bytes = q8InterleavedBytes(rows, cols, group);
+    const room = Math.max(bytes, 16);
+    const out = arena.alloc(room, "copy");
+    arena.bytes(out, room).fill(0xa5);
+    k.exports.q8_interleave(pw, rows, cols, group, out);
+    arena.checkGuards();
+    const what = `${rows}×${cols}, group ${group}`;
+    // A copy where cols is a multiple of 8 and groups are whole 16-column chunks (or one per row).
+    const interleaved = cols % 8 === 0 && (group >= cols || group % 16 === 0);
+    const chunks = Math.ceil(cols / 16);
+    assert.equal(bytes, interleaved ? Math.floor(rows / 8) * chunks * 128 : 0, `${what}: size`);
+    if (bytes === 0) {
+      assert.deepEqual([...arena.bytes(out, 16)], new Array(16).fill(0xa5), `${what}: nothing written`);
+      continue;
+    }
+    const expected = new Uint8Array(bytes);
+    for (let r = 0; r < rows - rows % 8; r++) {
+      for (let c = 0; c < cols; c++) {
+        expected[(Math.floor(r / 8) * chunks + Math.floor(c / 16)) * 128 + 16 * (r % 8) + c % 16] =
+          q.data[r * cols + c];
+      }
+    }
+    assert.deepEqual(arena.bytes(out, bytes), expected, what);
+  }
+});
+
 for (const bits of [8, 4] as const) {
   Deno.test(`matvec_q${bits} equals the reference for rows, cols in {${SIZES}} and several group sizes`, () => {
     for (const rows of SIZES) {
@@ -115,11 +151,13 @@ for (const bits of [8, 4] as const) {
           const y0 = randomF32(rows, rand);
           const expected = y0.slice();
           matvecQuantized(bits, q.data, q.scales, rows, cols, group, x, expected);
-          assertAllClose(
-            runMatvec(bits, q, rows, cols, group, x, y0),
-            expected,
-            `y (${rows}×${cols}, group ${group})`,
-          );
+          const y = runMatvec(bits, q, rows, cols, group, x, y0);
+          assertAllClose(y, expected, `y (${rows}×${cols}, group ${group})`);
+          if (bits === 8) {
+            // From q8_interleave's copy: the same codes summed in the same order, the same floats to the bit.
+            const yc = runMatvec(bits, q, rows, cols, group, x, y0, 5, true);
+            assert.deepEqual(yc, y, `y from the copy (${rows}×${cols}, group ${group})`);
+          }
         }
       }
     }

@@ -44,9 +44,7 @@ export function blocksScratchBytes(cols: number): number {
  * 16 per group and quad of rows, twice for int8 (offset sums and scales); for int4 the scales (64 per group
  * and block of four quads, the last block padded), then at {@link q4PrepCodesOffset} a biased copy of the codes, four rows interleaved (16 bytes per quad of rows and
  * chunk of 8 columns, in blocks of four quads, each group padded to whole chunks), that the relaxed int4
- * products read instead of the file's. int8's sums and scales are followed, where matvec_q8r passes eight
- * rows at a time (cols a multiple of 8, groups of whole 16-column chunks or one per row), by a copy of each
- * whole block of eight rows' codes, interleaved per 16 columns (128 bytes per block and chunk).
+ * products read instead of the file's. (int8's interleaved codes: {@link q8InterleavedBytes}.)
  */
 export function relaxedPrepBytes(bits: QuantBits, rows: number, cols: number, group: number): number {
   if (rows <= 0 || cols <= 0) return 0;
@@ -54,8 +52,17 @@ export function relaxedPrepBytes(bits: QuantBits, rows: number, cols: number, gr
   if (bits === 4) {
     return q4PrepCodesOffset(rows, cols, group) + 64 * Math.ceil(rows / 16) * q4Chunks(cols, group);
   }
-  const eightRows = cols % 8 === 0 && (group >= cols || group % 16 === 0);
-  return 2 * n + (eightRows ? 128 * Math.floor(rows / 8) * Math.ceil(cols / 16) : 0);
+  return 2 * n;
+}
+
+/**
+ * Bytes of the copy of an int8 matrix that q8_interleave writes and matvec_q8 / matvec_q8r read
+ * (as/quantized.ts): 128 per whole block of eight rows and 16-column chunk, where cols is a multiple of 8
+ * and groups are whole chunks (or one per row); else 0 (no copy: the products read the rows as stored).
+ */
+export function q8InterleavedBytes(rows: number, cols: number, group: number): number {
+  const interleaved = cols > 0 && cols % 8 === 0 && (group >= cols || group % 16 === 0);
+  return interleaved ? 128 * Math.floor(rows / 8) * Math.ceil(cols / 16) : 0;
 }
 
 /** Chunks of 8 columns in a row of the relaxed int4 copy: ⌈group/8⌉ per group, the last ⌈its columns/8⌉. */

@@ -15,9 +15,9 @@
  *   int8 / int4     matvec_q8/q4, matmat_q8/q4, gather_q8/q4               scratch: quantized copies of x
  *                   (quantizedScratchBytes(cols) in kernels/scratch.ts, see kernels/as/quantized.ts), then the relaxed
  *                   kernels' prepared table (relaxedPrepBytes: scales in row quads, int8's offset sums,
- *                   a copy of the codes interleaved as the products read them — int8's eight rows per
- *                   16 columns, int4's biased four rows per 8 columns: a second copy of the matrix),
- *                   written on first use
+ *                   int4's codes biased, four rows interleaved per 8 columns), then for int8 its rows
+ *                   interleaved by eights per 16 columns (q8InterleavedBytes, q8_interleave; read by the
+ *                   plain and relaxed matvecs) — each a second copy of the matrix — written on first use
  *
  * Where the kernel instance has the relaxed-SIMD module (`k.relaxed`), products run matvec_q8r/q4r and
  * matmat_q8r/q4r (x quantized to 7/8 bits instead of 16; kernels/as/relaxed.ts), and the plain kernels
@@ -28,6 +28,7 @@ import {
   f16InterleavedBytes,
   f16ScratchBytes,
   q4PrepCodesOffset,
+  q8InterleavedBytes,
   quantizedScratchBytes,
   relaxedPrepBytes,
 } from "../kernels/scratch.ts";
@@ -50,7 +51,8 @@ export function storeScratchBytes(m: StoredInfo): number {
     return m.floatType === "f16" ? f16ScratchBytes(m.cols) + f16InterleavedBytes(m.rows, m.cols) : 0;
   }
   return f32ScalesScratchBytes(m) + quantizedScratchBytes(m.cols) +
-    relaxedPrepBytes(m.bits, m.rows, m.cols, m.groupSize);
+    relaxedPrepBytes(m.bits, m.rows, m.cols, m.groupSize) +
+    (m.bits === 8 ? q8InterleavedBytes(m.rows, m.cols, kernelGroup(m.groupSize, m.cols)) : 0);
 }
 
 /** Scratch bytes for an f32 copy of a quantized leaf's scales: 0 when they are stored as f32. */
@@ -131,10 +133,24 @@ export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number)
   const matvec = q8 ? ex.matvec_q8 : ex.matvec_q4;
   const matmat = q8 ? ex.matmat_q8 : ex.matmat_q4;
   const gather = q8 ? ex.gather_q8 : ex.gather_q4;
+  const prep = scratch + quantizedScratchBytes(cols); // 16-byte aligned: the x part is a multiple of 16
+  // int8's matvecs read whole blocks of eight rows from a copy interleaved per 16 columns (one memory
+  // stream, as/quantized.ts), after the relaxed table, written at the first product (where the shape has one).
+  const copyAt = prep + relaxedPrepBytes(m.bits, rows, cols, g);
+  const hasCopy = q8 && q8InterleavedBytes(rows, cols, g) > 0;
+  let interleaved = false;
+  const copy = () => {
+    if (!hasCopy) return 0;
+    if (!interleaved) {
+      ex.q8_interleave(w, rows, cols, g, copyAt);
+      interleaved = true;
+    }
+    return copyAt;
+  };
   const plain: MatrixOperator = {
     rows,
     cols,
-    matvec: (x, y) => matvec(w, s, rows, cols, g, x, y, scratch),
+    matvec: (x, y) => matvec(w, s, rows, cols, g, x, y, scratch, copy()),
     matmat: (x, n, y) => matmat(w, s, rows, cols, g, x, n, y, scratch),
     gatherRow: (row, out) => gather(w, s, cols, g, row, out),
   };
@@ -143,7 +159,6 @@ export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number)
   if (!rx || !(q8 || g >= 2 || g >= cols)) return plain;
   const matvecR = q8 ? rx.matvec_q8r : rx.matvec_q4r;
   const matmatR = q8 ? rx.matmat_q8r : rx.matmat_q4r;
-  const prep = scratch + quantizedScratchBytes(cols); // 16-byte aligned: the x part is a multiple of 16
   // int4's relaxed products read the biased copy of the codes that q4_prepare writes into the table.
   const wR = q8 ? w : prep + q4PrepCodesOffset(rows, cols, g);
   let prepared = false;
@@ -160,7 +175,7 @@ export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number)
     rows,
     cols,
     matvec: (x, y) => {
-      if (!matvecR(wR, ready(), rows, cols, g, x, y, scratch)) plain.matvec(x, y);
+      if (!matvecR(wR, ready(), rows, cols, g, x, y, scratch, copy())) plain.matvec(x, y);
     },
     matmat: (x, n, y) => {
       if (!matmatR(wR, ready(), rows, cols, g, x, n, y, scratch)) plain.matmat(x, n, y);

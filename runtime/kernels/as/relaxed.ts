@@ -16,12 +16,12 @@
 //   use matvec_q4 of kernels.wasm).
 // Prepared tables (once per matrix, by q8_prepare / q4_prepare, into memory the caller keeps): the int8
 // offset sums and the scales of both, rows taken in quads, [quad][group][row % 4], so that a pass over four
-// rows loads one v128 of sums and one of scales per group instead of gathering four of each; then a copy
-// of the codes in the order the products read them, one sequential stream instead of eight or sixteen
-// rows' streams at once (from memory not in cache, the row-major codes took 1.8× as long: the int8
-// decoder-shaped product, cold, 72–78 → 41 µs): int8's whole blocks of eight rows interleaved per 16
-// columns (for the 8-row pass of matvec_q8r; its other paths and matmat_q8r read the file's codes), int4's
-// codes biased to v, four rows interleaved (layout at "int4" below).
+// rows loads one v128 of sums and one of scales per group instead of gathering four of each; for int4 a
+// copy of the codes biased to v, four rows interleaved (layout at "int4" below). Both products read their
+// codes from a copy laid out in the order they read them, one sequential stream instead of eight or
+// sixteen rows' streams at once (from memory not in cache, row-major codes took 1.8× as long: the int8
+// decoder-shaped product, cold, 72–78 → 41 µs): int8's is kernels.wasm's q8_interleave (whole blocks of
+// eight rows per 16 columns, for matvec_q8r's 8-row pass; its other paths and matmat_q8r read W itself).
 // Both then sum exactly in integers and scale as quantized.ts does:
 //   y[r] += sx · Σ_g scale[r, g] · Σ_{c ∈ g} q[r, c] · xq[c],   sx = max|x| / 63 (int8) or / 127 (int4).
 // The activation error is ≤ max|x| / 126 (int8) or / 254 (int4) per element instead of int16's / 65534:
@@ -111,6 +111,8 @@ function allFinite(x: usize, n: i32): bool {
 
 // ---- int8 ----------------------------------------------------------------------------------------
 
+import { q8Interleaved } from "./quantized";
+
 /**
  * Byte offset of row r, group g in a prepared table: rows in quads, [quad][group][r % 4], 16 bytes per
  * (quad, group), so that matvec loads one v128 per group for four rows.
@@ -148,10 +150,10 @@ function prepareScales(scales: usize, rows: i32, gpr: i32, out: usize, blocks: b
 }
 
 /**
- * Prepares an int8 matrix for *_q8r, once: at `out`, 2 · ⌈rows/4⌉ · 4 · ⌈cols/group⌉ values: the offset
- * sums 64 · Σ_{c ∈ g} q[r, c] (i32), then the scales (f32), both in the prepared layout; then, where
- * matvec_q8r passes eight rows at a time (eightRowPass), the codes of each whole block of eight rows
- * interleaved (⌊rows/8⌋ · ⌈cols/16⌉ · 128 bytes; relaxedPrepBytes counts it all).
+ * Prepares an int8 matrix for *_q8r, once: at `out`, 2 · ⌈rows/4⌉ · 4 · ⌈cols/group⌉ values
+ * (relaxedPrepBytes): the offset sums 64 · Σ_{c ∈ g} q[r, c] (i32), then the scales (f32), both in the
+ * prepared layout. (The copy of the codes that matvec_q8r's 8-row pass reads is kernels.wasm's
+ * q8_interleave, shared with the plain product.)
  */
 export function q8_prepare(w: usize, scales: usize, rows: i32, cols: i32, group: i32, out: usize): void {
   if (rows <= 0 || cols <= 0) return;
@@ -173,26 +175,6 @@ export function q8_prepare(w: usize, scales: usize, rows: i32, cols: i32, group:
     }
   }
   prepareScales(scales, rows, gpr, out + half, false);
-  if (!eightRowPass(cols, group)) return;
-  // The codes of each whole block of eight rows again, interleaved: chunk k (16 columns, the last padded
-  // with zero codes) of block b at ((b · chunks) + k) · 128, row 8b + i's 16 bytes at 16 · i.
-  const chunks = <usize>((cols + 15) >> 4);
-  const dst = out + 2 * half;
-  const blocks = rows >> 3;
-  memory.fill(dst, 0, <usize>blocks * chunks << 7);
-  for (let r = 0; r < blocks << 3; r++) {
-    const src = w + <usize>r * <usize>cols;
-    const row = dst + ((<usize>(r >> 3) * chunks) << 7) + (<usize>(r & 7) << 4);
-    let c = 0;
-    for (; c + 16 <= cols; c += 16) v128.store(row + (<usize>(c >> 4) << 7), v128.load(src + <usize>c));
-    if (c < cols) v128.store64_lane(row + (<usize>(c >> 4) << 7), v128.load64_zero(src + <usize>c), 0);
-  }
-}
-
-/** Whether matvec_q8r runs eight rows per pass over q8_prepare's interleaved copy (groups of whole chunks). */
-// @ts-ignore: decorator
-@inline function eightRowPass(cols: i32, group: i32): bool {
-  return (cols & 7) == 0 && (group >= cols || (group & 15) == 0);
 }
 
 /** Four rows (p0..p3) · u (x + 64, column order) over columns [g0, g1): i32x4 [Σ q·u per row]. */
@@ -241,10 +223,11 @@ export function q8_prepare(w: usize, scales: usize, rows: i32, cols: i32, group:
 
 /**
  * W: (rows, cols) int8 codes prepared by q8_prepare into `prep`; x: (cols) f32; y: (rows) += W·x with x
- * quantized to 7 bits (see the top). Returns 0 (nothing written) if x is not finite.
+ * quantized to 7 bits (see the top); `copy`: kernels.wasm's q8_interleave copy of W (whole blocks of eight
+ * rows then run eight per pass), or 0. Returns 0 (nothing written) if x is not finite.
  */
 export function matvec_q8r(
-  w: usize, prep: usize, rows: i32, cols: i32, group: i32, x: usize, y: usize, scratch: usize,
+  w: usize, prep: usize, rows: i32, cols: i32, group: i32, x: usize, y: usize, scratch: usize, copy: usize,
 ): i32 {
   if (rows <= 0 || cols <= 0) return 1;
   const m = maxAbs(x, cols);
@@ -257,10 +240,10 @@ export function matvec_q8r(
   const half = <usize>((rows + 3) >> 2) * <usize>gpr << 4;
   let pq = prep; // this quad's (sums, scales) per group
   let r = 0;
-  // Eight rows per pass share each load of x, reading q8_prepare's interleaved copy: one sequential stream.
-  if (eightRowPass(cols, group)) {
+  // Eight rows per pass share each load of x, reading q8_interleave's copy: one sequential stream.
+  if (copy && q8Interleaved(cols, group)) {
     const chunks = <usize>((cols + 15) >> 4);
-    let pb = prep + 2 * half;
+    let pb = copy;
     for (; r + 8 <= rows; r += 8) {
       let fa = f32x4.splat(0);
       let fb = fa;
