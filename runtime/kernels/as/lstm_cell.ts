@@ -91,26 +91,29 @@ let kAbs = i32x4.splat(0x7fffffff);
   if (m > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
+/** σ(gf)·c + σ(gi)·tanh(gg): four units' new cell state. */
+// @ts-ignore: decorator
+@inline function newCell(gi: v128, gf: v128, gg: v128, c: v128): v128 {
+  return f32x4.add(f32x4.mul(sigmoid4(gf), c), f32x4.mul(sigmoid4(gi), tanh4(gg)));
+}
+
 export function lstm_cell(gates: usize, c: usize, h: usize, hidden: i32): void {
   const block = <usize>hidden << 2;
-  for (let j = 0; j < hidden; j += 4) {
-    const m = hidden - j; // ≥ 4: a whole vector; 1..3: the last units
+  // Whole vectors in one loop (no per-load test for the last units), then the last hidden % 4 units.
+  let j = 0;
+  for (; j + 4 <= hidden; j += 4) {
     const p = gates + (<usize>j << 2);
     const pc = c + (<usize>j << 2);
-    const ph = h + (<usize>j << 2);
-    const whole = m >= 4;
-    const ig = sigmoid4(whole ? v128.load(p) : loadPartial(p, m));
-    const fg = sigmoid4(whole ? v128.load(p + block) : loadPartial(p + block, m));
-    const gg = tanh4(whole ? v128.load(p + 2 * block) : loadPartial(p + 2 * block, m));
-    const og = sigmoid4(whole ? v128.load(p + 3 * block) : loadPartial(p + 3 * block, m));
-    const cNew = f32x4.add(f32x4.mul(fg, whole ? v128.load(pc) : loadPartial(pc, m)), f32x4.mul(ig, gg));
-    const hNew = f32x4.mul(og, tanh4(cNew));
-    if (whole) {
-      v128.store(pc, cNew);
-      v128.store(ph, hNew);
-    } else {
-      storePartial(pc, cNew, m);
-      storePartial(ph, hNew, m);
-    }
+    const cNew = newCell(v128.load(p), v128.load(p + block), v128.load(p + 2 * block), v128.load(pc));
+    v128.store(pc, cNew);
+    v128.store(h + (<usize>j << 2), f32x4.mul(sigmoid4(v128.load(p + 3 * block)), tanh4(cNew)));
+  }
+  const m = hidden - j; // 1..3 units left, or none
+  if (m > 0) {
+    const p = gates + (<usize>j << 2);
+    const pc = c + (<usize>j << 2);
+    const cNew = newCell(loadPartial(p, m), loadPartial(p + block, m), loadPartial(p + 2 * block, m), loadPartial(pc, m));
+    storePartial(pc, cNew, m);
+    storePartial(h + (<usize>j << 2), f32x4.mul(sigmoid4(loadPartial(p + 3 * block, m)), tanh4(cNew)), m);
   }
 }
