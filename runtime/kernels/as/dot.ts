@@ -25,6 +25,14 @@ import { opaqueZero } from "./loop_constant";
   return f32x4.add(f32x4.shuffle(u01, u23, 0, 1, 4, 5), f32x4.shuffle(u01, u23, 2, 3, 6, 7));
 }
 
+/** [Σa0, Σa1, Σa2, Σa3] of four i32x4 accumulators, packed (exact, as hsum4 for integers). */
+// @ts-ignore: decorator
+@inline export function hsum4i(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const u01 = i32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7));
+  const u23 = i32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7));
+  return i32x4.add(i32x4.shuffle(u01, u23, 0, 1, 4, 5), i32x4.shuffle(u01, u23, 2, 3, 6, 7));
+}
+
 /** f32x4 [v0, v1, v2, v3] from four scalars. */
 // @ts-ignore: decorator
 @inline export function pack4(v0: f32, v1: f32, v2: f32, v3: f32): v128 {

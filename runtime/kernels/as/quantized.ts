@@ -29,6 +29,8 @@
 // int4 permutation. Partial SIMD steps read up to 6 elements past cols there, never past the codes.
 // `group` must be in 1..cols (the caller clamps a file's larger group_size to cols: same meaning).
 
+import { hsum4i } from "./dot";
+
 // @ts-ignore: decorator
 @inline const SEGMENT: i32 = 512;
 // @ts-ignore: decorator
@@ -505,14 +507,6 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
     if (m == 4) v128.store(dst, f32x4.add(v128.load(dst), f32x4.mul(s, sxv)));
     else addLanes(dst, 4, f32x4.mul(s, sxv), m);
   }
-}
-
-/** [Σa0, Σa1, Σa2, Σa3] of four i32x4, packed (exact). */
-// @ts-ignore: decorator
-@inline function hsum4i(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
-  const u01 = i32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7));
-  const u23 = i32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7));
-  return i32x4.add(i32x4.shuffle(u01, u23, 0, 1, 4, 5), i32x4.shuffle(u01, u23, 2, 3, 6, 7));
 }
 
 /** The scales of four rows (s, s + step, …) at byte offset gi, packed. */

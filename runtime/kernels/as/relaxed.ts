@@ -44,14 +44,6 @@
   return <usize>((cols + 39) & ~31);
 }
 
-/** [Σa0, Σa1, Σa2, Σa3] of four i32x4, packed. */
-// @ts-ignore: decorator
-@inline function hsum4i(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
-  const u01 = i32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7));
-  const u23 = i32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7));
-  return i32x4.add(i32x4.shuffle(u01, u23, 0, 1, 4, 5), i32x4.shuffle(u01, u23, 2, 3, 6, 7));
-}
-
 /** Adds the first m (1..4) lanes of s to the f32 at dst, dst + step, … */
 // @ts-ignore: decorator
 @inline function addLanes(dst: usize, step: usize, s: v128, m: i32): void {
@@ -669,7 +661,7 @@ export function matmat_q4r(
 // Weights must be free of Inf/NaN (the caller checks them once with kernels.wasm's f16_finite).
 
 import { f16Even, f16EvenMask, f16Odd, f16OddMask, prepareF16X } from "./f16";
-import { hsum4, tailF16Rows } from "./dot";
+import { hsum4, hsum4i, tailF16Rows } from "./dot";
 import { keptI8x16, opaqueZero } from "./loop_constant";
 
 /** [p0·x, p1·x, p2·x, p3·x] for four f16 rows free of Inf/NaN, x prepared at xs (x itself for the tail). */
