@@ -42,9 +42,9 @@ function kernelGroup(groupSize: number, cols: number): number {
 }
 
 /**
- * Scratch bytes the operator of leaf `m` needs (shapes only). Quantized leaves always reserve room for the
- * relaxed kernels' table (relaxedPrepBytes: sums, scales and the codes' interleaved copy), used where they
- * load.
+ * Scratch bytes the operator of leaf `m` needs (shapes only): f16, x prepared and the rows' interleaved copy;
+ * quantized leaves, x's codes, then always room for the relaxed kernels' table (relaxedPrepBytes, used where
+ * they load) and, for int8, the rows' interleaved copy (q8InterleavedBytes, 0 for shapes without one).
  */
 export function storeScratchBytes(m: StoredInfo): number {
   if (m.kind === "dense") {
