@@ -571,6 +571,19 @@ Deno.test("verifyLem() checks f16 scales (format 1.1): one of scales and scales_
   const info = file.decoder as Extract<typeof file.decoder, { kind: "quantized" }>;
   new DataView(bad.buffer).setUint16(info.scalesOffset - bad.byteOffset + 2 * 5, 0x7c00, true);
   rejects(bad, "decoder.encoding(Quantized).scales_f16", /holds a non-finite scale \(0x7c00\) at index 5/);
+  // The same file one byte off 2-byte alignment in memory: its scales are read one by one (DataView), not
+  // through a Uint16Array, with the same verdicts.
+  const odd = (b: Uint8Array) => {
+    const copy = new Uint8Array(b.length + 1).subarray(1);
+    copy.set(b);
+    return copy;
+  };
+  assert.equal(readLem(odd(bytes)).decoder.kind, "quantized");
+  rejects(
+    odd(bad),
+    "decoder.encoding(Quantized).scales_f16",
+    /holds a non-finite scale \(0x7c00\) at index 5/,
+  );
   assert.throws(
     () =>
       writeLem({ ...model, decoder: { ...q, encoding: { ...e, scales: e.scales.map((s) => s + 1e-9) } } }),
