@@ -15,6 +15,11 @@
  * @module
  */
 
+import { VocabIndex } from "./vocab_index.ts";
+
+/** Token → id lookup: a verified file's VocabIndex, or any map of exactly the vocabulary. */
+export type TokenIds = Pick<ReadonlyMap<string, number>, "get" | "has">;
+
 /** What a token is: a whitespace-separated word, or one character. */
 export type TokenizerKindName = "whitespace" | "character";
 
@@ -48,7 +53,7 @@ const NUMBER = /^[+-]?\d[\d,.]*$/;
 
 /** Maps text to token ids for one vocabulary. */
 export class Tokenizer {
-  readonly #index: ReadonlyMap<string, number>;
+  readonly #index: TokenIds;
 
   /** `index` (token → id for exactly `vocab`, e.g. a verified file's `vocabIndex`) saves building it. */
   constructor(
@@ -56,9 +61,9 @@ export class Tokenizer {
     readonly unkId: number,
     readonly eosId: number,
     readonly rules: TokenizerRules,
-    index?: ReadonlyMap<string, number>,
+    index?: TokenIds,
   ) {
-    this.#index = index ?? new Map(vocab.map((token, id) => [token, id]));
+    this.#index = index ?? VocabIndex.of(vocab);
   }
 
   /** "whitespace" (a token is a word) or "character" (a token is one character). */

@@ -18,6 +18,7 @@
 
 import { LemFormatError } from "./errors.ts";
 import { verifyLem } from "./verify.ts";
+import type { VocabIndex } from "../vocab_index.ts";
 
 export { LemFormatError };
 
@@ -148,7 +149,7 @@ export interface LemFile {
   formatMinor: number;
   vocab: string[];
   /** Token → id, as verification built it. */
-  vocabIndex: Map<string, number>;
+  vocabIndex: VocabIndex;
   /** Id of the out-of-vocabulary token or -1. */
   unkId: number;
   /** Id of the end-of-sentence token or -1. */

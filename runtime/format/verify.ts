@@ -16,6 +16,7 @@
 
 import { FILE_IDENTIFIER, FILE_SIZE_MULTIPLE, FORMAT_MAJOR, LITTLE_ENDIAN } from "./constants.ts";
 import { LemFormatError } from "./errors.ts";
+import { FNV_PRIME, TOKEN_HASH_START, tokenHash, VocabIndex } from "../vocab_index.ts";
 
 /** Smallest possible file: root offset, identifier, one table and its vtable. */
 export const MIN_FILE_SIZE = 16;
@@ -661,10 +662,11 @@ export function isOneCharacter(s: string): boolean {
  * printable-ASCII string without spaces, at a valid offset, NUL-terminated, not seen before, and the work
  * budget allows it — the checks stringAt and verifyVocabulary make, without their calls per token (loading
  * runs this once, mostly before the JIT has compiled anything: the calls dominated a cold start). Fills
- * `seen` and `list` and charges the budget as they would; returns the first index it did not take, from
- * which the general loop goes on (and reports whatever made this one stop).
+ * `index` and `list` and charges the budget as they would; returns the first index it did not take, from
+ * which the general loop goes on (and reports whatever made this one stop). The hash for `index` is
+ * taken over the bytes as they are checked (for ASCII, the string's code units).
  */
-function plainTokens(w: Walker, tokens: Vec, seen: Map<string, number>, list: string[]): number {
+function plainTokens(w: Walker, tokens: Vec, index: VocabIndex, list: string[]): number {
   const { b, dv, n, codes } = w;
   let i = 0;
   for (; i < tokens.length; i++) {
@@ -678,17 +680,17 @@ function plainTokens(w: Walker, tokens: Vec, seen: Map<string, number>, list: st
     if (length === 0 || length > 64 || end >= n || b[end] !== 0 || w.budget < length + 1) break;
     codes.length = length;
     let c = first;
+    let hash = TOKEN_HASH_START;
     for (; c < end; c++) {
       const code = b[c];
       if (code <= 0x20 || code > 0x7e) break;
       codes[c - first] = code;
+      hash = Math.imul(hash ^ code, FNV_PRIME); // fnvStep, inline: a call per byte costs a cold start
     }
     if (c < end) break;
-    const token = String.fromCharCode.apply(null, codes);
-    if (seen.has(token)) break;
+    list[i] = String.fromCharCode.apply(null, codes);
+    if (index.insert(i, hash) >= 0) break; // a repeat: the general loop reports it
     w.budget -= length + 1;
-    seen.set(token, i);
-    list[i] = token;
   }
   return i;
 }
@@ -698,7 +700,7 @@ function plainTokens(w: Walker, tokens: Vec, seen: Map<string, number>, list: st
  * kind decides what a token may be: a word without whitespace (Whitespace), or one character, whitespace
  * included (Character; the tokens at unk_id and eos_id may be longer, e.g. "<unk>").
  */
-function verifyVocabulary(w: Walker, t: Table): { list: string[]; seen: Map<string, number> } {
+function verifyVocabulary(w: Walker, t: Table): { list: string[]; index: VocabIndex } {
   const tokensPath = join(t.path, "tokens");
   const tokens = required(w, w.vectorField(t, 0, "tokens", 4), tokensPath);
   if (tokens.length < 1) w.fail(tokensPath, `is empty; a vocabulary has at least one token`);
@@ -737,9 +739,9 @@ function verifyVocabulary(w: Walker, t: Table): { list: string[]; seen: Map<stri
       );
     }
   }
-  const seen = new Map<string, number>();
   const list: string[] = new Array(tokens.length);
-  const start = character ? 0 : plainTokens(w, tokens, seen, list);
+  const index = new VocabIndex(list, tokens.length);
+  const start = character ? 0 : plainTokens(w, tokens, index, list);
   for (let i = start; i < tokens.length; i++) {
     // The element's path is built only for an error: building 10 000 of them took most of the time.
     let token: string;
@@ -761,14 +763,13 @@ function verifyVocabulary(w: Walker, t: Table): { list: string[]; seen: Map<stri
     } else if (!w.lastStringPlain && /\s/.test(token)) {
       w.fail(`${tokensPath}[${i}]`, `is ${JSON.stringify(token)}, which contains whitespace`);
     }
-    const first = seen.get(token);
-    if (first !== undefined) {
+    list[i] = token;
+    const first = index.insert(i, tokenHash(token));
+    if (first >= 0) {
       w.fail(`${tokensPath}[${i}]`, `is ${JSON.stringify(token)}, the same as ${tokensPath}[${first}]`);
     }
-    seen.set(token, i);
-    list[i] = token;
   }
-  return { list, seen };
+  return { list, index };
 }
 
 function verifyMetadata(w: Walker, t: Table): void {
@@ -818,7 +819,7 @@ export interface VerifiedLem {
   /** The vocabulary's tokens, id order. */
   vocab: string[];
   /** Token → id (built to find duplicates; the tokenizer reuses it). */
-  vocabIndex: Map<string, number>;
+  vocabIndex: VocabIndex;
 }
 
 /**
@@ -903,5 +904,5 @@ export function verifyLem(bytes: Uint8Array): VerifiedLem {
   if (bias !== null && bias.length !== vocab) {
     w.fail("decoder_bias", `holds ${bias.length} floats, expected ${vocab} (the vocabulary's token count)`);
   }
-  return { vocab: tokens.list, vocabIndex: tokens.seen };
+  return { vocab: tokens.list, vocabIndex: tokens.index };
 }
