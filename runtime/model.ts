@@ -36,7 +36,7 @@ export interface LoadOptions {
   /**
    * The relaxed-SIMD kernels (runtime/kernels/build/kernels_relaxed.wasm: faster int8/int4 products that
    * quantize activations to 7/8 bits instead of 16, PTB perplexity +0.015 % int8, +0.008 % int4): a
-   * compiled module, its bytes (used where `WebAssembly.validate` accepts them), `true` for the default
+   * compiled module, its bytes (used where this engine compiles them), `true` for the default
    * file where supported, `false` for none. Default: `true` when `kernels` is omitted, else none.
    */
   relaxedKernels?: RelaxedSource;

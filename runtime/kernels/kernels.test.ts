@@ -5,6 +5,7 @@ import {
   instantiateKernels,
   kernelWasmUrl,
   loadKernelBytes,
+  relaxedWasmUrl,
   simdSupported,
 } from "./kernels.ts";
 
@@ -108,6 +109,20 @@ Deno.test("instantiateKernels(bytes) and instantiateKernels() give working, inde
     k.exports.matvec_f32(w, 2, 3, x, y);
     assert.deepEqual([...new Float32Array(k.memory.buffer, y, 2)], [8, 18]);
   }
+});
+
+Deno.test("instantiateKernels(bytes, relaxed bytes) adds the relaxed module; bytes no engine compiles add none", async () => {
+  const plain = await Deno.readFile(kernelWasmUrl);
+  const withRelaxed = await instantiateKernels(plain, await Deno.readFile(relaxedWasmUrl));
+  assert.equal(typeof withRelaxed.relaxed?.matvec_q4r, "function", "Deno compiles relaxed SIMD");
+  for (const bad of [new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 99]), new Uint8Array(0)]) {
+    const k = await instantiateKernels(plain, bad);
+    assert.equal(k.relaxed, undefined);
+    assert.equal(typeof k.exports.matvec_f32, "function");
+  }
+  assert.equal((await instantiateKernels(plain, false)).relaxed, undefined);
+  // Not a BufferSource at all: a caller's mistake, reported rather than taken for "no relaxed SIMD".
+  await assert.rejects(instantiateKernels(plain, "kernels_relaxed.wasm" as unknown as Uint8Array), TypeError);
 });
 
 Deno.test("heapBase is 16-byte aligned, inside the initial memory, and equals heap_base()", async () => {

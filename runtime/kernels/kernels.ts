@@ -465,16 +465,24 @@ let compiledRelaxed: Promise<WebAssembly.Module | undefined> | undefined;
  * `compileKernelModule`); resolves to undefined where it does not, or where the file cannot be loaded.
  */
 export function compileRelaxedModule(): Promise<WebAssembly.Module | undefined> {
-  compiledRelaxed ??= loadKernelBytes(relaxedWasmUrl).then(
-    (bytes) => (WebAssembly.validate(bytes) ? WebAssembly.compile(bytes) : undefined),
-    () => undefined,
-  );
+  compiledRelaxed ??= loadKernelBytes(relaxedWasmUrl).then(compileIfValid, () => undefined);
   return compiledRelaxed;
 }
 
 /**
+ * The module of `bytes`, or undefined where this engine rejects them (no relaxed SIMD): one compile, not a
+ * validation and then a compile (decoding the module twice cost a cold start ≈ 0.4 ms).
+ */
+function compileIfValid(bytes: BufferSource): Promise<WebAssembly.Module | undefined> {
+  return WebAssembly.compile(bytes).catch((e) => {
+    if (e instanceof WebAssembly.CompileError) return undefined;
+    throw e;
+  });
+}
+
+/**
  * Which relaxed-SIMD module to add: a compiled module (the Workers path) or its bytes (used only if
- * `WebAssembly.validate` accepts them), `true` for build/kernels_relaxed.wasm where the engine supports it,
+ * this engine compiles them), `true` for build/kernels_relaxed.wasm where the engine supports it,
  * `false` for none (the plain-SIMD products, int16 activations, everywhere).
  */
 export type RelaxedSource = WebAssembly.Module | BufferSource | boolean;
@@ -493,6 +501,13 @@ export async function instantiateKernels(
   source?: WebAssembly.Module | BufferSource,
   relaxed: RelaxedSource = source === undefined,
 ): Promise<KernelInstance> {
+  // The relaxed module compiles (on V8's background threads) while the plain one is instantiated.
+  const relaxedModule = relaxed === true
+    ? compileRelaxedModule()
+    : relaxed instanceof WebAssembly.Module || relaxed === false
+    ? Promise.resolve(relaxed || undefined)
+    : compileIfValid(relaxed);
+  relaxedModule.catch(() => {}); // awaited below; unobserved if the plain module fails first
   let instance: WebAssembly.Instance;
   if (source instanceof WebAssembly.Module) {
     instance = await WebAssembly.instantiate(source, {});
@@ -503,10 +518,7 @@ export async function instantiateKernels(
   }
   const exports = instance.exports as unknown as KernelExports;
   const k: KernelInstance = { memory: exports.memory, exports, heapBase: exports.heap_base() };
-  let module: WebAssembly.Module | undefined;
-  if (relaxed === true) module = await compileRelaxedModule();
-  else if (relaxed instanceof WebAssembly.Module) module = relaxed;
-  else if (relaxed !== false && WebAssembly.validate(relaxed)) module = await WebAssembly.compile(relaxed);
+  const module = await relaxedModule;
   if (module) {
     const r = await WebAssembly.instantiate(module, { env: { memory: exports.memory } });
     k.relaxed = r.exports as unknown as RelaxedKernelExports;
