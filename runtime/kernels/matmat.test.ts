@@ -7,6 +7,9 @@ import { f16ScratchBytes } from "./scratch.ts";
 import { Arena, assertAllClose, randomF16, randomF32, rng, SIZES } from "./testing.ts";
 
 const k = await instantiateKernels();
+// matmat_f32r (the relaxed module's matmat_f32, fused multiply-adds) where this engine has relaxed SIMD.
+const F32_KINDS = k.relaxed ? ["f32", "f32r"] as const : ["f32"] as const;
+if (!k.relaxed) console.log("matmat.test.ts: no relaxed SIMD here; matmat_f32r not tested");
 
 Deno.test("matmatF32 (reference) adds a hand-computed 2 × 3 product for 2 timesteps to Y", () => {
   // W = [[1, 2, 3], [4, 5, 6]]; X = [[1, 0, 0], [0, 0, 1]] → Y += [[1, 4], [3, 6]]
@@ -44,7 +47,7 @@ Deno.test("matmatF32 (reference) equals one matvecF32 per timestep", () => {
 
 /** Runs the kernel on fresh guarded copies and returns Y; Y starts non-zero, so accumulation is checked. */
 function runMatmat(
-  kind: "f32" | "f16",
+  kind: "f32" | "f32r" | "f16",
   w: Float32Array | Uint16Array,
   rows: number,
   cols: number,
@@ -59,6 +62,7 @@ function runMatmat(
   const px = arena.put(x, "X");
   const py = arena.put(y0, "Y");
   if (kind === "f32") k.exports.matmat_f32(pw, rows, cols, px, n, py);
+  else if (kind === "f32r") k.relaxed!.matmat_f32r(pw, rows, cols, px, n, py);
   else if (path === "exact") k.exports.matmat_f16(pw, rows, cols, px, n, py, 0, 0);
   else {
     const scratch = arena.alloc(f16ScratchBytes(cols), "scratch");
@@ -72,12 +76,12 @@ function runMatmat(
 /** The two f16 paths (exact; fast with x prepared in scratch), as in matvec.test.ts. */
 const F16_PATHS = ["exact", "fast"] as const;
 
-for (const kind of ["f32", "f16"] as const) {
+for (const kind of [...F32_KINDS, "f16"] as const) {
   for (const rows of SIZES) {
     for (const cols of SIZES) {
       Deno.test(`matmat_${kind} equals the reference at rows × cols ${rows} × ${cols} for n = ${SIZES.join(", ")}`, () => {
         const rand = rng(rows * 1000 + cols + (kind === "f16" ? 5 : 0));
-        const w = kind === "f32" ? randomF32(rows * cols, rand) : randomF16(rows * cols, rand);
+        const w = kind === "f16" ? randomF16(rows * cols, rand) : randomF32(rows * cols, rand);
         for (const n of SIZES) {
           const x = randomF32(n * cols, rand);
           const y0 = randomF32(n * rows, rand);
@@ -108,12 +112,14 @@ Deno.test("matmat_f32 and matmat_f16 work on pointers that are not 16-byte align
   matmatF32(w32, rows, cols, x, n, e32);
   const e16 = y0.slice();
   matmatF16(w16, rows, cols, x, n, e16);
-  for (const misalign of [4, 8, 12]) {
-    assertAllClose(
-      runMatmat("f32", w32, rows, cols, x, n, y0, misalign),
-      e32,
-      `Y (f32, misaligned ${misalign})`,
-    );
+  for (const kind of F32_KINDS) {
+    for (const misalign of [4, 8, 12]) {
+      assertAllClose(
+        runMatmat(kind, w32, rows, cols, x, n, y0, misalign),
+        e32,
+        `Y (${kind}, misaligned ${misalign})`,
+      );
+    }
   }
   for (const misalign of [2, 6, 10]) {
     for (const path of F16_PATHS) {
@@ -149,4 +155,20 @@ Deno.test("matmat_f16's fast path runs a block of timesteps exactly when one of 
   const expected = new Float32Array(n * rows);
   matmatF16(w, rows, cols, x, n, expected);
   assertAllClose(runMatmat("f16", w, rows, cols, x, n, new Float32Array(n * rows)), expected, "Y");
+});
+
+Deno.test("matmat_f32 takes rows in cache blocks: rows longer than a block, blocks of two rows, odd last block", () => {
+  // 32 KiB of W per block: cols 9000 (36 kB a row) → blocks of two rows; cols 200 → 40 rows a block, so
+  // 83 rows are three blocks, the last of three rows.
+  for (const [rows, cols, n] of [[5, 9000, 6], [83, 200, 9]]) {
+    const rand = rng(rows + cols);
+    const w = randomF32(rows * cols, rand);
+    const x = randomF32(n * cols, rand);
+    const y0 = randomF32(n * rows, rand);
+    const expected = y0.slice();
+    matmatF32(w, rows, cols, x, n, expected);
+    for (const kind of F32_KINDS) {
+      assertAllClose(runMatmat(kind, w, rows, cols, x, n, y0), expected, `Y (${kind}, ${rows} × ${cols})`);
+    }
+  }
 });

@@ -3,6 +3,8 @@
 // in mutable globals: as v128.const operands V8 rebuilds each one at every use inside a loop (≈ 3
 // instructions each, a dozen per call).
 
+import { madd, nmadd } from "./madd";
+
 // @ts-ignore: decorator
 @inline export const LOG2E: f32 = 1.44269504088896341;
 // 1.5 · 2^23: added to x · log2 e it rounds to an integer n held in the low mantissa bits.
@@ -32,17 +34,6 @@
 // @ts-ignore: decorator
 @inline export const C5: f32 = 5.0000001201e-1;
 
-/** a·b + c: fused where compiled with relaxed SIMD (kernels_relaxed.wasm), else rounded twice (as before). */
-// @ts-ignore: decorator
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  return ASC_FEATURE_RELAXED_SIMD ? f32x4.relaxed_madd(a, b, c) : f32x4.add(f32x4.mul(a, b), c);
-}
-
-/** c − a·b, likewise. */
-// @ts-ignore: decorator
-@inline function nmadd(a: v128, b: v128, c: v128): v128 {
-  return ASC_FEATURE_RELAXED_SIMD ? f32x4.relaxed_nmadd(a, b, c) : f32x4.sub(c, f32x4.mul(a, b));
-}
 
 /**
  * e^v of four lanes, v clamped below at `min` (EXP_MIN); the caller keeps v ≤ 88 (n ≤ 127), so 2^n is a

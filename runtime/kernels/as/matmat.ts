@@ -5,13 +5,27 @@
 
 import { addLanes, dot4_f32, dotRowF16X4, dotRowF16X4Prepared, hsum4, pack4 } from "./dot";
 import { prepareF16X } from "./f16";
+import { madd } from "./madd";
+
+/** Bytes of W's rows that matmat_f32 passes every timestep over before it moves on (see there). */
+const F32_ROW_BLOCK_BYTES = 32768;
 
 /**
  * W: (rows, cols) row-major f32; X: (n, cols) row-major f32; Y: (n, rows) row-major f32, accumulated.
  * Register blocks of two rows × four timesteps: each load of x serves two rows and each load of W four
  * timesteps (22 instructions per 32 multiply-adds, against 13 per 16 for one row × four timesteps).
+ * Rows in cache blocks of F32_ROW_BLOCK_BYTES: all n timesteps pass over one block while it is in L1/L2,
+ * so W comes from memory once per call instead of once per four timesteps (PTB's 8 MB decoder over 64
+ * timesteps: 16 passes through DRAM before); X (n · cols · 4 bytes) is what is re-read, from cache.
  */
 export function matmat_f32(w: usize, rows: i32, cols: i32, x: usize, n: i32, y: usize): void {
+  if (rows <= 0 || cols <= 0 || n <= 0) return;
+  const block = max(2, (F32_ROW_BLOCK_BYTES / (cols << 2)) & ~1);
+  for (let r0 = 0; r0 < rows; r0 += block) matmatRowsF32(w, rows, cols, x, n, y, r0, min(rows, r0 + block));
+}
+
+/** matmat_f32 over rows [r0, r1) of W and Y's columns; r1 − r0 is even unless r1 = rows. */
+function matmatRowsF32(w: usize, rows: i32, cols: i32, x: usize, n: i32, y: usize, r0: i32, r1: i32): void {
   const wStride = <usize>cols << 2;
   const xStride = <usize>cols << 2;
   const yStride = <usize>rows << 2;
@@ -22,8 +36,8 @@ export function matmat_f32(w: usize, rows: i32, cols: i32, x: usize, n: i32, y: 
     const x2 = m > 2 ? x0 + 2 * xStride : x0;
     const x3 = m > 3 ? x0 + 3 * xStride : x0;
     const y0 = y + <usize>t * yStride;
-    let r = 0;
-    for (; r + 2 <= rows; r += 2) {
+    let r = r0;
+    for (; r + 2 <= r1; r += 2) {
       const wa = w + <usize>r * wStride;
       const wb = wa + wStride;
       let a0 = f32x4.splat(0);
@@ -43,27 +57,27 @@ export function matmat_f32(w: usize, rows: i32, cols: i32, x: usize, n: i32, y: 
         const v1 = v128.load(x1 + off);
         const v2 = v128.load(x2 + off);
         const v3 = v128.load(x3 + off);
-        a0 = f32x4.add(a0, f32x4.mul(va, v0));
-        a1 = f32x4.add(a1, f32x4.mul(va, v1));
-        a2 = f32x4.add(a2, f32x4.mul(va, v2));
-        a3 = f32x4.add(a3, f32x4.mul(va, v3));
-        b0 = f32x4.add(b0, f32x4.mul(vb, v0));
-        b1 = f32x4.add(b1, f32x4.mul(vb, v1));
-        b2 = f32x4.add(b2, f32x4.mul(vb, v2));
-        b3 = f32x4.add(b3, f32x4.mul(vb, v3));
+        a0 = madd(va, v0, a0);
+        a1 = madd(va, v1, a1);
+        a2 = madd(va, v2, a2);
+        a3 = madd(va, v3, a3);
+        b0 = madd(vb, v0, b0);
+        b1 = madd(vb, v1, b1);
+        b2 = madd(vb, v2, b2);
+        b3 = madd(vb, v3, b3);
       }
       let sa = hsum4(a0, a1, a2, a3);
       let sb = hsum4(b0, b1, b2, b3);
       for (; c < cols; c++) {
         const off = <usize>c << 2;
         const xv = pack4(load<f32>(x0 + off), load<f32>(x1 + off), load<f32>(x2 + off), load<f32>(x3 + off));
-        sa = f32x4.add(sa, f32x4.mul(xv, f32x4.splat(load<f32>(wa + off))));
-        sb = f32x4.add(sb, f32x4.mul(xv, f32x4.splat(load<f32>(wb + off))));
+        sa = madd(xv, f32x4.splat(load<f32>(wa + off)), sa);
+        sb = madd(xv, f32x4.splat(load<f32>(wb + off)), sb);
       }
       addLanes(y0 + (<usize>r << 2), yStride, sa, m);
       addLanes(y0 + (<usize>(r + 1) << 2), yStride, sb, m);
     }
-    if (r < rows) {
+    if (r < r1) {
       const s = dot4_f32(x0, x1, x2, x3, w + <usize>r * wStride, cols);
       addLanes(y0 + (<usize>r << 2), yStride, s, m);
     }

@@ -952,3 +952,7 @@ export { log_softmax as log_softmax_r } from "./log_softmax";
 // (`outer4` there); work: 3 · maxInter floats.
 export { tt_matmat_f32 as tt_matmat_f32r, tt_matvec_f32 as tt_matvec_f32r } from "./tt";
 
+
+// ---- f32 matrix × matrix with fused multiply-adds ----
+// matmat.ts's matmat_f32 compiled with relaxed SIMD: each of its multiply-adds one instruction (madd.ts).
+export { matmat_f32 as matmat_f32r } from "./matmat";
