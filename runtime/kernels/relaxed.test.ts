@@ -216,11 +216,25 @@ Deno.test({
   },
 });
 
-for (const bits of [8, 4] as const) {
+// int4 runs each test with its groups summed in i32 and in i16 (q4_sums; by default the engine's dot
+// product decides, see as/relaxed.ts), int8 once.
+for (const [bits, sums] of [[8, -1], [4, 0], [4, 1]] as const) {
+  const mode = bits === 4 ? `, ${sums ? "i16" : "i32"} sums` : "";
+  /** Runs body with the int4 sums set to this case's mode, then restores the default. */
+  const withSums = (body: () => void) => () => {
+    rx?.q4_sums(sums);
+    try {
+      body();
+    } finally {
+      rx?.q4_sums(-1);
+    }
+  };
   Deno.test({
-    name: `matvec_q${bits}r equals the reference with ${levels(bits)}-level x for rows, cols in {${SIZES}}`,
+    name: `matvec_q${bits}r equals the reference with ${
+      levels(bits)
+    }-level x for rows, cols in {${SIZES}}${mode}`,
     ignore: skip,
-    fn() {
+    fn: withSums(() => {
       for (const rows of SIZES) {
         for (const cols of SIZES) {
           for (const group of groupsFor(bits, cols)) {
@@ -246,13 +260,13 @@ for (const bits of [8, 4] as const) {
           }
         }
       }
-    },
+    }),
   });
 
   Deno.test({
-    name: `matmat_q${bits}r equals the reference for n in {${SIZES}} at several shapes`,
+    name: `matmat_q${bits}r equals the reference for n in {${SIZES}} at several shapes${mode}`,
     ignore: skip,
-    fn() {
+    fn: withSums(() => {
       for (const [rows, cols] of [[1, 1], [3, 5], [5, 37], [37, 64], [4, 203], [203, 200]]) {
         for (const group of groupsFor(bits, cols)) {
           const q = randomQuantized(bits, rows, cols, group, rows * 1000 + cols + group * 7 + bits + 3);
@@ -269,13 +283,14 @@ for (const bits of [8, 4] as const) {
           }
         }
       }
-    },
+    }),
   });
 
   Deno.test({
-    name: `matvec_q${bits}r works on unaligned pointers and with all-zero x; refuses Inf/NaN x untouched`,
+    name:
+      `matvec_q${bits}r works on unaligned pointers and with all-zero x; refuses Inf/NaN x untouched${mode}`,
     ignore: skip,
-    fn() {
+    fn: withSums(() => {
       const [rows, cols, group] = [7, 203, bits === 8 ? 203 : 32];
       const q = randomQuantized(bits, rows, cols, group, 99 + bits);
       const y0 = randomF32(rows, q.rand);
@@ -299,13 +314,14 @@ for (const bits of [8, 4] as const) {
         const ys = new Float32Array(3 * rows);
         assert.deepEqual(run(bits, q, rows, cols, group, xs, ys, 3), { y: ys, ok: 0 }, `X with ${bad}`);
       }
-    },
+    }),
   });
 
   Deno.test({
-    name: `matvec_q${bits}r and matmat_q${bits}r keep exact integer sums at the extreme codes on long rows`,
+    name:
+      `matvec_q${bits}r and matmat_q${bits}r keep exact integer sums at the extreme codes on long rows${mode}`,
     ignore: skip,
-    fn() {
+    fn: withSums(() => {
       const [rows, cols] = [9, 9001]; // 9 rows: one 8-row pass (int4's whole groups) and one more
       const rand = rng(5);
       // int8: −128 against +1 and −1; int4: +7 (offset code 15, the largest i32 lane sums) and −8; cols odd,
@@ -327,9 +343,20 @@ for (const bits of [8, 4] as const) {
           }
         }
       }
-    },
+    }),
   });
 }
+
+Deno.test({
+  name:
+    "relaxed_dot_flavor is one of the three known dot products, and q4_sums(-1) picks i16 sums only for pmaddubsw's",
+  ignore: skip,
+  fn() {
+    const flavor = rx!.relaxed_dot_flavor();
+    assert.ok([65534, 129540, -508].includes(flavor), `flavor ${flavor}`);
+    assert.equal(rx!.q4_sums(-1), flavor === 65534 ? 1 : 0, "the default int4 sums");
+  },
+});
 
 Deno.test({
   name: "matvec_q4r and matmat_q4r refuse groups of one column, writing nothing",

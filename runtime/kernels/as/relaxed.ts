@@ -417,9 +417,8 @@ export function matmat_q8r(
 // unsigned operand needs no fix-up per load; padding is 0 and adds 0). One i8 × i7 dot product of such a
 // vector's low (or high) nibbles with the chunk's 4 even (or odd) x codes repeated in every lane sums each
 // row of the quad in its own i32 lane: no transposes, and a quad's per-group scales are one v128. Per 32
-// codes: one load, and + shift + and, two i16 dot products (x86: pmaddubsw) and two i16 adds; every four
-// chunks the i16 sums widen to i32 in one step (pmaddwd). The i32 dot product (pmaddubsw + pmaddwd + add
-// on x86 without AVX-VNNI) per chunk took 1.17–1.2× as long on the decoder shape (AMD EPYC, no VNNI).
+// codes: one load, and + shift + and, two dot products — i32 ones (one vpdpbusd each with AVX-VNNI), or on x86
+// without VNNI i16 ones (pmaddubsw) and two i16 adds, the i16 sums widened every four chunks (q4SumsMode).
 // x: quantized to 8 bits in column order (the staging copy), then per chunk [4 even | 4 odd] codes at xs
 // (zeros in the padding), and corr[16·g] = −8 · Σ_{c ∈ g} xq[c]. Any group size but 1 (below cols): its
 // padded x must fit the 4 · S bytes before the staging copy (group 2 pads 2 columns to 8: 4×); with group 1
@@ -446,19 +445,61 @@ export function matmat_q8r(
 }
 
 /**
- * acc (i16x8) + one chunk of a quad: the chunk's 16 bytes wb against the even and odd x codes xe, xo (4
- * bytes, in every lane), Σ v·xq over each pair of a row's columns per i16 lane (row r in lanes 2r, 2r + 1).
- * Each lane adds ≤ 2 · 2 · 15 · 127 = 7620 per chunk: four chunks fit i16 (Q4_I16_CHUNKS).
+ * acc (i32x4) + one chunk of a quad: Σ v·xq per row (lane), the chunk's 16 bytes wb against the even and
+ * odd x codes xe, xo (4 bytes, in every lane). Each lane adds ≤ 8 · 15 · 127 = 15240 per chunk.
  */
 // @ts-ignore: decorator
 @inline function dotQ4r(acc: v128, wb: v128, xe: v128, xo: v128, m4: v128): v128 {
   const lo = v128.and(wb, m4);
   const hi = v128.and(i16x8.shr_u(wb, 4), m4);
+  return i32x4.relaxed_dot_i8x16_i7x16_add_s(xo, hi, i32x4.relaxed_dot_i8x16_i7x16_add_s(xe, lo, acc));
+}
+
+/**
+ * dotQ4r in i16: acc (i16x8) + the chunk's Σ v·xq over each pair of a row's columns per i16 lane (row r in
+ * lanes 2r, 2r + 1). Each lane adds ≤ 2 · 2 · 15 · 127 = 7620 per chunk: four chunks fit i16
+ * (Q4_I16_CHUNKS).
+ */
+// @ts-ignore: decorator
+@inline function dotQ4r16(acc: v128, wb: v128, xe: v128, xo: v128, m4: v128): v128 {
+  const lo = v128.and(wb, m4);
+  const hi = v128.and(i16x8.shr_u(wb, 4), m4);
   return i16x8.add(acc, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xe, lo), i16x8.relaxed_dot_i8x16_i7x16_s(xo, hi)));
 }
 
-/** Chunks whose i16 sums (dotQ4r) stay below 2^15: 4 · 7620 = 30480. */
+/** Chunks whose i16 sums (dotQ4r16) stay below 2^15: 4 · 7620 = 30480. */
 const Q4_I16_CHUNKS = 4;
+
+// Which of the two the int4 products use. The i32 dot product is one instruction where the engine has a
+// four-way byte dot product (x86 AVX-VNNI vpdpbusd, Arm sdot) but three on x86 without VNNI (pmaddubsw,
+// pmaddwd, add), where the i16 one is pmaddubsw alone — and on Arm the i16 one is three (smull, smull2,
+// addp). The flavour shows in an out-of-range operand (the relaxed dot product's implementation-defined
+// case): 127 · 255 summed by pmaddubsw saturates each pair at 32767 (lane 65534); vpdpbusd gives 129540
+// and sdot, reading 255 as −1, −508. Measured on the decoder shape (AMD EPYC without VNNI): i16 sums 0.83–0.86
+// of the i32 time; the i32 chain is what ran on AVX-VNNI (30.2–31.4 µs warm there).
+let q4SumsMode: i32 = -1; // −1: not decided yet; 0: i32 sums; 1: i16 sums
+
+/** i32x4.relaxed_dot_i8x16_i7x16_add_s's lane 0 for 127 × 255 in every byte (see above); z = 0, opaque. */
+function dotFlavor(z: i32): i32 {
+  const a = i8x16.splat(<i8>(127 | z));
+  const b = i8x16.splat(<i8>(255 | z));
+  return i32x4.extract_lane(i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, i32x4.splat(z)), 0);
+}
+
+/** The dot-product flavour probe (for tests and diagnostics): 65534, 129540 or −508, see above. */
+export function relaxed_dot_flavor(): i32 {
+  return dotFlavor(opaqueZero(0));
+}
+
+/**
+ * Sets how the int4 products sum a group: 0 i32, 1 i16, −1 by the dot-product flavour (the default: i16
+ * where pmaddubsw saturates, that is x86 without VNNI); returns the mode set (0 or 1). Both give the same
+ * sums; tests run each.
+ */
+export function q4_sums(mode: i32): i32 {
+  q4SumsMode = mode < 0 ? (dotFlavor(opaqueZero(mode + 1)) == 65534 ? 1 : 0) : min(mode, 1);
+  return q4SumsMode;
+}
 
 /**
  * int4's x layout: int8 codes at src (n, column order) → dst as [4 even | 4 odd] per chunk of 8 columns of
@@ -579,6 +620,16 @@ export function matvec_q4r(
 function q4Product(
   w: usize, prep: usize, rows: i32, cols: i32, group: i32, x: usize, m: f32, y: usize, scratch: usize,
 ): void {
+  if (q4SumsMode < 0) q4_sums(-1);
+  if (q4SumsMode) q4ProductWith(w, prep, rows, cols, group, x, m, y, scratch, true);
+  else q4ProductWith(w, prep, rows, cols, group, x, m, y, scratch, false);
+}
+
+/** q4Product with the groups summed in i16 (`i16`, a constant where inlined) or in i32. */
+// @ts-ignore: decorator
+@inline function q4ProductWith(
+  w: usize, prep: usize, rows: i32, cols: i32, group: i32, x: usize, m: f32, y: usize, scratch: usize, i16: bool,
+): void {
   const S = xStride(cols);
   const corr = scratch + 8 * S;
   const xs = scratch;
@@ -613,30 +664,44 @@ function q4Product(
       let a1 = a0;
       let a2 = a0;
       let a3 = a0;
-      do {
-        // Up to Q4_I16_CHUNKS chunks summed in i16 (one multiply per 16 codes instead of i32's two), then
-        // widened once: pairs of i16 lanes are one row's.
-        const stop = min(groupEnd, c + (Q4_I16_CHUNKS << 6));
-        let h0 = i16x8.splat(0);
-        let h1 = h0;
-        let h2 = h0;
-        let h3 = h0;
+      if (i16) {
+        do {
+          // Up to Q4_I16_CHUNKS chunks summed in i16 (one multiply per 16 codes instead of i32's two on x86
+          // without VNNI), then widened once: pairs of i16 lanes are one row's.
+          const stop = min(groupEnd, c + (Q4_I16_CHUNKS << 6));
+          let h0 = i16x8.splat(0);
+          let h1 = h0;
+          let h2 = h0;
+          let h3 = h0;
+          do {
+            const xv = v128.load64_zero(xc);
+            const xe = i32x4.shuffle(xv, xv, 0, 0, 0, 0);
+            const xo = i32x4.shuffle(xv, xv, 1, 1, 1, 1);
+            h0 = dotQ4r16(h0, v128.load(c), xe, xo, m4);
+            h1 = dotQ4r16(h1, v128.load(c, 16), xe, xo, m4);
+            h2 = dotQ4r16(h2, v128.load(c, 32), xe, xo, m4);
+            h3 = dotQ4r16(h3, v128.load(c, 48), xe, xo, m4);
+            c += 64;
+            xc += 8;
+          } while (c < stop);
+          a0 = i32x4.add(a0, i32x4.extadd_pairwise_i16x8_s(h0));
+          a1 = i32x4.add(a1, i32x4.extadd_pairwise_i16x8_s(h1));
+          a2 = i32x4.add(a2, i32x4.extadd_pairwise_i16x8_s(h2));
+          a3 = i32x4.add(a3, i32x4.extadd_pairwise_i16x8_s(h3));
+        } while (c < groupEnd);
+      } else {
         do {
           const xv = v128.load64_zero(xc);
           const xe = i32x4.shuffle(xv, xv, 0, 0, 0, 0);
           const xo = i32x4.shuffle(xv, xv, 1, 1, 1, 1);
-          h0 = dotQ4r(h0, v128.load(c), xe, xo, m4);
-          h1 = dotQ4r(h1, v128.load(c, 16), xe, xo, m4);
-          h2 = dotQ4r(h2, v128.load(c, 32), xe, xo, m4);
-          h3 = dotQ4r(h3, v128.load(c, 48), xe, xo, m4);
+          a0 = dotQ4r(a0, v128.load(c), xe, xo, m4);
+          a1 = dotQ4r(a1, v128.load(c, 16), xe, xo, m4);
+          a2 = dotQ4r(a2, v128.load(c, 32), xe, xo, m4);
+          a3 = dotQ4r(a3, v128.load(c, 48), xe, xo, m4);
           c += 64;
           xc += 8;
-        } while (c < stop);
-        a0 = i32x4.add(a0, i32x4.extadd_pairwise_i16x8_s(h0));
-        a1 = i32x4.add(a1, i32x4.extadd_pairwise_i16x8_s(h1));
-        a2 = i32x4.add(a2, i32x4.extadd_pairwise_i16x8_s(h2));
-        a3 = i32x4.add(a3, i32x4.extadd_pairwise_i16x8_s(h3));
-      } while (c < groupEnd);
+        } while (c < groupEnd);
+      }
       f0 = f32x4.add(f0, f32x4.mul(f32x4.convert_i32x4_s(a0), v128.load(sc)));
       f1 = f32x4.add(f1, f32x4.mul(f32x4.convert_i32x4_s(a1), v128.load(sc, 16)));
       f2 = f32x4.add(f2, f32x4.mul(f32x4.convert_i32x4_s(a2), v128.load(sc, 32)));
