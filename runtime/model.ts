@@ -458,8 +458,12 @@ export class LstmModel {
       }
       [x, y] = [y, x];
     }
-    this.#fillBias(p.logits, n);
-    this.#decoder.matmat(x, n, p.logits);
+    const decoder = this.#decoder;
+    if (decoder.matmatBias) decoder.matmatBias(x, n, p.logits, this.#decoderBias);
+    else {
+      this.#fillBias(p.logits, n);
+      decoder.matmat(x, n, p.logits);
+    }
     this.stepsRun += n;
     state.data.set(f32.subarray(p.state >> 2, (p.state >> 2) + this.#stateFloats));
     state.tokens += n;

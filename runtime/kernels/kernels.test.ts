@@ -27,6 +27,7 @@ const ABI = [
   "lstm_cell",
   "matmat_f16",
   "matmat_f32",
+  "matmat_f32_bias",
   "matmat_q4",
   "matmat_q8",
   "matvec_f16",

@@ -51,6 +51,10 @@ export interface KernelExports {
   f16_interleave(w: number, rows: number, cols: number, out: number): void;
   /** W: (rows, cols) f32; X: (n, cols); Y: (n, rows) += X·Wᵀ, i.e. Y[t·rows + r] += W[r]·X[t]. */
   matmat_f32(w: number, rows: number, cols: number, x: number, n: number, y: number): void;
+  /**
+   * Y (n × rows) = bias (rows f32, every timestep) + X · Wᵀ, Y written without being read; bias 0: none.
+   */
+  matmat_f32_bias(w: number, rows: number, cols: number, x: number, n: number, y: number, bias: number): void;
   /** As matmat_f32 with W as f16 bits; scratch and finite as matvec_f16. */
   matmat_f16(
     w: number,
@@ -340,6 +344,16 @@ export interface RelaxedKernelExports {
   tt_matmat_f32r(desc: number, x: number, n: number, y: number, work: number): void;
   /** matmat_f32 of kernels.wasm with fused multiply-adds (results differ from it by float rounding). */
   matmat_f32r(w: number, rows: number, cols: number, x: number, n: number, y: number): void;
+  /** matmat_f32_bias of kernels.wasm with fused multiply-adds (likewise). */
+  matmat_f32_bias_r(
+    w: number,
+    rows: number,
+    cols: number,
+    x: number,
+    n: number,
+    y: number,
+    bias: number,
+  ): void;
   /**
    * Y (n, rows) += X·Wᵀ (n = 1: y += W·x), W a SparseBlocks matrix of 4-row blocks (`c` = 8 or 16
    * columns) with int8 values: blocks_matmat's arguments without valKind and R; each x quantized to 7 bits;

@@ -173,3 +173,54 @@ Deno.test("matmat_f32 takes rows in cache blocks: rows longer than a block, bloc
     }
   }
 });
+
+/**
+ * matmat_f32_bias (or its relaxed copy) on fresh guarded copies, Y starting as NaN (so a kernel that read Y
+ * would show it); bias undefined passes pointer 0.
+ */
+function runMatmatBias(
+  relaxed: boolean,
+  w: Float32Array,
+  rows: number,
+  cols: number,
+  x: Float32Array,
+  n: number,
+  bias?: Float32Array,
+): Float32Array {
+  const arena = new Arena(k);
+  const pw = arena.put(w, "W");
+  const px = arena.put(x, "X");
+  const pb = bias ? arena.put(bias, "bias") : 0;
+  const py = arena.put(new Float32Array(n * rows).fill(NaN), "Y");
+  if (relaxed) k.relaxed!.matmat_f32_bias_r(pw, rows, cols, px, n, py, pb);
+  else k.exports.matmat_f32_bias(pw, rows, cols, px, n, py, pb);
+  arena.checkGuards();
+  assert.deepEqual(arena.f32(px, n * cols), x, "X must not change");
+  if (bias) assert.deepEqual(arena.f32(pb, rows), bias, "bias must not change");
+  return arena.f32(py, n * rows);
+}
+
+for (const kind of F32_KINDS) {
+  Deno.test(`${kind === "f32" ? "matmat_f32_bias" : "matmat_f32_bias_r"} sets Y to bias + X·Wᵀ without reading Y, with and without a bias`, () => {
+    // The sizes grid, and 83 × 200 (three cache blocks, the last of three rows).
+    for (const [rows, cols] of [...SIZES.flatMap((r) => SIZES.map((c) => [r, c])), [83, 200]]) {
+      const rand = rng(rows * 1000 + cols + 31);
+      const w = randomF32(rows * cols, rand);
+      const bias = randomF32(rows, rand);
+      for (const n of [0, 1, 3, 4, 5, 9]) {
+        const x = randomF32(n * cols, rand);
+        const withBias = Float32Array.from({ length: n * rows }, (_, i) => bias[i % Math.max(rows, 1)]);
+        matmatF32(w, rows, cols, x, n, withBias);
+        const noBias = new Float32Array(n * rows);
+        matmatF32(w, rows, cols, x, n, noBias);
+        const what = `${rows} × ${cols}, n ${n}`;
+        assertAllClose(
+          runMatmatBias(kind === "f32r", w, rows, cols, x, n, bias),
+          withBias,
+          `Y (${what}, bias)`,
+        );
+        assertAllClose(runMatmatBias(kind === "f32r", w, rows, cols, x, n), noBias, `Y (${what}, no bias)`);
+      }
+    }
+  });
+}

@@ -18,6 +18,11 @@ export interface MatrixOperator {
   matvec(x: number, y: number): void;
   /** Y (n × rows) += X (n × cols) · Wᵀ */
   matmat(x: number, n: number, y: number): void;
+  /**
+   * Y (n × rows) = bias (rows, every timestep) + X · Wᵀ, Y written without being read (no pre-fill): where
+   * an encoding has such a kernel (dense f32); otherwise fill Y and call matmat.
+   */
+  matmatBias?(x: number, n: number, y: number, bias: number): void;
   /** out (cols) = W[row, :] */
   gatherRow(row: number, out: number): void;
 }

@@ -10,7 +10,7 @@ import {
   RELAXED_Q8_LEVELS,
 } from "../kernels/quantized.ref.ts";
 import { Arena, assertAllClose, randomF32, rng } from "../kernels/testing.ts";
-import type { QuantizedInfo } from "../format/read.ts";
+import type { DenseInfo, QuantizedInfo } from "../format/read.ts";
 import { storeOperator, storeScratchBytes } from "./store.ts";
 
 const plain = await instantiateKernels(undefined, false);
@@ -141,3 +141,33 @@ for (const bits of [8, 4] as const) {
     }
   });
 }
+
+Deno.test("a dense f32 operator's matmatBias equals filling Y with the bias and matmat, bit for bit (plain and relaxed)", () => {
+  const [rows, cols, n] = [83, 200, 9];
+  for (const k of [plain, relaxed]) {
+    const rand = rng(61);
+    const arena = new Arena(k);
+    const w = arena.put(randomF32(rows * cols, rand), "W");
+    const info: DenseInfo = {
+      name: "w",
+      rows,
+      cols,
+      bytes: 4 * rows * cols,
+      kind: "dense",
+      floatType: "f32",
+      dataOffset: w,
+      dataLength: 4 * rows * cols,
+    };
+    const op = storeOperator(info, k, arena.alloc(storeScratchBytes(info), "scratch"));
+    assert.ok(op.matmatBias, "dense f32 has matmatBias");
+    const bias = randomF32(rows, rand);
+    const pb = arena.put(bias, "bias");
+    const px = arena.put(randomF32(n * cols, rand), "x");
+    const filled = arena.put(Float32Array.from({ length: n * rows }, (_, i) => bias[i % rows]), "filled");
+    op.matmat(px, n, filled);
+    const set = arena.put(new Float32Array(n * rows).fill(NaN), "set");
+    op.matmatBias!(px, n, set, pb);
+    arena.checkGuards();
+    assert.deepEqual(arena.f32(set, n * rows), arena.f32(filled, n * rows));
+  }
+});

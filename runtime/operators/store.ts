@@ -6,8 +6,8 @@
  * Runs what the "store" method (compiler/methods/store.ts; storage types in compiler/methods/storage.ts)
  * writes; format: schema/SPEC.md "Dense", "Quantized".
  *
- *   dense f32       matvec_f32, matmat_f32 (matmat_f32r: relaxed, fused      no scratch
- *                   multiply-adds), gather_f32
+ *   dense f32       matvec_f32, matmat_f32 / matmat_f32_bias (relaxed: their   no scratch
+ *                   _r copies, fused multiply-adds), gather_f32
  *   dense f16       matvec_f16, matmat_f16, gather_f16                     scratch: x prepared for the fast
  *                   products (f16ScratchBytes), then a copy of the rows interleaved by quads that the fast
  *                   matvecs read as one stream (f16InterleavedBytes, f16_interleave: a second copy of the
@@ -89,11 +89,13 @@ export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number)
     const w = m.dataOffset;
     if (m.floatType === "f32") {
       const matmatF32 = k.relaxed?.matmat_f32r ?? ex.matmat_f32;
+      const matmatBiasF32 = k.relaxed?.matmat_f32_bias_r ?? ex.matmat_f32_bias;
       return {
         rows,
         cols,
         matvec: (x, y) => ex.matvec_f32(w, rows, cols, x, y),
         matmat: (x, n, y) => matmatF32(w, rows, cols, x, n, y),
+        matmatBias: (x, n, y, bias) => matmatBiasF32(w, rows, cols, x, n, y, bias),
         gatherRow: (row, out) => ex.gather_f32(w, cols, row, out),
       };
     }

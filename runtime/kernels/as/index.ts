@@ -3,7 +3,7 @@
 // Build: deno task build:kernels (runtime/kernels/build.ts) → runtime/kernels/build/kernels.wasm.
 
 export { f16_interleave, matvec_f16, matvec_f32 } from "./matvec";
-export { matmat_f16, matmat_f32 } from "./matmat";
+export { matmat_f16, matmat_f32, matmat_f32_bias } from "./matmat";
 export { gather_f16, gather_f32 } from "./gather";
 export { f16_finite } from "./f16";
 export { lstm_cell } from "./lstm_cell";

@@ -19,13 +19,66 @@ const F32_ROW_BLOCK_BYTES = 32768;
  * timesteps: 16 passes through DRAM before); X (n · cols · 4 bytes) is what is re-read, from cache.
  */
 export function matmat_f32(w: usize, rows: i32, cols: i32, x: usize, n: i32, y: usize): void {
-  if (rows <= 0 || cols <= 0 || n <= 0) return;
-  const block = max(2, (F32_ROW_BLOCK_BYTES / (cols << 2)) & ~1);
-  for (let r0 = 0; r0 < rows; r0 += block) matmatRowsF32(w, rows, cols, x, n, y, r0, min(rows, r0 + block));
+  matmatF32(w, rows, cols, x, n, y, 0, false);
 }
 
-/** matmat_f32 over rows [r0, r1) of W and Y's columns; r1 − r0 is even unless r1 = rows. */
-function matmatRowsF32(w: usize, rows: i32, cols: i32, x: usize, n: i32, y: usize, r0: i32, r1: i32): void {
+/**
+ * As matmat_f32, but Y (n, rows) = bias (rows f32, the same for every timestep) + X·Wᵀ, written without
+ * being read: no pass to pre-fill Y with the bias, and no read of it in the product (PTB's decoder over 64
+ * timesteps: 2.56 MB of logits each way). bias = 0: none (Y = X·Wᵀ).
+ */
+export function matmat_f32_bias(w: usize, rows: i32, cols: i32, x: usize, n: i32, y: usize, bias: usize): void {
+  matmatF32(w, rows, cols, x, n, y, bias, true);
+}
+
+/** matmat_f32 (set false) or matmat_f32_bias (set true). */
+// @ts-ignore: decorator
+@inline function matmatF32(w: usize, rows: i32, cols: i32, x: usize, n: i32, y: usize, bias: usize, set: bool): void {
+  if (rows <= 0 || n <= 0) return;
+  if (cols <= 0) {
+    // An empty product: Y = bias (or 0) when setting, unchanged when accumulating.
+    if (set) {
+      for (let t = 0; t < n; t++) {
+        const yt = y + <usize>t * (<usize>rows << 2);
+        if (bias) memory.copy(yt, bias, <usize>rows << 2);
+        else memory.fill(yt, 0, <usize>rows << 2);
+      }
+    }
+    return;
+  }
+  const block = max(2, (F32_ROW_BLOCK_BYTES / (cols << 2)) & ~1);
+  for (let r0 = 0; r0 < rows; r0 += block) {
+    matmatRowsF32(w, rows, cols, x, n, y, r0, min(rows, r0 + block), set ? (bias ? 1 : 2) : 0, bias);
+  }
+}
+
+/** The first m (0..4) lanes of s, each plus b, to dst, dst + step, … (overwriting). */
+// @ts-ignore: decorator
+@inline function setLanes(dst: usize, step: usize, s: v128, m: i32, b: f32): void {
+  if (m > 0) store<f32>(dst, f32x4.extract_lane(s, 0) + b);
+  if (m > 1) store<f32>(dst + step, f32x4.extract_lane(s, 1) + b);
+  if (m > 2) store<f32>(dst + 2 * step, f32x4.extract_lane(s, 2) + b);
+  if (m > 3) store<f32>(dst + 3 * step, f32x4.extract_lane(s, 3) + b);
+}
+
+/**
+ * Y's rows [r0, r1) of a block: added to (mode 0), set to bias[r] + (mode 1) or set to (mode 2) the sums
+ * s, timestep lanes of row r.
+ */
+// @ts-ignore: decorator
+@inline function putRow(y0: usize, yStride: usize, r: i32, s: v128, m: i32, mode: i32, bias: usize): void {
+  const dst = y0 + (<usize>r << 2);
+  if (mode == 0) addLanes(dst, yStride, s, m);
+  else setLanes(dst, yStride, s, m, mode == 1 ? load<f32>(bias + (<usize>r << 2)) : 0);
+}
+
+/**
+ * matmat_f32 over rows [r0, r1) of W and Y's columns; r1 − r0 is even unless r1 = rows; mode as putRow
+ * (decided per row pair, outside the loop over columns).
+ */
+function matmatRowsF32(
+  w: usize, rows: i32, cols: i32, x: usize, n: i32, y: usize, r0: i32, r1: i32, mode: i32, bias: usize,
+): void {
   const wStride = <usize>cols << 2;
   const xStride = <usize>cols << 2;
   const yStride = <usize>rows << 2;
@@ -74,13 +127,10 @@ function matmatRowsF32(w: usize, rows: i32, cols: i32, x: usize, n: i32, y: usiz
         sa = madd(xv, f32x4.splat(load<f32>(wa + off)), sa);
         sb = madd(xv, f32x4.splat(load<f32>(wb + off)), sb);
       }
-      addLanes(y0 + (<usize>r << 2), yStride, sa, m);
-      addLanes(y0 + (<usize>(r + 1) << 2), yStride, sb, m);
+      putRow(y0, yStride, r, sa, m, mode, bias);
+      putRow(y0, yStride, r + 1, sb, m, mode, bias);
     }
-    if (r < r1) {
-      const s = dot4_f32(x0, x1, x2, x3, w + <usize>r * wStride, cols);
-      addLanes(y0 + (<usize>r << 2), yStride, s, m);
-    }
+    if (r < r1) putRow(y0, yStride, r, dot4_f32(x0, x1, x2, x3, w + <usize>r * wStride, cols), m, mode, bias);
   }
 }
 

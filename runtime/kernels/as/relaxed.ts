@@ -1022,4 +1022,4 @@ export { tt_matmat_f32 as tt_matmat_f32r, tt_matvec_f32 as tt_matvec_f32r } from
 
 // ---- f32 matrix × matrix with fused multiply-adds ----
 // matmat.ts's matmat_f32 compiled with relaxed SIMD: each of its multiply-adds one instruction (madd.ts).
-export { matmat_f32 as matmat_f32r } from "./matmat";
+export { matmat_f32 as matmat_f32r, matmat_f32_bias as matmat_f32_bias_r } from "./matmat";
