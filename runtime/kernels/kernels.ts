@@ -343,17 +343,9 @@ export interface RelaxedKernelExports {
   /** tt_matmat_f32 with tt_matvec_f32r per timestep. */
   tt_matmat_f32r(desc: number, x: number, n: number, y: number, work: number): void;
   /** matmat_f32 of kernels.wasm with fused multiply-adds (results differ from it by float rounding). */
-  matmat_f32r(w: number, rows: number, cols: number, x: number, n: number, y: number): void;
+  matmat_f32r: KernelExports["matmat_f32"];
   /** matmat_f32_bias of kernels.wasm with fused multiply-adds (likewise). */
-  matmat_f32_bias_r(
-    w: number,
-    rows: number,
-    cols: number,
-    x: number,
-    n: number,
-    y: number,
-    bias: number,
-  ): void;
+  matmat_f32_bias_r: KernelExports["matmat_f32_bias"];
   /**
    * Y (n, rows) += X·Wᵀ (n = 1: y += W·x), W a SparseBlocks matrix of 4-row blocks (`c` = 8 or 16
    * columns) with int8 values: blocks_matmat's arguments without valKind and R; each x quantized to 7 bits;
