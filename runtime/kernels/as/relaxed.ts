@@ -475,7 +475,7 @@ const Q4_I16_CHUNKS = 4;
 // pmaddwd, add), where the i16 one is pmaddubsw alone — and on Arm the i16 one is three (smull, smull2,
 // addp). The flavour shows in an out-of-range operand (the relaxed dot product's implementation-defined
 // case): 127 · 255 summed by pmaddubsw saturates each pair at 32767 (lane 65534); vpdpbusd gives 129540
-// and sdot, reading 255 as −1, −508. Measured on the decoder shape (AMD EPYC without VNNI): i16 sums 0.83–0.86
+// and sdot, reading 255 as −1, −508. Measured on the decoder shape (AMD EPYC without VNNI): i16 sums 0.77–0.86
 // of the i32 time; the i32 chain is what ran on AVX-VNNI (30.2–31.4 µs warm there).
 let q4SumsMode: i32 = -1; // −1: not decided yet; 0: i32 sums; 1: i16 sums
 
@@ -1019,7 +1019,7 @@ export { log_softmax as log_softmax_r } from "./log_softmax";
 // (`outer4` there); work: 3 · maxInter floats.
 export { tt_matmat_f32 as tt_matmat_f32r, tt_matvec_f32 as tt_matvec_f32r } from "./tt";
 
-
 // ---- f32 matrix × matrix with fused multiply-adds ----
-// matmat.ts's matmat_f32 compiled with relaxed SIMD: each of its multiply-adds one instruction (madd.ts).
+// matmat.ts's matmat_f32 and matmat_f32_bias compiled with relaxed SIMD: each multiply-add one instruction
+// (madd.ts).
 export { matmat_f32 as matmat_f32r, matmat_f32_bias as matmat_f32_bias_r } from "./matmat";
