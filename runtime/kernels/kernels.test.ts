@@ -35,6 +35,7 @@ const ABI = [
   "matvec_q4",
   "matvec_q8",
   "memory",
+  "q4_prepare",
   "q8_interleave",
   "top_k",
   "tt_gather_f32",

@@ -107,7 +107,11 @@ export interface KernelExports {
    * per 16 columns, the copy matvec_q8 / matvec_q8r read (nothing where that size is 0).
    */
   q8_interleave(w: number, rows: number, cols: number, group: number, out: number): void;
-  /** As matvec_q8 with int4 codes (row stride ⌈cols/2⌉ bytes, element 2k in the low nibble of byte k). */
+  /**
+   * As matvec_q8 with int4 codes (row stride ⌈cols/2⌉ bytes, element 2k in the low nibble of byte k). `prep`:
+   * q4_prepare's table of W, read instead of W where its groups are whole 8-column chunks (the same
+   * integer sums, four rows per lane set), or 0 (the rows as stored).
+   */
   matvec_q4(
     w: number,
     scales: number,
@@ -117,7 +121,14 @@ export interface KernelExports {
     x: number,
     y: number,
     scratch: number,
+    prep?: number,
   ): void;
+  /**
+   * Once per int4 matrix: writes preparedTableBytes(4, …) bytes at `prep` (the scales in blocks of four row
+   * quads, then at q4PrepCodesOffset a copy of the codes `w` in row quads biased by ^ 0x88), read by
+   * matvec_q4 and by the relaxed module's matvec_q4r / matmat_q4r (whose `w` is that copy).
+   */
+  q4_prepare(w: number, scales: number, rows: number, cols: number, group: number, prep: number): void;
   /** As matvec_q8 over a sequence: X: (n, cols); Y: (n, rows) += X·Wᵀ. */
   matmat_q8(
     w: number,
@@ -278,20 +289,15 @@ type RelaxedMatmat = (
  */
 export interface RelaxedKernelExports {
   /**
-   * Once per int8 matrix: writes relaxedPrepBytes(8, …) bytes at `prep` (the offset sums 64 · Σ q per row
+   * Once per int8 matrix: writes preparedTableBytes(8, …) bytes at `prep` (the offset sums 64 · Σ q per row
    * and group, and the scales, in four-row quads) that `matvec_q8r` / `matmat_q8r` read.
    */
   q8_prepare(w: number, scales: number, rows: number, cols: number, group: number, prep: number): void;
-  /**
-   * Once per int4 matrix: writes relaxedPrepBytes(4, …) bytes at `prep` (the scales, in four-row quads, then
-   * at q4PrepCodesOffset a copy of the codes `w` biased by ^ 0x88: the `w` that matvec_q4r/matmat_q4r take).
-   */
-  q4_prepare(w: number, scales: number, rows: number, cols: number, group: number, prep: number): void;
   /** y (rows) += W·x, W int8 prepared at `prep`; x quantized to 7 bits. */
   matvec_q8r: RelaxedMatvec;
   /** Y (n, rows) += X·Wᵀ, W int8 prepared at `prep`; each timestep quantized to 7 bits. */
   matmat_q8r: RelaxedMatmat;
-  /** y (rows) += W·x, W int4 (any group but 1 below cols) copied by q4_prepare; x to 8 bits. */
+  /** y (rows) += W·x, W int4 (any group but 1 below cols) copied by kernels.wasm's q4_prepare; x to 8 bits. */
   matvec_q4r: RelaxedMatvec;
   /** Y (n, rows) += X·Wᵀ, W int4 (any group but 1 below cols) copied by q4_prepare; each timestep to 8 bits. */
   matmat_q4r: RelaxedMatmat;

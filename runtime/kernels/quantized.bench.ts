@@ -5,7 +5,7 @@
  * compare ratios within a run (quantized_ratios.ts interleaves the kernels, which this machine needs).
  */
 
-import { q4PrepCodesOffset, quantizedScratchBytes, relaxedPrepBytes } from "./scratch.ts";
+import { preparedTableBytes, q4PrepCodesOffset, quantizedScratchBytes } from "./scratch.ts";
 import { ensureMemory, instantiateKernels } from "./kernels.ts";
 import { randomF32, rng } from "./testing.ts";
 
@@ -34,10 +34,10 @@ const x = put(randomF32(COLS * N, rand));
 const y = put(new Float32Array(ROWS * N));
 const scratch = put(new Uint8Array(quantizedScratchBytes(COLS)));
 const rx = k.relaxed;
-const p8 = put(new Uint8Array(relaxedPrepBytes(8, ROWS, COLS, COLS)));
-const p4 = put(new Uint8Array(relaxedPrepBytes(4, ROWS, COLS, 32)));
+const p8 = put(new Uint8Array(preparedTableBytes(8, ROWS, COLS, COLS)));
+const p4 = put(new Uint8Array(preparedTableBytes(4, ROWS, COLS, 32)));
 rx?.q8_prepare(q8, s8, ROWS, COLS, COLS, p8);
-rx?.q4_prepare(q4, s4, ROWS, COLS, 32, p4);
+k.exports.q4_prepare(q4, s4, ROWS, COLS, 32, p4);
 const c4 = p4 + q4PrepCodesOffset(ROWS, COLS, 32); // the biased codes the relaxed int4 products read
 
 function csr(density: number) {

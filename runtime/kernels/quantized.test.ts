@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { q8InterleavedBytes, type QuantBits, quantizedScratchBytes } from "./scratch.ts";
+import { preparedTableBytes, q8InterleavedBytes, type QuantBits, quantizedScratchBytes } from "./scratch.ts";
 import { instantiateKernels } from "./kernels.ts";
 import { gatherQuantized, matmatQuantized, matvecQuantized, quantizeActivations } from "./quantized.ref.ts";
 import { Arena, assertAllClose, randomF32, rng, SIZES } from "./testing.ts";
@@ -47,7 +47,7 @@ function runMatvec(
   x: Float32Array,
   y0: Float32Array,
   misalign = 0,
-  interleaved = false,
+  prepared = false,
 ): Float32Array {
   const arena = new Arena(k, misalign);
   const pw = putBytes(arena, q.data, "W");
@@ -56,11 +56,17 @@ function runMatvec(
   const py = putBytes(arena, y0, "y");
   const scratch = arena.alloc(quantizedScratchBytes(cols), "scratch");
   const g = Math.min(group, cols);
-  const copyBytes = interleaved ? q8InterleavedBytes(rows, cols, g) : 0;
+  // `prepared`: int8 from q8_interleave's copy (where the shape has one), int4 from q4_prepare's table.
+  const copyBytes = !prepared
+    ? 0
+    : bits === 8
+    ? q8InterleavedBytes(rows, cols, g)
+    : preparedTableBytes(4, rows, cols, g);
   const copy = copyBytes ? arena.alloc(copyBytes, "copy") : 0;
-  if (copy) k.exports.q8_interleave(pw, rows, cols, g, copy);
+  if (copy && bits === 8) k.exports.q8_interleave(pw, rows, cols, g, copy);
+  if (copy && bits === 4) k.exports.q4_prepare(pw, ps, rows, cols, g, copy);
   if (bits === 8) k.exports.matvec_q8(pw, ps, rows, cols, g, px, py, scratch, copy);
-  else k.exports.matvec_q4(pw, ps, rows, cols, g, px, py, scratch);
+  else k.exports.matvec_q4(pw, ps, rows, cols, g, px, py, scratch, copy);
   arena.checkGuards();
   assert.deepEqual(arena.f32(px, cols), x, "x must not change");
   return arena.f32(py, rows);
@@ -153,10 +159,14 @@ for (const bits of [8, 4] as const) {
           matvecQuantized(bits, q.data, q.scales, rows, cols, group, x, expected);
           const y = runMatvec(bits, q, rows, cols, group, x, y0);
           assertAllClose(y, expected, `y (${rows}×${cols}, group ${group})`);
+          const yc = runMatvec(bits, q, rows, cols, group, x, y0, 5, true);
           if (bits === 8) {
             // From q8_interleave's copy: the same codes summed in the same order, the same floats to the bit.
-            const yc = runMatvec(bits, q, rows, cols, group, x, y0, 5, true);
             assert.deepEqual(yc, y, `y from the copy (${rows}×${cols}, group ${group})`);
+          } else {
+            // From q4_prepare's table (groups of whole 8-column chunks; the others read W as stored): the
+            // same integer group sums, added up in f32 in another order.
+            assertAllClose(yc, expected, `y from the table (${rows}×${cols}, group ${group})`);
           }
         }
       }
@@ -213,22 +223,30 @@ for (const bits of [8, 4] as const) {
     const q = randomQuantized(bits, rows, cols, group, rand);
     const y0 = randomF32(rows, rand);
     const x = randomF32(cols, rand);
-    for (const misalign of [1, 2, 3, 4, 8]) {
+    for (const prepared of [false, true]) {
+      const how = prepared ? " (prepared)" : "";
+      for (const misalign of [1, 2, 3, 4, 8]) {
+        const expected = y0.slice();
+        matvecQuantized(bits, q.data, q.scales, rows, cols, group, x, expected);
+        assertAllClose(
+          runMatvec(bits, q, rows, cols, group, x, y0, misalign, prepared),
+          expected,
+          `misaligned ${misalign}${how}`,
+        );
+      }
+      const zero = new Float32Array(cols);
+      assert.deepEqual(runMatvec(bits, q, rows, cols, group, zero, y0, 0, prepared), y0, `zero x${how}`);
+      const bad = x.slice();
+      bad[5] = Infinity;
+      bad[100] = NaN;
       const expected = y0.slice();
-      matvecQuantized(bits, q.data, q.scales, rows, cols, group, x, expected);
+      matvecQuantized(bits, q.data, q.scales, rows, cols, group, bad, expected);
       assertAllClose(
-        runMatvec(bits, q, rows, cols, group, x, y0, misalign),
+        runMatvec(bits, q, rows, cols, group, bad, y0, 0, prepared),
         expected,
-        `misaligned ${misalign}`,
+        `Inf/NaN x${how}`,
       );
     }
-    assert.deepEqual(runMatvec(bits, q, rows, cols, group, new Float32Array(cols), y0), y0, "zero x");
-    const bad = x.slice();
-    bad[5] = Infinity;
-    bad[100] = NaN;
-    const expected = y0.slice();
-    matvecQuantized(bits, q.data, q.scales, rows, cols, group, bad, expected);
-    assertAllClose(runMatvec(bits, q, rows, cols, group, bad, y0), expected, "Inf/NaN x");
   });
 
   Deno.test(`matmat_q${bits} takes the exact path only for the timesteps with Inf/NaN, like matvec`, () => {
@@ -260,5 +278,26 @@ for (const bits of [8, 4] as const) {
     const expected = y0.slice();
     matvecQuantized(bits, data, scales, rows, cols, cols, x, expected);
     assertAllClose(runMatvec(bits, { data, scales }, rows, cols, cols, x, y0), expected, "y");
+    const yp = runMatvec(bits, { data, scales }, rows, cols, cols, x, y0, 0, true);
+    assertAllClose(yp, expected, "y, prepared");
   });
 }
+
+Deno.test("matvec_q4 over q4_prepare's table keeps exact i32 sums up to its longest group (8184 columns)", () => {
+  // Codes −8 (v = 0) and x = −1: each row's sum starts at the bias −8 · Σ xq = 8 · 32767 · 8184, just under
+  // 2^31; a longer group (9001 above) must take the row-major path.
+  const rows = 5;
+  for (const [cols, code] of [[8184, 0x88], [8184, 0x77], [8183, 0x88]]) {
+    const data = new Uint8Array(rows * Math.ceil(cols / 2)).fill(code);
+    const scales = randomF32(rows, rng(cols), 0.5, 1);
+    const x = new Float32Array(cols).fill(-1);
+    const y0 = new Float32Array(rows);
+    const expected = y0.slice();
+    matvecQuantized(4, data, scales, rows, cols, cols, x, expected);
+    assertAllClose(
+      runMatvec(4, { data, scales }, rows, cols, cols, x, y0, 0, true),
+      expected,
+      `${cols}, ${code}`,
+    );
+  }
+});

@@ -2,7 +2,7 @@
  * Speed of the quantized products as ratios against `matvec_f32` / `matmat_f32` measured in the same run,
  * interleaved (each round runs every kernel once, in turn), on the decoder (10000 × 200) and LSTM
  * (800 × 200) shapes of PTB-small: int8 per row, int4 g32 and g64, plain SIMD (kernels.wasm, int16
- * activations) and relaxed SIMD (kernels_relaxed.wasm). Absolute times on a shared machine drift several-fold from
+ * activations; int4 also over q4_prepare's table) and relaxed SIMD (kernels_relaxed.wasm). Absolute times on a shared machine drift several-fold from
  * minute to minute (memory bandwidth most of all: f32 on the decoder is bandwidth-bound, the quantized
  * products are not), so it prints for each kernel the median over rounds of f32's time / its time, the
  * median and minimum of its time, and min f32 / its min. Benchmarks are not tests.
@@ -13,7 +13,7 @@
  * to the same rounds, for before/after ratios.
  * @module
  */
-import { q4PrepCodesOffset, quantizedScratchBytes, relaxedPrepBytes } from "./scratch.ts";
+import { preparedTableBytes, q4PrepCodesOffset, quantizedScratchBytes } from "./scratch.ts";
 import { parseArgs } from "node:util";
 import { ensureMemory, instantiateKernels, type KernelInstance } from "./kernels.ts";
 import { randomF32, rng } from "./testing.ts";
@@ -45,17 +45,17 @@ function operands(k: KernelInstance, rows: number, cols: number) {
     q4: put(new Uint8Array(rows * cols / 2).map(() => rand(0, 256))),
     s4: put(randomF32(rows * cols / 32, rand, 0.001, 0.01)),
     s64: put(randomF32(rows * cols / 64, rand, 0.001, 0.01)),
-    p8: put(new Uint8Array(relaxedPrepBytes(8, rows, cols, cols))),
-    p4: put(new Uint8Array(relaxedPrepBytes(4, rows, cols, 32))),
-    p64: put(new Uint8Array(relaxedPrepBytes(4, rows, cols, 64))),
+    p8: put(new Uint8Array(preparedTableBytes(8, rows, cols, cols))),
+    p4: put(new Uint8Array(preparedTableBytes(4, rows, cols, 32))),
+    p64: put(new Uint8Array(preparedTableBytes(4, rows, cols, 64))),
     x: put(randomF32(cols * N, rand)),
     y: put(new Float32Array(rows * N)),
     scratch: put(new Uint8Array(quantizedScratchBytes(cols))),
   };
   k.relaxed?.q8_prepare(o.q8, o.s8, rows, cols, cols, o.p8);
-  k.relaxed?.q4_prepare(o.q4, o.s4, rows, cols, 32, o.p4);
-  k.relaxed?.q4_prepare(o.q4, o.s64, rows, cols, 64, o.p64);
-  // The relaxed int4 products read the biased codes q4_prepare copied into its table.
+  k.exports.q4_prepare(o.q4, o.s4, rows, cols, 32, o.p4);
+  k.exports.q4_prepare(o.q4, o.s64, rows, cols, 64, o.p64);
+  // The relaxed int4 products read the biased codes q4_prepare copied into its table (the plain one the table).
   return {
     ...o,
     c4: o.p4 + q4PrepCodesOffset(rows, cols, 32),
@@ -84,6 +84,11 @@ function kernels(k: KernelInstance, rows: number, cols: number, label = ""): Rec
     out[`${label}q8`] = () => e.matvec_q8(o.q8, o.s8, rows, cols, cols, o.x, o.y, o.scratch);
     out[`${label}q4 g32`] = () => e.matvec_q4(o.q4, o.s4, rows, cols, 32, o.x, o.y, o.scratch);
     out[`${label}q4 g64`] = () => e.matvec_q4(o.q4, o.s64, rows, cols, 64, o.x, o.y, o.scratch);
+    if (!label) {
+      // The plain int4 product over q4_prepare's table (what the store operator runs without relaxed SIMD).
+      out["q4 g32 prepared"] = () => e.matvec_q4(o.q4, o.s4, rows, cols, 32, o.x, o.y, o.scratch, o.p4);
+      out["q4 g64 prepared"] = () => e.matvec_q4(o.q4, o.s64, rows, cols, 64, o.x, o.y, o.scratch, o.p64);
+    }
     if (r && !label) {
       out["q8 relaxed"] = () => r.matvec_q8r(o.q8, o.p8, rows, cols, cols, o.x, o.y, o.scratch);
       out["q4 g32 relaxed"] = () => r.matvec_q4r(o.c4, o.p4, rows, cols, 32, o.x, o.y, o.scratch);

@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import {
   f16InterleavedBytes,
   f16ScratchBytes,
+  preparedTableBytes,
   q4PrepCodesOffset,
   q8InterleavedBytes,
   type QuantBits,
   quantizedScratchBytes,
-  relaxedPrepBytes,
 } from "./scratch.ts";
 import { matvecF16 } from "./matvec.ref.ts";
 import { instantiateKernels } from "./kernels.ts";
@@ -109,7 +109,7 @@ function run(
   const px = put(arena, x, "x");
   const py = put(arena, y0, "y");
   const scratch = arena.alloc(quantizedScratchBytes(cols), "scratch");
-  const prep = arena.alloc(relaxedPrepBytes(bits, rows, cols, group), "prep");
+  const prep = arena.alloc(preparedTableBytes(bits, rows, cols, group), "prep");
   let ok;
   if (bits === 8) {
     rx!.q8_prepare(pw, ps, rows, cols, group, prep);
@@ -121,7 +121,7 @@ function run(
       ? rx!.matvec_q8r(pw, prep, rows, cols, group, px, py, scratch, copy)
       : rx!.matmat_q8r(pw, prep, rows, cols, group, px, n, py, scratch);
   } else {
-    rx!.q4_prepare(pw, ps, rows, cols, group, prep);
+    k.exports.q4_prepare(pw, ps, rows, cols, group, prep);
     const codes = prep + q4PrepCodesOffset(rows, cols, group);
     ok = n === undefined
       ? rx!.matvec_q4r(codes, prep, rows, cols, group, px, py, scratch)
@@ -159,10 +159,10 @@ Deno.test({
         const arena = new Arena(k, 1);
         const pw = put(arena, q.data, "W");
         const ps = put(arena, q.scales, "scales");
-        const bytes = relaxedPrepBytes(bits, rows, cols, group);
+        const bytes = preparedTableBytes(bits, rows, cols, group);
         const prep = arena.alloc(bytes, "prep");
         if (bits === 8) rx!.q8_prepare(pw, ps, rows, cols, group, prep);
-        else rx!.q4_prepare(pw, ps, rows, cols, group, prep);
+        else k.exports.q4_prepare(pw, ps, rows, cols, group, prep);
         arena.checkGuards();
         const gpr = Math.ceil(cols / group);
         const table = (r: number, g: number) => (Math.floor(r / 4) * gpr + g) * 4 + (r % 4);
@@ -208,7 +208,7 @@ Deno.test({
               copy[at] |= ((quantCode(4, q.data, cols, r, c) + 8) & 15) << (4 * (p % 2));
             }
           }
-          assert.equal(relaxedPrepBytes(4, rows, cols, group), offset + copy.length, `${what}: table size`);
+          assert.equal(preparedTableBytes(4, rows, cols, group), offset + copy.length, `${what}: table size`);
           assert.deepEqual(arena.bytes(prep + offset, copy.length), copy, `${what}: the codes' copy`);
         }
       }

@@ -40,13 +40,14 @@ export function blocksScratchBytes(cols: number): number {
 }
 
 /**
- * Bytes of the table that the relaxed module's q8_prepare / q4_prepare write once per matrix (as/relaxed.ts):
- * 16 per group and quad of rows, twice for int8 (offset sums and scales); for int4 the scales (64 per group
- * and block of four quads, the last block padded), then at {@link q4PrepCodesOffset} a biased copy of the codes, four rows interleaved (16 bytes per quad of rows and
- * chunk of 8 columns, in blocks of four quads, each group padded to whole chunks), that the relaxed int4
- * products read instead of the file's. (int8's interleaved codes: {@link q8InterleavedBytes}.)
+ * Bytes of the prepared table of a quantized matrix, written once per matrix (layouts in as/prepared.ts) by the
+ * relaxed module's q8_prepare (int8: 16 per group and quad of rows, twice: offset sums and scales) or
+ * kernels.wasm's q4_prepare (int4: the scales, 64 per group and block of four quads, the last block padded,
+ * then at {@link q4PrepCodesOffset} a biased copy of the codes, four rows interleaved: 16 bytes per quad of
+ * rows and chunk of 8 columns, in blocks of four quads, each group padded to whole chunks), that the int4
+ * matvecs, plain and relaxed, read instead of the file's. (int8's interleaved codes: {@link q8InterleavedBytes}.)
  */
-export function relaxedPrepBytes(bits: QuantBits, rows: number, cols: number, group: number): number {
+export function preparedTableBytes(bits: QuantBits, rows: number, cols: number, group: number): number {
   if (rows <= 0 || cols <= 0) return 0;
   const n = 16 * Math.ceil(rows / 4) * Math.ceil(cols / Math.max(1, Math.min(group, cols)));
   if (bits === 4) {
@@ -65,14 +66,14 @@ export function q8InterleavedBytes(rows: number, cols: number, group: number): n
   return interleaved ? 128 * Math.floor(rows / 8) * Math.ceil(cols / 16) : 0;
 }
 
-/** Chunks of 8 columns in a row of the relaxed int4 copy: ⌈group/8⌉ per group, the last ⌈its columns/8⌉. */
+/** Chunks of 8 columns in a row of the prepared int4 copy: ⌈group/8⌉ per group, the last ⌈its columns/8⌉. */
 function q4Chunks(cols: number, group: number): number {
   const g = Math.max(1, Math.min(group, cols));
   const groups = Math.ceil(cols / g);
   return (groups - 1) * Math.ceil(g / 8) + Math.ceil((cols - (groups - 1) * g) / 8);
 }
 
-/** Byte offset, within an int4 matrix's relaxed table, of the biased codes q4_prepare writes. */
+/** Byte offset, within an int4 matrix's prepared table, of the biased codes q4_prepare writes. */
 export function q4PrepCodesOffset(rows: number, cols: number, group: number): number {
   return 64 * Math.ceil(rows / 16) * Math.ceil(cols / Math.max(1, Math.min(group, cols)));
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type QuantBits, quantizedScratchBytes, relaxedPrepBytes } from "../kernels/scratch.ts";
+import { preparedTableBytes, type QuantBits, quantizedScratchBytes } from "../kernels/scratch.ts";
 import { instantiateKernels, type KernelInstance } from "../kernels/kernels.ts";
 import {
   gatherQuantized,
@@ -100,7 +100,7 @@ Deno.test("storeScratchBytes() adds the relaxed kernels' table: 16 bytes per row
   // int4: the scales (one block of 4 quads of rows × 2 groups × 64 bytes), then the biased copy of the codes:
   // a block of 4 quads of rows × 5 chunks of 8 columns × 16 bytes.
   assert.equal(storeScratchBytes(q(4, 32)), x + 64 * 2 + 16 * 4 * 5);
-  assert.equal(relaxedPrepBytes(4, 0, 37, 32), 0);
+  assert.equal(preparedTableBytes(4, 0, 37, 32), 0);
 });
 
 for (const bits of [8, 4] as const) {

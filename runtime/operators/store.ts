@@ -14,9 +14,10 @@
  *                   matrix); the weights checked once for Inf/NaN (f16_finite), which the fast products do
  *                   not handle; matvec_f16r (relaxed: fused multiply-adds) first
  *   int8 / int4     matvec_q8/q4, matmat_q8/q4, gather_q8/q4               scratch: quantized copies of x
- *                   (quantizedScratchBytes(cols) in kernels/scratch.ts, see kernels/as/quantized.ts), then the relaxed
- *                   kernels' prepared table (relaxedPrepBytes: scales in row quads, int8's offset sums,
- *                   int4's codes biased, four rows interleaved per 8 columns), then for int8 its rows
+ *                   (quantizedScratchBytes(cols) in kernels/scratch.ts, see kernels/as/quantized.ts), then the
+ *                   prepared table (preparedTableBytes, kernels/as/prepared.ts: scales in row quads, int8's
+ *                   offset sums for the relaxed products, int4's codes biased, four rows interleaved per 8
+ *                   columns, read by both int4 matvecs: q4_prepare), then for int8 its rows
  *                   interleaved by eights per 16 columns (q8InterleavedBytes, q8_interleave; read by the
  *                   plain and relaxed matvecs) — each a second copy of the matrix — written on first use
  *
@@ -28,10 +29,10 @@
 import {
   f16InterleavedBytes,
   f16ScratchBytes,
+  preparedTableBytes,
   q4PrepCodesOffset,
   q8InterleavedBytes,
   quantizedScratchBytes,
-  relaxedPrepBytes,
 } from "../kernels/scratch.ts";
 import type { KernelInstance } from "../kernels/kernels.ts";
 import type { QuantizedInfo, StoredInfo } from "../format/read.ts";
@@ -44,15 +45,15 @@ function kernelGroup(groupSize: number, cols: number): number {
 
 /**
  * Scratch bytes the operator of leaf `m` needs (shapes only): f16, x prepared and the rows' interleaved copy;
- * quantized leaves, x's codes, then always room for the relaxed kernels' table (relaxedPrepBytes, used where
- * they load) and, for int8, the rows' interleaved copy (q8InterleavedBytes, 0 for shapes without one).
+ * quantized leaves, x's codes, then always room for the prepared table (preparedTableBytes: int4's for every
+ * matvec, int8's where the relaxed kernels load) and, for int8, the rows' interleaved copy (q8InterleavedBytes, 0 for shapes without one).
  */
 export function storeScratchBytes(m: StoredInfo): number {
   if (m.kind === "dense") {
     return m.floatType === "f16" ? f16ScratchBytes(m.cols) + f16InterleavedBytes(m.rows, m.cols) : 0;
   }
   return f32ScalesScratchBytes(m) + quantizedScratchBytes(m.cols) +
-    relaxedPrepBytes(m.bits, m.rows, m.cols, m.groupSize) +
+    preparedTableBytes(m.bits, m.rows, m.cols, m.groupSize) +
     (m.bits === 8 ? q8InterleavedBytes(m.rows, m.cols, kernelGroup(m.groupSize, m.cols)) : 0);
 }
 
@@ -140,7 +141,7 @@ export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number)
   const prep = scratch + quantizedScratchBytes(cols); // 16-byte aligned: the x part is a multiple of 16
   // int8's matvecs read whole blocks of eight rows from a copy interleaved per 16 columns (one memory
   // stream, as/quantized.ts), after the relaxed table, written at the first product (where the shape has one).
-  const copyAt = prep + relaxedPrepBytes(m.bits, rows, cols, g);
+  const copyAt = prep + preparedTableBytes(m.bits, rows, cols, g);
   const hasCopy = q8 && q8InterleavedBytes(rows, cols, g) > 0;
   let interleaved = false;
   const copy = () => {
@@ -151,29 +152,31 @@ export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number)
     }
     return copyAt;
   };
+  // The prepared table (kernels/as/prepared.ts), written at the first product that reads it: int8's for the
+  // relaxed products; int4's (its codes in row quads, one stream) for both int4 matvecs, plain and relaxed.
+  const rx = k.relaxed;
+  let prepared = false;
+  const ready = () => {
+    if (!prepared) {
+      if (!q8) ex.q4_prepare(w, s, rows, cols, g, prep);
+      else rx!.q8_prepare(w, s, rows, cols, g, prep);
+      prepared = true;
+    }
+    return prep;
+  };
   const plain: MatrixOperator = {
     rows,
     cols,
-    matvec: (x, y) => matvec(w, s, rows, cols, g, x, y, scratch, copy()),
+    matvec: (x, y) => matvec(w, s, rows, cols, g, x, y, scratch, q8 ? copy() : ready()),
     matmat: (x, n, y) => matmat(w, s, rows, cols, g, x, n, y, scratch),
     gatherRow: (row, out) => gather(w, s, cols, g, row, out),
   };
-  const rx = k.relaxed;
   // relaxed int4 pads each group to whole 8-column chunks: any group size but 1 (below cols).
   if (!rx || !(q8 || g >= 2 || g >= cols)) return plain;
   const matvecR = q8 ? rx.matvec_q8r : rx.matvec_q4r;
   const matmatR = q8 ? rx.matmat_q8r : rx.matmat_q4r;
   // int4's relaxed products read the biased copy of the codes that q4_prepare writes into the table.
   const wR = q8 ? w : prep + q4PrepCodesOffset(rows, cols, g);
-  let prepared = false;
-  const ready = () => {
-    if (!prepared) {
-      if (q8) rx.q8_prepare(w, s, rows, cols, g, prep);
-      else rx.q4_prepare(w, s, rows, cols, g, prep);
-      prepared = true;
-    }
-    return prep;
-  };
   // A relaxed product returns 0, having written nothing, when x holds Inf/NaN: the plain kernel then runs.
   return {
     rows,

@@ -12,6 +12,7 @@ export { top_k } from "./top_k";
 export { vecmat_f32 } from "./vecmat";
 export { tt_gather_f32, tt_matmat_f32, tt_matvec_f32 } from "./tt";
 export { gather_q4, gather_q8, matmat_q4, matmat_q8, matvec_q4, matvec_q8, q8_interleave } from "./quantized";
+export { q4_prepare } from "./prepared";
 export { csr_gather, csr_matmat, csr_matvec } from "./csr";
 export { blocks_gather, blocks_matmat, blocks_matvec } from "./blocks";
 

@@ -30,6 +30,8 @@
 // `group` must be in 1..cols (the caller clamps a file's larger group_size to cols: same meaning).
 
 import { hsum4i } from "./dot";
+import { chunksPerGroup, q4Chunks, q4ScaleBytes } from "./prepared";
+import { keptI32x4, opaqueZero } from "./loop_constant";
 
 // @ts-ignore: decorator
 @inline const SEGMENT: i32 = 512;
@@ -651,12 +653,159 @@ function floatRows(w: usize, scales: usize, rows: i32, cols: i32, group: i32, x:
   }
 }
 
+// ---- int4 over q4_prepare's table --------------------------------------------------------------------
+// matvec_q4 with `prep` reads the copy of the codes that q4_prepare (prepared.ts) writes once per matrix:
+// quads of rows, chunks of 8 columns, each nibble biased to v = q + 8, a block of four quads' chunk in 64
+// contiguous bytes, one sequential stream (the rows as stored are four streams a row apart). A quad's chunk
+// (16 bytes) seen as i16x8 holds in lanes 2r, 2r + 1 row r's columns 0..3 and 4..7, a nibble each, so
+// masking nibble k of every lane (and, shr_u: 6 ops for 32 codes, against 7 shifts for the signed codes)
+// pairs it with x's columns k and k + 4, and one i32x4.dot_i16x8_s per nibble sums each row in its own
+// i32 lane: no horizontal sums, and each group's scales for the quad are one v128. x: int16 as quantizeX
+// (the same codes as the plain product, so the same integer group sums), per chunk [x0 x4 x1 x5 x2 x6 x3
+// x7]; the sums start at −8 · Σ_{c ∈ g} xq (the bias). Groups must be whole chunks (a multiple of 8, or
+// ≥ cols) of at most Q4P_MAX_CHUNKS chunks: after k of a group's n columns a lane holds
+// Σ_{c<k} (v − 8)·xq − 8 · Σ_{c≥k} xq, |·| ≤ 8 · 32767 · n < 2^31 for n ≤ 8184 (longer groups: the
+// row-major path, whose sums flush every 512 columns).
+// Scratch (quantizedScratchBytes): xq at 0, the chunked copy at 2 · S, the corrections at 4 · S bytes.
+
+// @ts-ignore: decorator
+@inline const Q4P_MAX_CHUNKS: i32 = 1023;
+
+/** Whether matvec_q4's product over the prepared table takes this shape's groups. */
+// @ts-ignore: decorator
+@inline function q4PreparedFits(cols: i32, group: i32): bool {
+  return (group >= cols || (group & 7) == 0) && chunksPerGroup(cols, group) <= Q4P_MAX_CHUNKS;
+}
+
+/**
+ * acc + one chunk of a quad (16 bytes wb, biased codes) · x's chunk pairs (x04 = [x0, x4] in every i32 lane,
+ * …): lane r + Σ_{c<8} v[r, c] · xq[c].
+ */
+// @ts-ignore: decorator
+@inline function dotQ4Quad(acc: v128, wb: v128, x04: v128, x15: v128, x26: v128, x37: v128, m: v128): v128 {
+  const d01 = i32x4.add(
+    i32x4.dot_i16x8_s(v128.and(wb, m), x04),
+    i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(wb, 4), m), x15),
+  );
+  const d23 = i32x4.add(
+    i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(wb, 8), m), x26),
+    i32x4.dot_i16x8_s(i16x8.shr_u(wb, 12), x37),
+  );
+  return i32x4.add(acc, i32x4.add(d01, d23));
+}
+
+/**
+ * xq (n int16, column order, zero-padded to whole chunks) → per chunk [x0 x4 x1 x5 x2 x6 x3 x7] at dst and
+ * corr[g] = −8 · Σ_{c ∈ g} xq[c] (i32), groups of whole chunks (q4PreparedFits).
+ */
+function toQuadChunks(xq: usize, dst: usize, n: i32, group: i32, corr: usize): void {
+  const chunks = q4Chunks(n, group);
+  const perGroup = chunksPerGroup(n, group);
+  let s = i32x4.splat(0);
+  let g: usize = 0;
+  for (let k = 0; k < chunks; k++) {
+    const v = v128.load(xq + (<usize>k << 4));
+    v128.store(dst + (<usize>k << 4), i16x8.shuffle(v, v, 0, 4, 1, 5, 2, 6, 3, 7));
+    s = i32x4.add(s, i32x4.extadd_pairwise_i16x8_s(v));
+    if ((k + 1) % perGroup == 0 || k + 1 == chunks) {
+      const t = i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3);
+      store<i32>(corr + (g << 2), -(t << 3));
+      g++;
+      s = i32x4.splat(0);
+    }
+  }
+}
+
+/** y[r0 ..] += the first min(4, rows − r0) lanes of v. */
+// @ts-ignore: decorator
+@inline function addQuad(y: usize, r0: i32, rows: i32, v: v128): void {
+  const dst = y + (<usize>r0 << 2);
+  const k = rows - r0;
+  if (k >= 4) v128.store(dst, f32x4.add(v128.load(dst), v));
+  else addLanes(dst, 4, v, k);
+}
+
+/** y (rows) += sx · W·xq over q4_prepare's table at prep (x prepared by toQuadChunks at xs, corr). */
+function productQuadsQ4(prep: usize, rows: i32, cols: i32, group: i32, xs: usize, corr: usize, sx: f32, y: usize): void {
+  const m = keptI32x4(0x000f000f, opaqueZero(rows)); // in a register: loop_constant.ts
+  const chunks = <usize>q4Chunks(cols, group);
+  const perGroup = <usize>chunksPerGroup(cols, group);
+  const gpr = (cols - 1) / group + 1;
+  const sxv = f32x4.splat(sx);
+  const quads = (rows + 3) >> 2;
+  let c = prep + q4ScaleBytes(rows, gpr);
+  let sc = prep;
+  // A block of four quads per pass: each x chunk serves 16 rows; a last block of fewer quads reads zero
+  // codes and scales in the others' places and drops their results.
+  for (let q = 0; q < quads; q += 4) {
+    let f0 = f32x4.splat(0);
+    let f1 = f0;
+    let f2 = f0;
+    let f3 = f0;
+    let xc = xs;
+    let cg = corr;
+    const end = c + (chunks << 6);
+    while (c < end) {
+      const groupEnd = min(end, c + (perGroup << 6));
+      let a0 = v128.load32_splat(cg);
+      let a1 = a0;
+      let a2 = a0;
+      let a3 = a0;
+      do {
+        const xv = v128.load(xc);
+        const x04 = i32x4.shuffle(xv, xv, 0, 0, 0, 0);
+        const x15 = i32x4.shuffle(xv, xv, 1, 1, 1, 1);
+        const x26 = i32x4.shuffle(xv, xv, 2, 2, 2, 2);
+        const x37 = i32x4.shuffle(xv, xv, 3, 3, 3, 3);
+        a0 = dotQ4Quad(a0, v128.load(c), x04, x15, x26, x37, m);
+        a1 = dotQ4Quad(a1, v128.load(c, 16), x04, x15, x26, x37, m);
+        a2 = dotQ4Quad(a2, v128.load(c, 32), x04, x15, x26, x37, m);
+        a3 = dotQ4Quad(a3, v128.load(c, 48), x04, x15, x26, x37, m);
+        c += 64;
+        xc += 16;
+      } while (c < groupEnd);
+      f0 = fold(f0, a0, v128.load(sc));
+      f1 = fold(f1, a1, v128.load(sc, 16));
+      f2 = fold(f2, a2, v128.load(sc, 32));
+      f3 = fold(f3, a3, v128.load(sc, 48));
+      sc += 64;
+      cg += 4;
+    }
+    const n = min(4, quads - q);
+    const r0 = q << 2;
+    addQuad(y, r0, rows, f32x4.mul(f0, sxv));
+    if (n > 1) addQuad(y, r0 + 4, rows, f32x4.mul(f1, sxv));
+    if (n > 2) addQuad(y, r0 + 8, rows, f32x4.mul(f2, sxv));
+    if (n > 3) addQuad(y, r0 + 12, rows, f32x4.mul(f3, sxv));
+  }
+}
+
+/** matvec_q4 over q4_prepare's table (q4PreparedFits): x to int16, chunked; Inf/NaN: the exact path. */
+function matvecQ4Prepared(
+  w: usize, scales: usize, prep: usize, rows: i32, cols: i32, group: i32, x: usize, y: usize, scratch: usize,
+): void {
+  const S = xStride(cols) << 1; // bytes
+  const sx = quantizeX(x, cols, scratch, false, group, 0);
+  if (sx == 0) return;
+  if (isNaN(sx)) {
+    floatRows(w, scales, rows, cols, group, x, y, 4);
+    return;
+  }
+  memory.fill(scratch + (<usize>cols << 1), 0, <usize>(((cols + 7) & ~7) - cols) << 1);
+  toQuadChunks(scratch, scratch + S, cols, group, scratch + 2 * S);
+  productQuadsQ4(prep, rows, cols, group, scratch + S, scratch + 2 * S, sx, y);
+}
+
 // @ts-ignore: decorator
 @inline function matvecQ(
   w: usize, scales: usize, rows: i32, cols: i32, group: i32, x: usize, y: usize, scratch: usize, bits: i32,
   copy: usize,
 ): void {
   if (rows <= 0 || cols <= 0) return;
+  if (bits == 4 && copy != 0 && q4PreparedFits(cols, group)) {
+    matvecQ4Prepared(w, scales, copy, rows, cols, group, x, y, scratch);
+    return;
+  }
   const phased = bits == 4 && q4Fast(cols, group);
   const sx = quantizeX(x, cols, scratch, phased, group, scratch + (xStride(cols) << 1));
   if (sx == 0) return;
@@ -738,9 +887,14 @@ export function matvec_q8(
   matvecQ(w, scales, rows, cols, group, x, y, scratch, 8, copy);
 }
 
-/** As matvec_q8 with W as int4 codes (row stride ⌈cols/2⌉ bytes, low nibble first). */
-export function matvec_q4(w: usize, scales: usize, rows: i32, cols: i32, group: i32, x: usize, y: usize, scratch: usize): void {
-  matvecQ(w, scales, rows, cols, group, x, y, scratch, 4, 0);
+/**
+ * As matvec_q8 with W as int4 codes (row stride ⌈cols/2⌉ bytes, low nibble first). `prep`: q4_prepare's
+ * table of W (read instead of W where its groups fit, see "int4 over q4_prepare's table"), or 0.
+ */
+export function matvec_q4(
+  w: usize, scales: usize, rows: i32, cols: i32, group: i32, x: usize, y: usize, scratch: usize, prep: usize,
+): void {
+  matvecQ(w, scales, rows, cols, group, x, y, scratch, 4, prep);
 }
 
 /** W as matvec_q8; X: (n, cols) f32; Y: (n, rows) += X·Wᵀ. W is read once per four timesteps. */
