@@ -141,7 +141,7 @@ export interface KernelExports {
     y: number,
     scratch: number,
   ): void;
-  /** As matmat_q8 with int4 codes. */
+  /** As matmat_q8 with int4 codes; `prep` as matvec_q4's (then one matvec over the table per timestep). */
   matmat_q4(
     w: number,
     scales: number,
@@ -152,6 +152,7 @@ export interface KernelExports {
     n: number,
     y: number,
     scratch: number,
+    prep?: number,
   ): void;
   /** out: (cols) f32 ← row `row` of an int8 matrix (q · scale). */
   gather_q8(w: number, scales: number, cols: number, group: number, row: number, out: number): void;

@@ -81,6 +81,7 @@ function runMatmat(
   x: Float32Array,
   n: number,
   y0: Float32Array,
+  prepared = false,
 ): Float32Array {
   const arena = new Arena(k);
   const pw = putBytes(arena, q.data, "W");
@@ -89,8 +90,12 @@ function runMatmat(
   const py = putBytes(arena, y0, "Y");
   const scratch = arena.alloc(quantizedScratchBytes(cols), "scratch");
   const g = Math.min(group, cols);
+  // `prepared` (int4): from q4_prepare's table.
+  const tableBytes = prepared && bits === 4 ? preparedTableBytes(4, rows, cols, g) : 0;
+  const prep = tableBytes ? arena.alloc(tableBytes, "prep") : 0;
+  if (prep) k.exports.q4_prepare(pw, ps, rows, cols, g, prep);
   if (bits === 8) k.exports.matmat_q8(pw, ps, rows, cols, g, px, n, py, scratch);
-  else k.exports.matmat_q4(pw, ps, rows, cols, g, px, n, py, scratch);
+  else k.exports.matmat_q4(pw, ps, rows, cols, g, px, n, py, scratch, prep);
   arena.checkGuards();
   return arena.f32(py, n * rows);
 }
@@ -189,6 +194,13 @@ for (const bits of [8, 4] as const) {
             expected,
             `Y (${rows}×${cols}, group ${group}, n ${n})`,
           );
+          if (bits === 4) {
+            assertAllClose(
+              runMatmat(bits, q, rows, cols, group, x, n, y0, true),
+              expected,
+              `Y from the table (${rows}×${cols}, group ${group}, n ${n})`,
+            );
+          }
         }
       }
     }
@@ -261,6 +273,7 @@ for (const bits of [8, 4] as const) {
     const expected = y0.slice();
     matmatQuantized(bits, q.data, q.scales, rows, cols, group, x, n, expected);
     assertAllClose(runMatmat(bits, q, rows, cols, group, x, n, y0), expected, "Y");
+    assertAllClose(runMatmat(bits, q, rows, cols, group, x, n, y0, true), expected, "Y, prepared");
   });
 }
 

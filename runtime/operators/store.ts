@@ -168,7 +168,10 @@ export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number)
     rows,
     cols,
     matvec: (x, y) => matvec(w, s, rows, cols, g, x, y, scratch, q8 ? copy() : ready()),
-    matmat: (x, n, y) => matmat(w, s, rows, cols, g, x, n, y, scratch),
+    matmat: (x, n, y) =>
+      q8
+        ? matmat(w, s, rows, cols, g, x, n, y, scratch)
+        : matmat(w, s, rows, cols, g, x, n, y, scratch, ready()),
     gatherRow: (row, out) => gather(w, s, cols, g, row, out),
   };
   // relaxed int4 pads each group to whole 8-column chunks: any group size but 1 (below cols).
