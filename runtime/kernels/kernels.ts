@@ -109,7 +109,7 @@ export interface KernelExports {
   q8_interleave(w: number, rows: number, cols: number, group: number, out: number): void;
   /**
    * As matvec_q8 with int4 codes (row stride ⌈cols/2⌉ bytes, element 2k in the low nibble of byte k). `prep`:
-   * q4_prepare's table of W, read instead of W where its groups are whole 8-column chunks (the same
+   * q4_prepare's table of W, read instead of W for groups of 2..8184 columns (or one per row; the same
    * integer sums, four rows per lane set), or 0 (the rows as stored).
    */
   matvec_q4(

@@ -34,7 +34,7 @@ function groupsFor(bits: QuantBits, cols: number): number[] {
   // (int4: each combination of the 32-, 16- and 8-column steps and the scalar tail)
   const list = bits === 8
     ? [Math.max(cols, 1), 16, 48, 5]
-    : [32, 64, 128, 7, 6, 24, 48, 56, Math.max(cols, 1) + 3];
+    : [32, 64, 128, 7, 6, 24, 48, 56, 2, 50, Math.max(cols, 1) + 3];
   return [...new Set(list)];
 }
 

@@ -662,19 +662,20 @@ function floatRows(w: usize, scales: usize, rows: i32, cols: i32, group: i32, x:
 // pairs it with x's columns k and k + 4, and one i32x4.dot_i16x8_s per nibble sums each row in its own
 // i32 lane: no horizontal sums, and each group's scales for the quad are one v128. x: int16 as quantizeX
 // (the same codes as the plain product, so the same integer group sums), per chunk [x0 x4 x1 x5 x2 x6 x3
-// x7]; the sums start at −8 · Σ_{c ∈ g} xq (the bias). Groups must be whole chunks (a multiple of 8, or
-// ≥ cols) of at most Q4P_MAX_CHUNKS chunks: after k of a group's n columns a lane holds
-// Σ_{c<k} (v − 8)·xq − 8 · Σ_{c≥k} xq, |·| ≤ 8 · 32767 · n < 2^31 for n ≤ 8184 (longer groups: the
-// row-major path, whose sums flush every 512 columns).
-// Scratch (quantizedScratchBytes): xq at 0, the chunked copy at 2 · S, the corrections at 4 · S bytes.
+// x7]; the sums start at −8 · Σ_{c ∈ g} xq (the bias). Any group of 2 or more columns (each padded to whole
+// chunks by the table, as for the relaxed products) of at most Q4P_MAX_COLUMNS: after k of a group's n
+// columns a lane holds Σ_{c<k} (v − 8)·xq − 8 · Σ_{c≥k} xq, |·| ≤ 8 · 32767 · n < 2^31 for n ≤ 8184
+// (longer groups and groups of one column: the row-major path, whose sums flush every 512 columns).
+// Scratch (quantizedScratchBytes = 16 · S bytes, S = xStride(cols) ≥ cols + 8): xq at 0, the chunked copy at
+// 2 · S bytes (≤ 8 · cols + 16: group 2 pads 2 columns to 8), the corrections at 10 · S (4 per group).
 
 // @ts-ignore: decorator
-@inline const Q4P_MAX_CHUNKS: i32 = 1023;
+@inline const Q4P_MAX_COLUMNS: i32 = 8184;
 
 /** Whether matvec_q4's product over the prepared table takes this shape's groups. */
 // @ts-ignore: decorator
 @inline function q4PreparedFits(cols: i32, group: i32): bool {
-  return (group >= cols || (group & 7) == 0) && chunksPerGroup(cols, group) <= Q4P_MAX_CHUNKS;
+  return (group >= 2 || group >= cols) && min(group, cols) <= Q4P_MAX_COLUMNS;
 }
 
 /**
@@ -695,24 +696,33 @@ function floatRows(w: usize, scales: usize, rows: i32, cols: i32, group: i32, x:
 }
 
 /**
- * xq (n int16, column order, zero-padded to whole chunks) → per chunk [x0 x4 x1 x5 x2 x6 x3 x7] at dst and
- * corr[g] = −8 · Σ_{c ∈ g} xq[c] (i32), groups of whole chunks (q4PreparedFits).
+ * xq (n int16, column order, at least 8 readable past n) → per chunk [x0 x4 x1 x5 x2 x6 x3 x7] at dst, group
+ * g's from chunk g · ⌈group/8⌉, and corr[g] = −8 · Σ_{c ∈ g} xq[c] (i32). A group's last chunk may carry the
+ * next group's (or past n, any) x: the table's codes there are 0 and add nothing.
  */
 function toQuadChunks(xq: usize, dst: usize, n: i32, group: i32, corr: usize): void {
-  const chunks = q4Chunks(n, group);
-  const perGroup = chunksPerGroup(n, group);
-  let s = i32x4.splat(0);
-  let g: usize = 0;
-  for (let k = 0; k < chunks; k++) {
-    const v = v128.load(xq + (<usize>k << 4));
-    v128.store(dst + (<usize>k << 4), i16x8.shuffle(v, v, 0, 4, 1, 5, 2, 6, 3, 7));
-    s = i32x4.add(s, i32x4.extadd_pairwise_i16x8_s(v));
-    if ((k + 1) % perGroup == 0 || k + 1 == chunks) {
-      const t = i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3);
-      store<i32>(corr + (g << 2), -(t << 3));
-      g++;
-      s = i32x4.splat(0);
+  const perGroup = <usize>chunksPerGroup(n, group) << 4; // bytes of chunked x per whole group
+  let d = dst;
+  let gi: usize = 0;
+  for (let g0 = 0; g0 < n; g0 += group) {
+    const len = min(n, g0 + group) - g0;
+    const src = xq + (<usize>g0 << 1);
+    let sv = i32x4.splat(0);
+    let c = 0;
+    for (; c + 8 <= len; c += 8) {
+      const v = v128.load(src + (<usize>c << 1));
+      v128.store(d + (<usize>c << 1), i16x8.shuffle(v, v, 0, 4, 1, 5, 2, 6, 3, 7));
+      sv = i32x4.add(sv, i32x4.extadd_pairwise_i16x8_s(v));
     }
+    let sum = i32x4.extract_lane(sv, 0) + i32x4.extract_lane(sv, 1) + i32x4.extract_lane(sv, 2) + i32x4.extract_lane(sv, 3);
+    if (c < len) {
+      const v = v128.load(src + (<usize>c << 1));
+      v128.store(d + (<usize>c << 1), i16x8.shuffle(v, v, 0, 4, 1, 5, 2, 6, 3, 7));
+      for (; c < len; c++) sum += <i32>load<i16>(src + (<usize>c << 1));
+    }
+    store<i32>(corr + gi, -(sum << 3));
+    gi += 4;
+    d += perGroup;
   }
 }
 
@@ -784,16 +794,15 @@ function productQuadsQ4(prep: usize, rows: i32, cols: i32, group: i32, xs: usize
 function matvecQ4Prepared(
   w: usize, scales: usize, prep: usize, rows: i32, cols: i32, group: i32, x: usize, y: usize, scratch: usize,
 ): void {
-  const S = xStride(cols) << 1; // bytes
+  const S = xStride(cols) << 1; // bytes of one int16 copy of x
   const sx = quantizeX(x, cols, scratch, false, group, 0);
   if (sx == 0) return;
   if (isNaN(sx)) {
     floatRows(w, scales, rows, cols, group, x, y, 4);
     return;
   }
-  memory.fill(scratch + (<usize>cols << 1), 0, <usize>(((cols + 7) & ~7) - cols) << 1);
-  toQuadChunks(scratch, scratch + S, cols, group, scratch + 2 * S);
-  productQuadsQ4(prep, rows, cols, group, scratch + S, scratch + 2 * S, sx, y);
+  toQuadChunks(scratch, scratch + S, cols, group, scratch + 5 * S);
+  productQuadsQ4(prep, rows, cols, group, scratch + S, scratch + 5 * S, sx, y);
 }
 
 // @ts-ignore: decorator
@@ -889,7 +898,7 @@ export function matvec_q8(
 
 /**
  * As matvec_q8 with W as int4 codes (row stride ⌈cols/2⌉ bytes, low nibble first). `prep`: q4_prepare's
- * table of W (read instead of W where its groups fit, see "int4 over q4_prepare's table"), or 0.
+ * table of W (read instead of W for groups of 2..8184 columns, see "int4 over q4_prepare's table"), or 0.
  */
 export function matvec_q4(
   w: usize, scales: usize, rows: i32, cols: i32, group: i32, x: usize, y: usize, scratch: usize, prep: usize,
