@@ -119,6 +119,8 @@ Deno.test("tt kernels equal the references with 1, 2 and 4 cores, modes of 1, an
     [9, 4, [3, 1, 3], [1, 4, 1]],
     // the fast split (compiler/methods/tt.ts): P = 4 in every step, the core-row-major loop of tt_matvec_f32
     [40, 20, [10, 2, 2], [2, 2, 5]],
+    // … with the relaxed outer products' eight-row passes, a remainder of rows and columns past a quad
+    [212, 20, [53, 2, 2], [2, 2, 5]],
     // P = 6, 12, 15: four A rows per dot product and a remainder of 2 or 3
     [30, 24, [5, 2, 3], [3, 2, 4]],
   ];

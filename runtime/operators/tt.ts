@@ -10,11 +10,11 @@
  * scratch is this operator's alone, so the runtime holds a compressed core and its f32 copy.
  *
  * Products: tt_matvec_f32 / tt_matmat_f32, or with the relaxed module their copies tt_matvec_f32r /
- * tt_matmat_f32r, whose steps with four right-hand rows (every step of the fast split) are outer products
- * with fused multiply-adds (as/tt.ts, `outer4`).
+ * tt_matmat_f32r (fused multiply-adds); steps with four right-hand rows (every step of the fast split) are
+ * outer products, eight core rows at a time (as/tt.ts, `outer4`).
  *
  * Scratch: the kernels' descriptor (4 + 5d i32), three work buffers of maxInter floats
- * (`ttWorkFloats`; the third for the relaxed products), decoded cores, and what each decoded core's leaf
+ * (`ttWorkFloats`; the third for the outer products' transposed input), decoded cores, and what each decoded core's leaf
  * needs to decode (f16 scales as f32).
  *
  * Row gathers (`{ gathers: true }`, the embedding): a row r = (i_0 … i_{d−1}) is the left-to-right product
@@ -66,7 +66,7 @@ function layout(m: TensorTrainInfo, gathers: boolean) {
   const desc = 0;
   const maxInter = ttWorkFloats(m.rowModes, m.colModes, m.ranks);
   const work = desc + align16(4 * (4 + 5 * d));
-  // Two work buffers, and a third for the relaxed products' transposed step input (as/tt.ts, outer4).
+  // Two work buffers, and a third for the products' transposed step input (as/tt.ts, outer4).
   let end = work + align16(4 * 3 * maxInter);
   // Gathers with d ≥ 2: the prefix descriptor (cores 0 … d−2), the row before cropping, the last core
   // transposed (m_{d−1} · n_{d−1} · R_{d−1} floats), the whole rows kept, the prefix cache.

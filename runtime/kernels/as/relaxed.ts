@@ -897,8 +897,8 @@ export function blocks_matmat_q8r(
 export { log_softmax as log_softmax_r } from "./log_softmax";
 
 // ---- tensor-train products with fused multiply-adds ----
-// tt.ts compiled with relaxed SIMD: its P = 4 steps (every step of the fast split) run as outer products
-// (`outer4` there); work: 3 · maxInter floats.
+// tt.ts compiled with relaxed SIMD: the multiply-adds of its P = 4 steps' outer products (every step of the
+// fast split, `outer4` there) fused; work: 3 · maxInter floats.
 export { tt_matmat_f32 as tt_matmat_f32r, tt_matvec_f32 as tt_matvec_f32r } from "./tt";
 
 // ---- f32 matrix × matrix with fused multiply-adds ----
