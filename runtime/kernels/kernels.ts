@@ -303,11 +303,12 @@ export interface RelaxedKernelExports {
   /** Y (n, rows) += X·Wᵀ, W int4 (any group but 1 below cols) copied by q4_prepare; each timestep to 8 bits. */
   matmat_q4r: RelaxedMatmat;
   /**
-   * How matvec_q4r/matmat_q4r sum a group: 0 i32 dot products, 1 i16 ones (widened every 32 columns), −1 (the
-   * default) by the engine's dot product: i16 where relaxed_dot_flavor() is 65534 (x86 without AVX-VNNI),
-   * else i32; returns the mode set (0 or 1). The sums, and so the results, are the same; only speed differs.
+   * How matvec_q4r/matmat_q4r and blocks_matmat_q8r sum: 0 i32 dot products, 1 i16 ones (widened every 32
+   * columns for int4, every block for blocks), −1 (the default) by the engine's dot product: i16 where
+   * relaxed_dot_flavor() is 65534 (x86 without AVX-VNNI), else i32; returns the mode set (0 or 1). The sums,
+   * and so the results, are the same; only speed differs.
    */
-  q4_sums(mode: number): number;
+  dot_sums(mode: number): number;
   /**
    * The relaxed i8 × i7 dot product on 127 × 255 (out of the i7 range on purpose): 65534 where it is
    * pmaddubsw + pmaddwd (x86 without AVX-VNNI: pair sums saturate), 129540 with vpdpbusd, −508 with Arm's sdot.

@@ -216,17 +216,17 @@ Deno.test({
   },
 });
 
-// int4 runs each test with its groups summed in i32 and in i16 (q4_sums; by default the engine's dot
+// int4 runs each test with its groups summed in i32 and in i16 (dot_sums; by default the engine's dot
 // product decides, see as/relaxed.ts), int8 once.
 for (const [bits, sums] of [[8, -1], [4, 0], [4, 1]] as const) {
   const mode = bits === 4 ? `, ${sums ? "i16" : "i32"} sums` : "";
   /** Runs body with the int4 sums set to this case's mode, then restores the default. */
   const withSums = (body: () => void) => () => {
-    rx?.q4_sums(sums);
+    rx?.dot_sums(sums);
     try {
       body();
     } finally {
-      rx?.q4_sums(-1);
+      rx?.dot_sums(-1);
     }
   };
   Deno.test({
@@ -349,12 +349,12 @@ for (const [bits, sums] of [[8, -1], [4, 0], [4, 1]] as const) {
 
 Deno.test({
   name:
-    "relaxed_dot_flavor is one of the three known dot products, and q4_sums(-1) picks i16 sums only for pmaddubsw's",
+    "relaxed_dot_flavor is one of the three known dot products, and dot_sums(-1) picks i16 sums only for pmaddubsw's",
   ignore: skip,
   fn() {
     const flavor = rx!.relaxed_dot_flavor();
     assert.ok([65534, 129540, -508].includes(flavor), `flavor ${flavor}`);
-    assert.equal(rx!.q4_sums(-1), flavor === 65534 ? 1 : 0, "the default int4 sums");
+    assert.equal(rx!.dot_sums(-1), flavor === 65534 ? 1 : 0, "the default int4 sums");
   },
 });
 

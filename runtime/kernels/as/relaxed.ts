@@ -378,7 +378,7 @@ export function matmat_q8r(
 // a chunk's low (or high) nibbles with its 4 even (or odd) x codes repeated in every lane sums each row of
 // the quad in its own i32 lane. Per 32
 // codes: one load, and + shift + and, two dot products — i32 ones (one vpdpbusd each with AVX-VNNI), or on x86
-// without VNNI i16 ones (pmaddubsw) and two i16 adds, the i16 sums widened every four chunks (q4SumsMode).
+// without VNNI i16 ones (pmaddubsw) and two i16 adds, the i16 sums widened every four chunks (dotSumsMode).
 // x: quantized to 8 bits in column order (the staging copy), then per chunk [4 even | 4 odd] codes at xs
 // (zeros in the padding), and corr[16·g] = −8 · Σ_{c ∈ g} xq[c]. Any group size but 1 (below cols): its
 // padded x must fit the 4 · S bytes before the staging copy (group 2 pads 2 columns to 8: 4×); with group 1
@@ -418,7 +418,7 @@ const Q4_I16_CHUNKS = 4;
 // case): 127 · 255 summed by pmaddubsw saturates each pair at 32767 (lane 65534); vpdpbusd gives 129540
 // and sdot, reading 255 as −1, −508. Measured on the decoder shape (AMD EPYC without VNNI): i16 sums 0.77–0.86
 // of the i32 time; the i32 chain is what ran on AVX-VNNI (30.2–31.4 µs warm there).
-let q4SumsMode: i32 = -1; // −1: not decided yet; 0: i32 sums; 1: i16 sums
+let dotSumsMode: i32 = -1; // −1: not decided yet; 0: i32 sums; 1: i16 sums (int4 and block-sparse products)
 
 /** i32x4.relaxed_dot_i8x16_i7x16_add_s's lane 0 for 127 × 255 in every byte (see above); z = 0, opaque. */
 function dotFlavor(z: i32): i32 {
@@ -433,13 +433,13 @@ export function relaxed_dot_flavor(): i32 {
 }
 
 /**
- * Sets how the int4 products sum a group: 0 i32, 1 i16, −1 by the dot-product flavour (the default: i16
- * where pmaddubsw saturates, that is x86 without VNNI); returns the mode set (0 or 1). Both give the same
- * sums; tests run each.
+ * Sets how the int4 and block-sparse products sum: 0 i32 dot products, 1 i16 ones, −1 by the dot-product
+ * flavour (the default: i16 where pmaddubsw saturates, that is x86 without VNNI); returns the mode set (0 or
+ * 1). Both give the same sums; tests run each.
  */
-export function q4_sums(mode: i32): i32 {
-  q4SumsMode = mode < 0 ? (dotFlavor(opaqueZero(mode + 1)) == 65534 ? 1 : 0) : min(mode, 1);
-  return q4SumsMode;
+export function dot_sums(mode: i32): i32 {
+  dotSumsMode = mode < 0 ? (dotFlavor(opaqueZero(mode + 1)) == 65534 ? 1 : 0) : min(mode, 1);
+  return dotSumsMode;
 }
 
 /**
@@ -502,8 +502,8 @@ export function matvec_q4r(
 function q4Product(
   w: usize, prep: usize, rows: i32, cols: i32, group: i32, x: usize, m: f32, y: usize, scratch: usize,
 ): void {
-  if (q4SumsMode < 0) q4_sums(-1);
-  if (q4SumsMode) q4ProductWith(w, prep, rows, cols, group, x, m, y, scratch, true);
+  if (dotSumsMode < 0) dot_sums(-1);
+  if (dotSumsMode) q4ProductWith(w, prep, rows, cols, group, x, m, y, scratch, true);
   else q4ProductWith(w, prep, rows, cols, group, x, m, y, scratch, false);
 }
 
@@ -630,7 +630,7 @@ export function matmat_q4r(
 
 import { f16Even, f16EvenMask, f16Odd, f16OddMask, prepareF16X } from "./f16";
 import { hsum4, hsum4i, tailF16Rows } from "./dot";
-import { keptI8x16, opaqueZero } from "./loop_constant";
+import { keptI16x8, keptI8x16, opaqueZero } from "./loop_constant";
 
 /** [p0·x, p1·x, p2·x, p3·x] for four f16 rows free of Inf/NaN, x prepared at xs (x itself for the tail). */
 // @ts-ignore: decorator
@@ -795,7 +795,33 @@ function blocksProduct(
   rowPtr: usize, idx: usize, vals: usize, scales: usize, group: i32, c: i32, rows: i32, u: usize, sx: f32,
   y: usize,
 ): void {
+  if (dotSumsMode < 0) dot_sums(-1);
+  if (dotSumsMode) blocksProductWith(rowPtr, idx, vals, scales, group, c, rows, u, sx, y, true);
+  else blocksProductWith(rowPtr, idx, vals, scales, group, c, rows, u, sx, y, false);
+}
+
+/**
+ * i16 dot products of 16 codes v (any int8) with x's codes + 64 (xv) and with 64 (k64), subtracted: per i16
+ * lane Σ of two columns' q · xq, |·| ≤ 2 · 128 · 63 (no pair saturates: 2 · 128 · 127 < 2^15).
+ */
+// @ts-ignore: decorator
+@inline function dot16Offset(v: v128, xv: v128, k64: v128): v128 {
+  return i16x8.sub(i16x8.relaxed_dot_i8x16_i7x16_s(v, xv), i16x8.relaxed_dot_i8x16_i7x16_s(v, k64));
+}
+
+/**
+ * blocksProduct with i16 dot products (`i16`, a constant where inlined: on x86 without VNNI each is one
+ * pmaddubsw, the i32 one three, so a block's two codes · x and two codes · 64 products cost 2 + 2 + 3
+ * instructions per 16 codes instead of 12: decoder 4 × 8 blocks 0.835–0.847 of the time, the same sums) or
+ * i32 ones (one vpdpbusd each with AVX-VNNI, one sdot on Arm).
+ */
+// @ts-ignore: decorator
+@inline function blocksProductWith(
+  rowPtr: usize, idx: usize, vals: usize, scales: usize, group: i32, c: i32, rows: i32, u: usize, sx: f32,
+  y: usize, i16: bool,
+): void {
   const k64 = keptI8x16(64, opaqueZero(rows));
+  const ones = keptI16x8(1, opaqueZero(rows)); // i32x4.dot_i16x8_s against it: pairs of i16 lanes widened
   const rc = c << 2;
   const perSegment = BLOCK_SEGMENT / rc;
   const blocksPerGroup = group / rc;
@@ -816,15 +842,24 @@ function blocksProduct(
       let o1 = a0;
       let t: v128; // the run's four row sums, exact
       if (c == 8) {
-        for (; k < end; k++) {
-          const v = vals + (<usize>k << 5);
-          const xv = v128.load64_splat(u + (blockColumn(idx, k) << 3));
-          const v01 = v128.load(v);
-          const v23 = v128.load(v, 16);
-          a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v01, xv, a0);
-          o0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v01, k64, o0);
-          a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v23, xv, a1);
-          o1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v23, k64, o1);
+        if (i16) {
+          for (; k < end; k++) {
+            const v = vals + (<usize>k << 5);
+            const xv = v128.load64_splat(u + (blockColumn(idx, k) << 3));
+            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(dot16Offset(v128.load(v), xv, k64), ones));
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(dot16Offset(v128.load(v, 16), xv, k64), ones));
+          }
+        } else {
+          for (; k < end; k++) {
+            const v = vals + (<usize>k << 5);
+            const xv = v128.load64_splat(u + (blockColumn(idx, k) << 3));
+            const v01 = v128.load(v);
+            const v23 = v128.load(v, 16);
+            a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v01, xv, a0);
+            o0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v01, k64, o0);
+            a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v23, xv, a1);
+            o1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v23, k64, o1);
+          }
         }
         const t0 = i32x4.sub(a0, o0);
         const t1 = i32x4.sub(a1, o1);
@@ -834,7 +869,16 @@ function blocksProduct(
         let a3 = a0;
         let o2 = a0;
         let o3 = a0;
-        for (; k < end; k++) {
+        if (i16) {
+          for (; k < end; k++) {
+            const v = vals + (<usize>k << 6);
+            const xv = v128.load(u + (blockColumn(idx, k) << 4));
+            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(dot16Offset(v128.load(v), xv, k64), ones));
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(dot16Offset(v128.load(v, 16), xv, k64), ones));
+            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(dot16Offset(v128.load(v, 32), xv, k64), ones));
+            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(dot16Offset(v128.load(v, 48), xv, k64), ones));
+          }
+        } else for (; k < end; k++) {
           const v = vals + (<usize>k << 6);
           const xv = v128.load(u + (blockColumn(idx, k) << 4));
           const v0 = v128.load(v);
