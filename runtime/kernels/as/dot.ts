@@ -269,3 +269,12 @@ export function dotRowF16X4Prepared(
   if (m > 2) store<f32>(dst + 2 * step, load<f32>(dst + 2 * step) + f32x4.extract_lane(s, 2));
   if (m > 3) store<f32>(dst + 3 * step, load<f32>(dst + 3 * step) + f32x4.extract_lane(s, 3));
 }
+
+/** y[r0 ..] += the first min(4, rows − r0) lanes of v (a quad of rows' sums; rows − r0 ≥ 1). */
+// @ts-ignore: decorator
+@inline export function addQuad(y: usize, r0: i32, rows: i32, v: v128): void {
+  const dst = y + (<usize>r0 << 2);
+  const k = rows - r0;
+  if (k >= 4) v128.store(dst, f32x4.add(v128.load(dst), v));
+  else addLanes(dst, 4, v, k);
+}

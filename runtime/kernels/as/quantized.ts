@@ -29,7 +29,7 @@
 // int4 permutation. Partial SIMD steps read up to 6 elements past cols there, never past the codes.
 // `group` must be in 1..cols (the caller clamps a file's larger group_size to cols: same meaning).
 
-import { hsum4i } from "./dot";
+import { addLanes, addQuad, hsum4i } from "./dot";
 import { chunksPerGroup, q4Chunks, q4ScaleBytes } from "./prepared";
 import { keptI32x4, opaqueZero } from "./loop_constant";
 
@@ -63,14 +63,6 @@ import { keptI32x4, opaqueZero } from "./loop_constant";
   return f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(v0), 1, v1), 2, v2), 3, v3);
 }
 
-/** Adds the first m (1..4) lanes of s to y[0], y[step], … */
-// @ts-ignore: decorator
-@inline function addLanes(dst: usize, step: usize, s: v128, m: i32): void {
-  store<f32>(dst, load<f32>(dst) + f32x4.extract_lane(s, 0));
-  if (m > 1) store<f32>(dst + step, load<f32>(dst + step) + f32x4.extract_lane(s, 1));
-  if (m > 2) store<f32>(dst + 2 * step, load<f32>(dst + 2 * step) + f32x4.extract_lane(s, 2));
-  if (m > 3) store<f32>(dst + 3 * step, load<f32>(dst + 3 * step) + f32x4.extract_lane(s, 3));
-}
 
 /** Adds t to lane 0 of the i32x4 a. */
 // @ts-ignore: decorator
@@ -726,14 +718,6 @@ function toQuadChunks(xq: usize, dst: usize, n: i32, group: i32, corr: usize): v
   }
 }
 
-/** y[r0 ..] += the first min(4, rows − r0) lanes of v. */
-// @ts-ignore: decorator
-@inline function addQuad(y: usize, r0: i32, rows: i32, v: v128): void {
-  const dst = y + (<usize>r0 << 2);
-  const k = rows - r0;
-  if (k >= 4) v128.store(dst, f32x4.add(v128.load(dst), v));
-  else addLanes(dst, 4, v, k);
-}
 
 /** y (rows) += sx · W·xq over q4_prepare's table at prep (x prepared by toQuadChunks at xs, corr). */
 function productQuadsQ4(prep: usize, rows: i32, cols: i32, group: i32, xs: usize, corr: usize, sx: f32, y: usize): void {
@@ -746,7 +730,9 @@ function productQuadsQ4(prep: usize, rows: i32, cols: i32, group: i32, xs: usize
   let c = prep + q4ScaleBytes(rows, gpr);
   let sc = prep;
   // A block of four quads per pass: each x chunk serves 16 rows; a last block of fewer quads reads zero
-  // codes and scales in the others' places and drops their results.
+  // codes and scales in the others' places and drops their results. (The pass of relaxed.ts's
+  // q4ProductWith over the same table; its chunks hold 8-bit x and its sums run through relaxed dot
+  // products, the i16 ones in a loop of their own: the two modules share the layout, not this loop.)
   for (let q = 0; q < quads; q += 4) {
     let f0 = f32x4.splat(0);
     let f1 = f0;

@@ -44,14 +44,6 @@
   return <usize>((cols + 39) & ~31);
 }
 
-/** Adds the first m (1..4) lanes of s to the f32 at dst, dst + step, … */
-// @ts-ignore: decorator
-@inline function addLanes(dst: usize, step: usize, s: v128, m: i32): void {
-  store<f32>(dst, load<f32>(dst) + f32x4.extract_lane(s, 0));
-  if (m > 1) store<f32>(dst + step, load<f32>(dst + step) + f32x4.extract_lane(s, 1));
-  if (m > 2) store<f32>(dst + 2 * step, load<f32>(dst + 2 * step) + f32x4.extract_lane(s, 2));
-  if (m > 3) store<f32>(dst + 3 * step, load<f32>(dst + 3 * step) + f32x4.extract_lane(s, 3));
-}
 
 // @ts-ignore: decorator
 @inline function pack4f(v0: f32, v1: f32, v2: f32, v3: f32): v128 {
@@ -489,14 +481,6 @@ export function matvec_q4r(
   return 1;
 }
 
-/** y[r0 ..] += the first min(4, rows − r0) lanes of v. */
-// @ts-ignore: decorator
-@inline function addQuad(y: usize, r0: i32, rows: i32, v: v128): void {
-  const dst = y + (<usize>r0 << 2);
-  const k = rows - r0;
-  if (k >= 4) v128.store(dst, f32x4.add(v128.load(dst), v));
-  else addLanes(dst, 4, v, k);
-}
 
 /** y (rows) += W·x for matvec_q4r, x finite with max|x| = m > 0. */
 function q4Product(
@@ -629,7 +613,7 @@ export function matmat_q4r(
 // Weights must be free of Inf/NaN (the caller checks them once with kernels.wasm's f16_finite).
 
 import { f16Even, f16EvenMask, f16Odd, f16OddMask, prepareF16X } from "./f16";
-import { hsum4, hsum4i, tailF16Rows } from "./dot";
+import { addLanes, addQuad, hsum4, hsum4i, tailF16Rows } from "./dot";
 import { keptI16x8, keptI8x16, opaqueZero } from "./loop_constant";
 
 /** [p0·x, p1·x, p2·x, p3·x] for four f16 rows free of Inf/NaN, x prepared at xs (x itself for the tail). */
