@@ -22,12 +22,6 @@
   return i32x4.splat(v | zero);
 }
 
-/** i16x8.splat(v), computed where it stands; `zero` from opaqueZero. */
-// @ts-ignore: decorator
-@inline export function keptI16x8(v: i32, zero: i32): v128 {
-  return i16x8.splat(<i16>(v | zero));
-}
-
 /** i8x16.splat(v), computed where it stands; `zero` from opaqueZero. */
 // @ts-ignore: decorator
 @inline export function keptI8x16(v: i32, zero: i32): v128 {
