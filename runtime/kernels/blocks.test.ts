@@ -223,6 +223,71 @@ function termMagnitudes(m: BlocksMatrix, x: Float32Array): Float64Array {
 // product decides).
 const kr = await instantiateKernels(undefined, true);
 const rx = kr.relaxed;
+/** blocks_matmat_q8r against the reference for one block shape (the sums mode already set). */
+function checkBlocksQ8r(shape: readonly [number, number]) {
+  for (const rows of SIZES) {
+    for (const cols of [...SIZES, 700]) {
+      for (const density of [0.2, 1]) {
+        for (const group of [shape[0] * shape[1], 3 * shape[0] * shape[1], 512, 4096]) {
+          const rand = rng(rows * 1000 + cols + shape[1] + density * 100 + group);
+          const m = randomBlocks(rows, cols, shape, density, "int8", group, rand);
+          const v = m.values as Extract<BlocksMatrix["values"], { kind: "int8" }>;
+          if (v.data.length > 1) [v.data[0], v.data[1]] = [0x80, 127]; // −128 and 127
+          const n = rows % 3 === 0 ? 3 : 1;
+          const x = randomF32(n * cols, rand, -2, 2);
+          const y0 = randomF32(n * rows, rand);
+          const arena = new Arena(kr, 4);
+          const [rowPtr, idx, vals, , scales, g, , c] = place(arena, m);
+          const px = arena.put(x, "x");
+          const py = arena.put(y0, "y");
+          const scratch = arena.alloc(blocksScratchBytes(cols), "scratch");
+          assert.equal(
+            rx!.blocks_matmat_q8r(rowPtr, idx, vals, scales, g, c, rows, cols, px, n, py, scratch),
+            1,
+          );
+          const expected = y0.slice();
+          for (let t = 0; t < n; t++) {
+            blocksMatvec(
+              m,
+              x.subarray(t * cols, (t + 1) * cols),
+              expected.subarray(t * rows, (t + 1) * rows),
+              RELAXED_Q8_LEVELS,
+            );
+          }
+          // Each run of one scale is exact in integers; the runs' terms add in f32 (the reference in f64), so
+          // where many small runs cancel, rounding scales with the terms, not with their sum.
+          const got = arena.f32(py, n * rows);
+          for (let t = 0; t < n; t++) {
+            const terms = termMagnitudes(m, x.subarray(t * cols, (t + 1) * cols));
+            for (let r = 0; r < rows; r++) {
+              const i = t * rows + r;
+              const tol = 1e-6 + 1e-6 * (Math.abs(expected[i]) + terms[r]);
+              if (!(Math.abs(got[i] - expected[i]) <= tol)) {
+                assert.fail(
+                  `Y[${i}] (${rows}×${cols}, n ${n}, group ${group}): ${got[i]} vs ${expected[i]}`,
+                );
+              }
+            }
+          }
+          assert.deepEqual(arena.f32(px, n * cols), x, "x is not written");
+          if (rows && cols) {
+            const bad = x.slice();
+            bad[bad.length - 1] = NaN;
+            const pb = arena.put(bad, "bad x");
+            const before = arena.f32(py, n * rows).slice();
+            assert.equal(
+              rx!.blocks_matmat_q8r(rowPtr, idx, vals, scales, g, c, rows, cols, pb, n, py, scratch),
+              0,
+            );
+            assert.deepEqual(arena.f32(py, n * rows), before, "nothing written for a NaN in x");
+          }
+          arena.checkGuards();
+        }
+      }
+    }
+  }
+}
+
 for (const [shape, sums] of [[[4, 8], 0], [[4, 8], 1], [[4, 16], 0], [[4, 16], 1]] as const) {
   Deno.test({
     name: `blocks_matmat_q8r (${shape.join("×")}, ${
@@ -232,73 +297,10 @@ for (const [shape, sums] of [[[4, 8], 0], [[4, 8], 1], [[4, 16], 0], [[4, 16], 1
     fn() {
       rx!.dot_sums(sums);
       try {
-        check();
+        checkBlocksQ8r(shape);
       } finally {
         rx!.dot_sums(-1);
       }
     },
   });
-  function check() {
-    for (const rows of SIZES) {
-      for (const cols of [...SIZES, 700]) {
-        for (const density of [0.2, 1]) {
-          for (const group of [shape[0] * shape[1], 3 * shape[0] * shape[1], 512, 4096]) {
-            const rand = rng(rows * 1000 + cols + shape[1] + density * 100 + group);
-            const m = randomBlocks(rows, cols, shape, density, "int8", group, rand);
-            const v = m.values as Extract<BlocksMatrix["values"], { kind: "int8" }>;
-            if (v.data.length > 1) [v.data[0], v.data[1]] = [0x80, 127]; // −128 and 127
-            const n = rows % 3 === 0 ? 3 : 1;
-            const x = randomF32(n * cols, rand, -2, 2);
-            const y0 = randomF32(n * rows, rand);
-            const arena = new Arena(kr, 4);
-            const [rowPtr, idx, vals, , scales, g, , c] = place(arena, m);
-            const px = arena.put(x, "x");
-            const py = arena.put(y0, "y");
-            const scratch = arena.alloc(blocksScratchBytes(cols), "scratch");
-            assert.equal(
-              rx!.blocks_matmat_q8r(rowPtr, idx, vals, scales, g, c, rows, cols, px, n, py, scratch),
-              1,
-            );
-            const expected = y0.slice();
-            for (let t = 0; t < n; t++) {
-              blocksMatvec(
-                m,
-                x.subarray(t * cols, (t + 1) * cols),
-                expected.subarray(t * rows, (t + 1) * rows),
-                RELAXED_Q8_LEVELS,
-              );
-            }
-            // Each run of one scale is exact in integers; the runs' terms add in f32 (the reference in f64), so
-            // where many small runs cancel, rounding scales with the terms, not with their sum.
-            const got = arena.f32(py, n * rows);
-            for (let t = 0; t < n; t++) {
-              const terms = termMagnitudes(m, x.subarray(t * cols, (t + 1) * cols));
-              for (let r = 0; r < rows; r++) {
-                const i = t * rows + r;
-                const tol = 1e-6 + 1e-6 * (Math.abs(expected[i]) + terms[r]);
-                if (!(Math.abs(got[i] - expected[i]) <= tol)) {
-                  assert.fail(
-                    `Y[${i}] (${rows}×${cols}, n ${n}, group ${group}): ${got[i]} vs ${expected[i]}`,
-                  );
-                }
-              }
-            }
-            assert.deepEqual(arena.f32(px, n * cols), x, "x is not written");
-            if (rows && cols) {
-              const bad = x.slice();
-              bad[bad.length - 1] = NaN;
-              const pb = arena.put(bad, "bad x");
-              const before = arena.f32(py, n * rows).slice();
-              assert.equal(
-                rx!.blocks_matmat_q8r(rowPtr, idx, vals, scales, g, c, rows, cols, pb, n, py, scratch),
-                0,
-              );
-              assert.deepEqual(arena.f32(py, n * rows), before, "nothing written for a NaN in x");
-            }
-            arena.checkGuards();
-          }
-        }
-      }
-    }
-  }
 }
