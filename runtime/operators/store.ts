@@ -17,7 +17,7 @@
  *                   (quantizedScratchBytes(cols) in kernels/scratch.ts, see kernels/as/quantized.ts), then the
  *                   prepared table (preparedTableBytes, kernels/as/prepared.ts: scales in row quads, int8's
  *                   offset sums for the relaxed products, int4's codes biased, four rows interleaved per 8
- *                   columns, read by both int4 matvecs: q4_prepare), then for int8 its rows
+ *                   columns, read by every int4 product, plain and relaxed: q4_prepare), then for int8 its rows
  *                   interleaved by eights per 16 columns (q8InterleavedBytes, q8_interleave; read by the
  *                   plain and relaxed matvecs) — each a second copy of the matrix — written on first use
  *
@@ -46,7 +46,8 @@ function kernelGroup(groupSize: number, cols: number): number {
 /**
  * Scratch bytes the operator of leaf `m` needs (shapes only): f16, x prepared and the rows' interleaved copy;
  * quantized leaves, x's codes, then always room for the prepared table (preparedTableBytes: int4's for every
- * matvec, int8's where the relaxed kernels load) and, for int8, the rows' interleaved copy (q8InterleavedBytes, 0 for shapes without one).
+ * product, int8's where the relaxed kernels load) and, for int8, the rows' interleaved copy
+ * (q8InterleavedBytes, 0 for shapes without one).
  */
 export function storeScratchBytes(m: StoredInfo): number {
   if (m.kind === "dense") {
@@ -135,8 +136,6 @@ export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number)
   scratch += f32ScalesScratchBytes(m); // then the products' own scratch (16-byte aligned)
   const g = kernelGroup(m.groupSize, cols);
   const q8 = m.bits === 8;
-  const matvec = q8 ? ex.matvec_q8 : ex.matvec_q4;
-  const matmat = q8 ? ex.matmat_q8 : ex.matmat_q4;
   const gather = q8 ? ex.gather_q8 : ex.gather_q4;
   const prep = scratch + quantizedScratchBytes(cols); // 16-byte aligned: the x part is a multiple of 16
   // int8's matvecs read whole blocks of eight rows from a copy interleaved per 16 columns (one memory
@@ -153,7 +152,7 @@ export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number)
     return copyAt;
   };
   // The prepared table (kernels/as/prepared.ts), written at the first product that reads it: int8's for the
-  // relaxed products; int4's (its codes in row quads, one stream) for both int4 matvecs, plain and relaxed.
+  // relaxed products; int4's (its codes in row quads, one stream) for every int4 product, plain and relaxed.
   const rx = k.relaxed;
   let prepared = false;
   const ready = () => {
@@ -164,14 +163,16 @@ export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number)
     }
     return prep;
   };
+  // The plain products: int8's matvec reads the interleaved copy, int4's matvec and matmat the table.
   const plain: MatrixOperator = {
     rows,
     cols,
-    matvec: (x, y) => matvec(w, s, rows, cols, g, x, y, scratch, q8 ? copy() : ready()),
-    matmat: (x, n, y) =>
-      q8
-        ? matmat(w, s, rows, cols, g, x, n, y, scratch)
-        : matmat(w, s, rows, cols, g, x, n, y, scratch, ready()),
+    matvec: q8
+      ? (x, y) => ex.matvec_q8(w, s, rows, cols, g, x, y, scratch, copy())
+      : (x, y) => ex.matvec_q4(w, s, rows, cols, g, x, y, scratch, ready()),
+    matmat: q8
+      ? (x, n, y) => ex.matmat_q8(w, s, rows, cols, g, x, n, y, scratch)
+      : (x, n, y) => ex.matmat_q4(w, s, rows, cols, g, x, n, y, scratch, ready()),
     gatherRow: (row, out) => gather(w, s, cols, g, row, out),
   };
   // relaxed int4 pads each group to whole 8-column chunks: any group size but 1 (below cols).

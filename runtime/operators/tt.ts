@@ -13,9 +13,9 @@
  * tt_matmat_f32r (fused multiply-adds); steps with four right-hand rows (every step of the fast split) are
  * outer products, eight core rows at a time (as/tt.ts, `outer4`).
  *
- * Scratch: the kernels' descriptor (4 + 5d i32), three work buffers of maxInter floats
- * (`ttWorkFloats`; the third for the outer products' transposed input), decoded cores, and what each decoded core's leaf
- * needs to decode (f16 scales as f32).
+ * Scratch: the kernels' descriptor (4 + 5d i32), three work buffers of maxInter floats (`ttWorkFloats`; the
+ * third for the outer products' transposed input), decoded cores, and what each decoded core's leaf needs to
+ * decode (f16 scales as f32).
  *
  * Row gathers (`{ gathers: true }`, the embedding): a row r = (i_0 … i_{d−1}) is the left-to-right product
  * of one slice per core (as/tt.ts). All rows that share i_0 … i_{d−2} share the first d − 1 steps, whose

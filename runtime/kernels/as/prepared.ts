@@ -73,9 +73,10 @@ export function prepareScales(scales: usize, rows: i32, gpr: i32, out: usize, bl
 }
 
 /**
- * Prepares an int4 matrix for matvec_q4 (kernels.wasm) and *_q4r (kernels_relaxed.wasm), once (preparedTableBytes(4, …) bytes at `out`): its scales in blocks
- * of four quads (q4ScaleOffset), then at out + q4PrepCodesOffset(rows, cols, group) the copy of the codes w (file
- * layout, row stride ⌈cols/2⌉) in quads and chunks, biased (see the top) — the codes the products over the table read.
+ * Prepares an int4 matrix for matvec_q4 / matmat_q4 (kernels.wasm) and *_q4r (kernels_relaxed.wasm), once
+ * (preparedTableBytes(4, …) bytes at `out`): its scales in blocks of four quads (q4ScaleOffset), then at
+ * out + q4PrepCodesOffset(rows, cols, group) the copy of the codes w (file layout, row stride ⌈cols/2⌉) in
+ * quads and chunks, biased (see the top) — the codes the products over the table read.
  */
 export function q4_prepare(w: usize, scales: usize, rows: i32, cols: i32, group: i32, out: usize): void {
   if (rows <= 0 || cols <= 0) return;

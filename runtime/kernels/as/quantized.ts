@@ -63,7 +63,6 @@ import { keptI32x4, opaqueZero } from "./loop_constant";
   return f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(v0), 1, v1), 2, v2), 3, v3);
 }
 
-
 /** Adds t to lane 0 of the i32x4 a. */
 // @ts-ignore: decorator
 @inline function addLane0(a: v128, t: i32): v128 {
@@ -717,7 +716,6 @@ function toQuadChunks(xq: usize, dst: usize, n: i32, group: i32, corr: usize): v
     d += perGroup;
   }
 }
-
 
 /** y (rows) += sx · W·xq over q4_prepare's table at prep (x prepared by toQuadChunks at xs, corr). */
 function productQuadsQ4(prep: usize, rows: i32, cols: i32, group: i32, xs: usize, corr: usize, sx: f32, y: usize): void {

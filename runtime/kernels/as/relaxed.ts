@@ -44,7 +44,6 @@
   return <usize>((cols + 39) & ~31);
 }
 
-
 // @ts-ignore: decorator
 @inline function pack4f(v0: f32, v1: f32, v2: f32, v3: f32): v128 {
   return f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(v0), 1, v1), 2, v2), 3, v3);
@@ -368,9 +367,9 @@ export function matmat_q8r(
 // The products read the copy of the codes that kernels.wasm's q4_prepare writes once per matrix (layout in
 // prepared.ts: quads of rows, chunks of 8 columns, nibbles biased to v = q + 8). One i8 × i7 dot product of
 // a chunk's low (or high) nibbles with its 4 even (or odd) x codes repeated in every lane sums each row of
-// the quad in its own i32 lane. Per 32
-// codes: one load, and + shift + and, two dot products — i32 ones (one vpdpbusd each with AVX-VNNI), or on x86
-// without VNNI i16 ones (pmaddubsw) and two i16 adds, the i16 sums widened every four chunks (dotSumsMode).
+// the quad in its own i32 lane. Per 32 codes: one load, and + shift + and, two dot products — i32 ones (one
+// vpdpbusd each with AVX-VNNI), or on x86 without VNNI i16 ones (pmaddubsw) and two i16 adds, the i16 sums
+// widened every four chunks (dotSumsMode).
 // x: quantized to 8 bits in column order (the staging copy), then per chunk [4 even | 4 odd] codes at xs
 // (zeros in the padding), and corr[16·g] = −8 · Σ_{c ∈ g} xq[c]. Any group size but 1 (below cols): its
 // padded x must fit the 4 · S bytes before the staging copy (group 2 pads 2 columns to 8: 4×); with group 1
@@ -434,6 +433,13 @@ export function dot_sums(mode: i32): i32 {
   return dotSumsMode;
 }
 
+/** Whether the products sum in i16 (dot_sums' mode, decided by the flavour at the first call). */
+// @ts-ignore: decorator
+@inline function i16Sums(): bool {
+  if (dotSumsMode < 0) dot_sums(-1);
+  return dotSumsMode != 0;
+}
+
 /**
  * int4's x layout: int8 codes at src (n, column order) → dst as [4 even | 4 odd] per chunk of 8 columns of
  * each group (group g from chunk g · ⌈group/8⌉), zeros in the padding; corr[16·g] = −8 · Σ_{c ∈ g} xq[c].
@@ -481,13 +487,11 @@ export function matvec_q4r(
   return 1;
 }
 
-
 /** y (rows) += W·x for matvec_q4r, x finite with max|x| = m > 0. */
 function q4Product(
   w: usize, prep: usize, rows: i32, cols: i32, group: i32, x: usize, m: f32, y: usize, scratch: usize,
 ): void {
-  if (dotSumsMode < 0) dot_sums(-1);
-  if (dotSumsMode) q4ProductWith(w, prep, rows, cols, group, x, m, y, scratch, true);
+  if (i16Sums()) q4ProductWith(w, prep, rows, cols, group, x, m, y, scratch, true);
   else q4ProductWith(w, prep, rows, cols, group, x, m, y, scratch, false);
 }
 
@@ -779,8 +783,7 @@ function blocksProduct(
   rowPtr: usize, idx: usize, vals: usize, scales: usize, group: i32, c: i32, rows: i32, u: usize, sx: f32,
   y: usize,
 ): void {
-  if (dotSumsMode < 0) dot_sums(-1);
-  if (dotSumsMode) blocksProductWith(rowPtr, idx, vals, scales, group, c, rows, u, sx, y, true);
+  if (i16Sums()) blocksProductWith(rowPtr, idx, vals, scales, group, c, rows, u, sx, y, true);
   else blocksProductWith(rowPtr, idx, vals, scales, group, c, rows, u, sx, y, false);
 }
 

@@ -7,7 +7,8 @@
 // Core k read as a plain row-major matrix M_k of (R_k·m_k) rows × (n_k·R_{k+1}) columns: its element
 // G_k[α, i, j, β] (row α, column (i·n_k + j)·R_{k+1} + β of the stored R_k × m_k·n_k·R_{k+1} matrix) is
 // M_k[α·m_k + i, j·R_{k+1} + β] — the same bytes.
-// Work: two buffers of maxInter floats at work and work + 4·maxInter (ping-pong).
+// Work: two buffers of maxInter floats at work and work + 4·maxInter (ping-pong), and for the matvec's
+// P = 4 steps a third at work + 8·maxInter (the step input transposed, `outer4`).
 //
 // matvec, right to left. Index groups: I_{>k} = (i_{k+1} … i_{d−1}), J_{<k} = (j_0 … j_{k−1}).
 //   start:   A = x zero-padded to N = ∏n, layout [J_{<d−1}, j_{d−1}, β_d (= 1)]
@@ -218,9 +219,8 @@ export function tt_matvec_f32(desc: usize, x: usize, y: usize, work: usize): voi
     const rowBytes = <usize>L << 2;
     if (P == 4) {
       outer4(w, R, L, mk, rk, a, b, work + (<usize>field(desc, 3) << 3));
-    } else if (P >= 4) {
-      // Each core row against four of A's rows at a time: the core is read ⌈P/4⌉ times, not P times
-      // (PTB's fast split: P = 4 in every step, so its 640 kB first core streams once instead of four times).
+    } else if (P > 4) {
+      // Each core row against four of A's rows at a time: the core is read ⌈P/4⌉ times, not P times.
       for (let row = 0; row < R; row++) {
         const m0 = w + <usize>row * rowBytes;
         const alpha = row / mk;
