@@ -350,6 +350,32 @@ export interface RelaxedKernelExports {
   log_softmax_r(x: number, n: number): number;
   /** tt_matmat_f32 with tt_matvec_f32r per timestep. */
   tt_matmat_f32r(desc: number, x: number, n: number, y: number, work: number): void;
+  /**
+   * tt_matvec_f32r with core 0's step on its int8 codes (m_0 × n_0·R_1, row-major), the step input's rows
+   * quantized to 7 bits: rowScales (m_0 f32) and rowOffsets (m_0 i32, −64 · each row's Σ codes) from
+   * runtime/operators/tt.ts. Where that step does not qualify (n_0·R_1 % 16, ∏_{k>0} m_k % 4) or its input holds
+   * an Inf or NaN, it runs tt_matvec_f32r over desc's (decoded f32) core 0.
+   */
+  tt_matvec_q8r(
+    desc: number,
+    x: number,
+    y: number,
+    work: number,
+    codes: number,
+    rowScales: number,
+    rowOffsets: number,
+  ): void;
+  /** tt_matmat_f32r with tt_matvec_q8r per timestep. */
+  tt_matmat_q8r(
+    desc: number,
+    x: number,
+    n: number,
+    y: number,
+    work: number,
+    codes: number,
+    rowScales: number,
+    rowOffsets: number,
+  ): void;
   /** matmat_f32 of kernels.wasm with fused multiply-adds (results differ from it by float rounding). */
   matmat_f32r: KernelExports["matmat_f32"];
   /** matmat_f32_bias of kernels.wasm with fused multiply-adds (likewise). */

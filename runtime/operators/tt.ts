@@ -11,11 +11,16 @@
  *
  * Products: tt_matvec_f32 / tt_matmat_f32, or with the relaxed module their copies tt_matvec_f32r /
  * tt_matmat_f32r (fused multiply-adds); steps with four right-hand rows (every step of the fast split) are
- * outer products, eight core rows at a time (as/tt.ts, `outer4`).
+ * outer products, eight core rows at a time (as/tt.ts, `outer4`). With the relaxed module and an int8 core 0
+ * ({@link int8Core0}: the fast split's at ranks that are multiples of 8), tt_matvec_q8r / tt_matmat_q8r run
+ * that core's step — nearly all of the work — on the core's own codes with int8 dot products, its step
+ * input quantized to 7 bits per row (as/relaxed.ts): the decoder 10000 × 200 at rank 16 in 0.54–0.57 of the
+ * f32 product's time; PTB-small's tt:32+int8 test perplexity 781.931 → 781.900. Each core row's scale and
+ * −64 · Σ codes are prepared once, at first use ({@link prepareCore0}).
  *
  * Scratch: the kernels' descriptor (4 + 5d i32), three work buffers of maxInter floats (`ttWorkFloats`; the
- * third for the outer products' transposed input), decoded cores, and what each decoded core's leaf needs to
- * decode (f16 scales as f32).
+ * third for the outer products' transposed input), core 0's row scales and offsets where int8Core0, decoded
+ * cores, and what each decoded core's leaf needs to decode (f16 scales as f32).
  *
  * Row gathers (`{ gathers: true }`, the embedding): a row r = (i_0 … i_{d−1}) is the left-to-right product
  * of one slice per core (as/tt.ts). All rows that share i_0 … i_{d−2} share the first d − 1 steps, whose
@@ -39,6 +44,7 @@ import type { TensorTrainInfo } from "../format/read.ts";
 import type { MatrixOperator } from "./matrix_operator.ts";
 import { isDenseF32, type StoreOperators } from "./lowrank.ts";
 import { f32ScalesScratchBytes } from "./store.ts";
+import { f16BitsToF32 } from "../format/f16.ts";
 
 const align16 = (n: number) => (n + 15) & ~15;
 
@@ -80,6 +86,12 @@ function layout(m: TensorTrainInfo, gathers: boolean) {
     cache = { desc: end, row, lastT, rows, values };
     end = values + align16(4 * prefixes * width);
   }
+  // Core 0 run on its int8 codes (int8Core0): its rows' scales (f32) and offsets (i32).
+  let core0: number | undefined;
+  if (int8Core0(m)) {
+    core0 = end;
+    end += align16(8 * m.rowModes[0]);
+  }
   const decoded = m.cores.map((c) => {
     if (isDenseF32(c)) return undefined;
     const at = end;
@@ -90,7 +102,42 @@ function layout(m: TensorTrainInfo, gathers: boolean) {
     end += align16(c.kind === "quantized" ? f32ScalesScratchBytes(c) : 0);
     return { at, store };
   });
-  return { desc, work, maxInter, decoded, cache, end };
+  return { desc, work, maxInter, decoded, cache, core0, end };
+}
+
+/**
+ * Whether the relaxed module can run core 0's step on its int8 codes (as/relaxed.ts, tt_matvec_q8r): an
+ * 8-bit core 0 whose rows of L = n_0·R_1 codes (L % 16 = 0) each lie in one scale group, against a
+ * multiple of four rows of the step input (∏_{k>0} m_k). The fast split's cores qualify at ranks that are
+ * multiples of 8.
+ */
+export function int8Core0(m: TensorTrainInfo): boolean {
+  const c = m.cores[0];
+  const L = m.colModes[0] * m.ranks[1];
+  const P = m.rowModes.slice(1).reduce((p, v) => p * v, 1);
+  return m.cores.length >= 2 && c.kind === "quantized" && c.bits === 8 && L % 16 === 0 && L <= 65536 &&
+    P % 4 === 0 && c.groupSize % L === 0;
+}
+
+/** Core 0's row scales and offsets (−64 · Σ codes) at `at` (int8Core0(m)), as tt_matvec_q8r reads them. */
+export function prepareCore0(m: TensorTrainInfo, k: KernelInstance, at: number): void {
+  const c = m.cores[0] as Extract<TensorTrainInfo["cores"][number], { kind: "quantized" }>;
+  const rows = m.rowModes[0];
+  const L = m.colModes[0] * m.ranks[1];
+  const buf = k.memory.buffer;
+  const codes = new Int8Array(buf, c.dataOffset, rows * L);
+  const scales = new DataView(buf, c.scalesOffset, c.scalesCount * (c.scaleType === "f16" ? 2 : 4));
+  const rowScales = new Float32Array(buf, at, rows);
+  const rowOffsets = new Int32Array(buf, at + 4 * rows, rows);
+  for (let i = 0; i < rows; i++) {
+    const g = Math.floor((i * L) / c.groupSize);
+    rowScales[i] = c.scaleType === "f16"
+      ? f16BitsToF32(scales.getUint16(2 * g, true))
+      : scales.getFloat32(4 * g, true);
+    let sum = 0;
+    for (let l = 0; l < L; l++) sum += codes[i * L + l];
+    rowOffsets[i] = -64 * sum;
+  }
 }
 
 /** Scratch bytes the operator of `m` needs (shapes only); `gathers`: it serves row gathers (module doc). */
@@ -143,10 +190,41 @@ export function tensorTrainOperator(
     decoded = true;
   };
   const ex = k.exports;
+  const gatherOne = (row: number, out: number) => {
+    decode();
+    if (gatherRow) gatherRow(row, out);
+    else ex.tt_gather_f32(desc, row, out, work);
+  };
+  const rx = k.relaxed;
+  if (rx && l.core0 !== undefined) {
+    // Core 0's step on its int8 codes (int8Core0), the other steps as tt_matvec_f32r.
+    const core0 = scratch + l.core0;
+    const codes = (m.cores[0] as Extract<TensorTrainInfo["cores"][number], { kind: "quantized" }>).dataOffset;
+    const rowOffsets = core0 + 4 * m.rowModes[0];
+    let prepared = false;
+    const prepare = () => {
+      decode(); // cores 1 … d−1 in f32, and core 0's f32 copy for gathers and non-finite step inputs
+      if (!prepared) prepareCore0(m, k, core0);
+      prepared = true;
+    };
+    return {
+      rows,
+      cols,
+      matvec(x, y) {
+        prepare();
+        rx.tt_matvec_q8r(desc, x, y, work, codes, core0, rowOffsets);
+      },
+      matmat(x, n, y) {
+        prepare();
+        rx.tt_matmat_q8r(desc, x, n, y, work, codes, core0, rowOffsets);
+      },
+      gatherRow: gatherOne,
+    };
+  }
   // With relaxed SIMD the fast split's steps run as outer products with fused multiply-adds.
-  const product = k.relaxed ?? ex;
-  const matvec = k.relaxed ? k.relaxed.tt_matvec_f32r : ex.tt_matvec_f32;
-  const matmat = k.relaxed ? k.relaxed.tt_matmat_f32r : ex.tt_matmat_f32;
+  const product = rx ?? ex;
+  const matvec = rx ? rx.tt_matvec_f32r : ex.tt_matvec_f32;
+  const matmat = rx ? rx.tt_matmat_f32r : ex.tt_matmat_f32;
   return {
     rows,
     cols,
@@ -158,11 +236,7 @@ export function tensorTrainOperator(
       decode();
       matmat.call(product, desc, x, n, y, work);
     },
-    gatherRow(row, out) {
-      decode();
-      if (gatherRow) gatherRow(row, out);
-      else ex.tt_gather_f32(desc, row, out, work);
-    },
+    gatherRow: gatherOne,
   };
 }
 

@@ -932,6 +932,153 @@ export { log_softmax as log_softmax_r } from "./log_softmax";
 // fast split, `outer4` there) fused; work: 3 · maxInter floats.
 export { tt_matmat_f32 as tt_matmat_f32r, tt_matvec_f32 as tt_matvec_f32r } from "./tt";
 
+// ---- tensor-train: core 0's step on its int8 codes ----
+// The right-to-left matvec's last step (tt.ts) is y[i·P + p] += Σ_l M[i, l] · A[p, l] for r = i·P + p < rows:
+// core 0 (R_0 = 1) as m = m_0 rows of L = n_0·R_1 values against the P = ∏_{k>0} m_k rows of the step input
+// A. In the fast split it is nearly all of the work (decoder 10000 × 200 at rank 16: 320 k of 330 k
+// multiply-adds, M 2500 × 32). With int8 cores it runs here on M's codes — a quarter of the bytes of the
+// decoded f32 core, 16 multiply-adds per dot product instead of 4 per fused multiply-add — with each row of A
+// quantized to 7 bits as matvec_q8r's x (u = aq + 64 ∈ [1, 127], the i7 operand): per 16 codes of a core row,
+// one dot product with each of four rows of A held in registers, so M is read P / 4 times. The offset
+// 64 · Σ_l M[i, l] is the core's and subtracted from a table (rowOffsets[i] = −64 · Σ_l M[i, l], i32), the
+// scale too (rowScales[i], f32: core row i's scale); each row of A has its own scale sa[p] = max|A[p]| / 63.
+//   y[i·P + p] += rowScales[i] · sa[p] · (Σ_l M[i, l] · u[p, l] + rowOffsets[i])
+// The i32 sums are exact (L ≤ 65536: |Σ| ≤ L · 128 · 127); i16 dot products (dotSumsMode) hold two products
+// per lane, |·| ≤ 2 · 128 · 127 < 2^15. Needs L % 16 == 0 and P % 4 == 0; otherwise, or where A holds an Inf
+// or NaN, step 0 runs in f32 over desc's core 0 (which must then be the decoded core, as tt_matvec_f32r's).
+
+import { core as ttCore, field as ttField, tt_matvec_f32, ttSteps } from "./tt";
+
+/** Core 0's step (above) on codes at u (P rows of L) with row scales sa (P f32). */
+// @ts-ignore: decorator
+@inline function ttCore0With(
+  codes: usize, rowScales: usize, rowOffsets: usize, m: i32, L: i32, P: i32, u: usize, sa: usize, rows: i32,
+  y: usize, i16: bool,
+): void {
+  const rowBytes = <usize>L;
+  for (let q = 0; q < P; q += 4) {
+    const u0 = u + <usize>q * rowBytes;
+    const u1 = u0 + rowBytes;
+    const u2 = u1 + rowBytes;
+    const u3 = u2 + rowBytes;
+    const sav = v128.load(sa + (<usize>q << 2));
+    if (L == 32) {
+      // The common shape (n_0 = 2, R_1 = 16): A's eight chunks stay in registers across the core's rows.
+      const x00 = v128.load(u0);
+      const x01 = v128.load(u0, 16);
+      const x10 = v128.load(u1);
+      const x11 = v128.load(u1, 16);
+      const x20 = v128.load(u2);
+      const x21 = v128.load(u2, 16);
+      const x30 = v128.load(u3);
+      const x31 = v128.load(u3, 16);
+      for (let i = 0; i < m; i++) {
+        const r0 = i * P + q;
+        if (r0 >= rows) break;
+        const w = codes + (<usize>i << 5);
+        const v0 = v128.load(w);
+        const v1 = v128.load(w, 16);
+        let a0: v128, a1: v128, a2: v128, a3: v128;
+        if (i16) {
+          a0 = i32x4.add(i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v0, x00)), i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v1, x01)));
+          a1 = i32x4.add(i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v0, x10)), i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v1, x11)));
+          a2 = i32x4.add(i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v0, x20)), i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v1, x21)));
+          a3 = i32x4.add(i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v0, x30)), i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v1, x31)));
+        } else {
+          a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v1, x01, i32x4.relaxed_dot_i8x16_i7x16_add_s(v0, x00, i32x4.splat(0)));
+          a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v1, x11, i32x4.relaxed_dot_i8x16_i7x16_add_s(v0, x10, i32x4.splat(0)));
+          a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v1, x21, i32x4.relaxed_dot_i8x16_i7x16_add_s(v0, x20, i32x4.splat(0)));
+          a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v1, x31, i32x4.relaxed_dot_i8x16_i7x16_add_s(v0, x30, i32x4.splat(0)));
+        }
+        const t = i32x4.add(hsum4i(a0, a1, a2, a3), v128.load32_splat(rowOffsets + (<usize>i << 2)));
+        const s = f32x4.mul(sav, v128.load32_splat(rowScales + (<usize>i << 2)));
+        addQuad(y, r0, rows, f32x4.mul(f32x4.convert_i32x4_s(t), s));
+      }
+      continue;
+    }
+    for (let i = 0; i < m; i++) {
+      const r0 = i * P + q;
+      if (r0 >= rows) break; // the padded rows past W's
+      const w = codes + <usize>i * rowBytes;
+      let a0 = i32x4.splat(0);
+      let a1 = a0;
+      let a2 = a0;
+      let a3 = a0;
+      for (let c: usize = 0; c < rowBytes; c += 16) {
+        const v = v128.load(w + c);
+        if (i16) {
+          a0 = i32x4.add(a0, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v, v128.load(u0 + c))));
+          a1 = i32x4.add(a1, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v, v128.load(u1 + c))));
+          a2 = i32x4.add(a2, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v, v128.load(u2 + c))));
+          a3 = i32x4.add(a3, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v, v128.load(u3 + c))));
+        } else {
+          a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v, v128.load(u0 + c), a0);
+          a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v, v128.load(u1 + c), a1);
+          a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v, v128.load(u2 + c), a2);
+          a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v, v128.load(u3 + c), a3);
+        }
+      }
+      const t = i32x4.add(hsum4i(a0, a1, a2, a3), v128.load32_splat(rowOffsets + (<usize>i << 2)));
+      const s = f32x4.mul(sav, v128.load32_splat(rowScales + (<usize>i << 2)));
+      addQuad(y, r0, rows, f32x4.mul(f32x4.convert_i32x4_s(t), s));
+    }
+  }
+}
+
+/**
+ * y (rows) += W·x for a TT-matrix whose core 0 is int8 (above): steps d−1 … 1 as tt_matvec_f32r (desc, work:
+ * its descriptor and 3 · maxInter floats), then core 0's step on `codes` (m_0 × n_0·R_1 int8, row-major: the
+ * core's own bytes) with rowScales (m_0 f32) and rowOffsets (m_0 i32, −64 · each row's sum of codes).
+ */
+export function tt_matvec_q8r(
+  desc: usize, x: usize, y: usize, work: usize, codes: usize, rowScales: usize, rowOffsets: usize,
+): void {
+  const d = ttField(desc, 0);
+  const rows = ttField(desc, 1);
+  if (d <= 0 || rows <= 0) return;
+  const m = ttCore(desc, 0, 2);
+  const L = ttCore(desc, 0, 3) * ttCore(desc, 0, 4);
+  let P = 1; // ∏_{k>0} m_k: step 0's rows of A
+  for (let k = 1; k < d; k++) P *= ttCore(desc, k, 2);
+  if (d < 2 || ttCore(desc, 0, 1) != 1 || (L & 15) != 0 || L > 65536 || (P & 3) != 0) {
+    tt_matvec_f32(desc, x, y, work);
+    return;
+  }
+  const a = ttSteps(desc, x, work, 1);
+  const n = P * L;
+  if (!allFinite(a, n)) {
+    tt_matvec_f32(desc, x, y, work);
+    return;
+  }
+  // The codes and scales of A go to the free work buffer (n bytes + 4·P: within maxInter floats ≥ n).
+  const maxInter = <usize>ttField(desc, 3) << 2;
+  const u = a == work ? work + maxInter : work;
+  const sa = u + ((<usize>n + 15) & ~(<usize>15));
+  for (let p = 0; p < P; p++) {
+    const ap = a + (<usize>(p * L) << 2);
+    const up = u + <usize>(p * L);
+    const mx = maxAbs(ap, L);
+    if (mx > 0) store<f32>(sa + (<usize>p << 2), quantize8(ap, L, mx, 63, 64, up));
+    else {
+      memory.fill(up, 64, <usize>L);
+      store<f32>(sa + (<usize>p << 2), 0);
+    }
+  }
+  if (i16Sums()) ttCore0With(codes, rowScales, rowOffsets, m, L, P, u, sa, rows, y, true);
+  else ttCore0With(codes, rowScales, rowOffsets, m, L, P, u, sa, rows, y, false);
+}
+
+/** Y (n × rows) += X (n × cols) · Wᵀ, one tt_matvec_q8r per timestep. */
+export function tt_matmat_q8r(
+  desc: usize, x: usize, n: i32, y: usize, work: usize, codes: usize, rowScales: usize, rowOffsets: usize,
+): void {
+  const xStride = <usize>max(ttField(desc, 2), 0) << 2;
+  const yStride = <usize>max(ttField(desc, 1), 0) << 2;
+  for (let t = 0; t < n; t++) {
+    tt_matvec_q8r(desc, x + <usize>t * xStride, y + <usize>t * yStride, work, codes, rowScales, rowOffsets);
+  }
+}
+
 // ---- f32 matrix × matrix with fused multiply-adds ----
 // matmat.ts's matmat_f32 and matmat_f32_bias compiled with relaxed SIMD: each multiply-add one instruction
 // (madd.ts).

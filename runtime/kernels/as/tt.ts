@@ -29,12 +29,12 @@ import { madd } from "./madd";
 import { vecmat_f32 } from "./vecmat";
 
 // @ts-ignore: decorator
-@inline function field(desc: usize, i: i32): i32 {
+@inline export function field(desc: usize, i: i32): i32 {
   return load<i32>(desc + (<usize>i << 2));
 }
 
 // @ts-ignore: decorator
-@inline function core(desc: usize, k: i32, f: i32): i32 {
+@inline export function core(desc: usize, k: i32, f: i32): i32 {
   return load<i32>(desc + (<usize>(4 + 5 * k + f) << 2));
 }
 
@@ -194,10 +194,27 @@ import { vecmat_f32 } from "./vecmat";
  * transpose A into the third).
  */
 export function tt_matvec_f32(desc: usize, x: usize, y: usize, work: usize): void {
-  const d = field(desc, 0);
   const rows = field(desc, 1);
+  if (field(desc, 0) <= 0 || rows <= 0) return;
+  const a = ttSteps(desc, x, work, 0);
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const o = <usize>r << 2;
+    v128.store(y + o, f32x4.add(v128.load(y + o), v128.load(a + o)));
+  }
+  for (; r < rows; r++) {
+    const o = <usize>r << 2;
+    store<f32>(y + o, load<f32>(y + o) + load<f32>(a + o));
+  }
+}
+
+/**
+ * The matvec's steps d−1 down to `last` (d ≥ 1, rows ≥ 1): returns the work buffer holding their result, the
+ * step input of step last − 1 (last = 0: W·x over the padded rows). The other of the two buffers is free.
+ */
+export function ttSteps(desc: usize, x: usize, work: usize, last: i32): usize {
+  const d = field(desc, 0);
   const cols = field(desc, 2);
-  if (d <= 0 || rows <= 0) return;
   let a = work;
   let b = work + (<usize>field(desc, 3) << 2);
   let nAll = 1;
@@ -207,7 +224,7 @@ export function tt_matvec_f32(desc: usize, x: usize, y: usize, work: usize): voi
   memory.fill(a + xBytes, 0, (<usize>nAll << 2) - xBytes);
   let mAfter = 1;
   let nBefore = nAll / core(desc, d - 1, 3);
-  for (let k = d - 1; k >= 0; k--) {
+  for (let k = d - 1; k >= last; k--) {
     const w = <usize>core(desc, k, 0);
     const rk = core(desc, k, 1);
     const mk = core(desc, k, 2);
@@ -258,15 +275,7 @@ export function tt_matvec_f32(desc: usize, x: usize, y: usize, work: usize): voi
     mAfter *= mk;
     if (k > 0) nBefore /= core(desc, k - 1, 3);
   }
-  let r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    const o = <usize>r << 2;
-    v128.store(y + o, f32x4.add(v128.load(y + o), v128.load(a + o)));
-  }
-  for (; r < rows; r++) {
-    const o = <usize>r << 2;
-    store<f32>(y + o, load<f32>(y + o) + load<f32>(a + o));
-  }
+  return a;
 }
 
 /** Y (n × rows) += X (n × cols) · Wᵀ, one timestep at a time (the cores stay in cache between them). */
