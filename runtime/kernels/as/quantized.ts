@@ -87,22 +87,20 @@ import { keptI32x4, opaqueZero } from "./loop_constant";
   return (group & 1) == 0 || group >= cols;
 }
 
-/** acc + Σ 16 int8 codes (w) · 16 int16 activations (xl, xh), column order. */
+/**
+ * acc + Σ the 16 int8 codes at p · 16 int16 activations (xl, xh), column order. Each half of the codes is
+ * loaded sign-extended to i16 (v128.load8x8_s: one pmovsxbw from memory on x86, where a v128 load and
+ * extend_low/high took three more; decoder 10000 × 200, interleaved A/B: 0.96–0.98 of the time).
+ */
 // @ts-ignore: decorator
-@inline function dotQ8(acc: v128, w: v128, xl: v128, xh: v128): v128 {
-  return i32x4.add(
-    acc,
-    i32x4.add(
-      i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), xl),
-      i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), xh),
-    ),
-  );
+@inline function dotQ8At(acc: v128, p: usize, xl: v128, xh: v128): v128 {
+  return i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(v128.load8x8_s(p), xl), i32x4.dot_i16x8_s(v128.load8x8_s(p, 8), xh)));
 }
 
-/** acc + Σ 8 int8 codes (lanes 0..7 of w) · 8 int16 activations x. */
+/** acc + Σ the 8 int8 codes at p · 8 int16 activations x. */
 // @ts-ignore: decorator
-@inline function dotQ8Half(acc: v128, w: v128, x: v128): v128 {
-  return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), x));
+@inline function dotQ8HalfAt(acc: v128, p: usize, x: v128): v128 {
+  return i32x4.add(acc, i32x4.dot_i16x8_s(v128.load8x8_s(p), x));
 }
 
 /**
@@ -273,18 +271,18 @@ function floatRowDot(p: usize, s: usize, cols: i32, group: i32, bits: i32, x: us
             const xl = v128.load(xo);
             const xh = v128.load(xo, 16);
             const o = <usize>c;
-            a0 = dotQ8(a0, v128.load(p0 + o), xl, xh);
-            a1 = dotQ8(a1, v128.load(p1 + o), xl, xh);
-            a2 = dotQ8(a2, v128.load(p2 + o), xl, xh);
-            a3 = dotQ8(a3, v128.load(p3 + o), xl, xh);
+            a0 = dotQ8At(a0, p0 + o, xl, xh);
+            a1 = dotQ8At(a1, p1 + o, xl, xh);
+            a2 = dotQ8At(a2, p2 + o, xl, xh);
+            a3 = dotQ8At(a3, p3 + o, xl, xh);
           }
           if (c + 8 <= end) {
             const xl = v128.load(xq + (<usize>c << 1));
             const o = <usize>c;
-            a0 = dotQ8Half(a0, v128.load64_zero(p0 + o), xl);
-            a1 = dotQ8Half(a1, v128.load64_zero(p1 + o), xl);
-            a2 = dotQ8Half(a2, v128.load64_zero(p2 + o), xl);
-            a3 = dotQ8Half(a3, v128.load64_zero(p3 + o), xl);
+            a0 = dotQ8HalfAt(a0, p0 + o, xl);
+            a1 = dotQ8HalfAt(a1, p1 + o, xl);
+            a2 = dotQ8HalfAt(a2, p2 + o, xl);
+            a3 = dotQ8HalfAt(a3, p3 + o, xl);
             c += 8;
           }
         } else {
@@ -551,26 +549,26 @@ function productRows8(
           const xl = v128.load(xo);
           const xh = v128.load(xo, 16);
           const o = b + (<usize>c << colShift);
-          a0 = dotQ8(a0, v128.load(o), xl, xh);
-          a1 = dotQ8(a1, v128.load(o + rowStep), xl, xh);
-          a2 = dotQ8(a2, v128.load(o + 2 * rowStep), xl, xh);
-          a3 = dotQ8(a3, v128.load(o + 3 * rowStep), xl, xh);
-          a4 = dotQ8(a4, v128.load(o + 4 * rowStep), xl, xh);
-          a5 = dotQ8(a5, v128.load(o + 5 * rowStep), xl, xh);
-          a6 = dotQ8(a6, v128.load(o + 6 * rowStep), xl, xh);
-          a7 = dotQ8(a7, v128.load(o + 7 * rowStep), xl, xh);
+          a0 = dotQ8At(a0, o, xl, xh);
+          a1 = dotQ8At(a1, o + rowStep, xl, xh);
+          a2 = dotQ8At(a2, o + 2 * rowStep, xl, xh);
+          a3 = dotQ8At(a3, o + 3 * rowStep, xl, xh);
+          a4 = dotQ8At(a4, o + 4 * rowStep, xl, xh);
+          a5 = dotQ8At(a5, o + 5 * rowStep, xl, xh);
+          a6 = dotQ8At(a6, o + 6 * rowStep, xl, xh);
+          a7 = dotQ8At(a7, o + 7 * rowStep, xl, xh);
         }
         if (c + 8 <= end) {
           const xl = v128.load(xq + (<usize>c << 1));
           const o = b + (<usize>c << colShift);
-          a0 = dotQ8Half(a0, v128.load64_zero(o), xl);
-          a1 = dotQ8Half(a1, v128.load64_zero(o + rowStep), xl);
-          a2 = dotQ8Half(a2, v128.load64_zero(o + 2 * rowStep), xl);
-          a3 = dotQ8Half(a3, v128.load64_zero(o + 3 * rowStep), xl);
-          a4 = dotQ8Half(a4, v128.load64_zero(o + 4 * rowStep), xl);
-          a5 = dotQ8Half(a5, v128.load64_zero(o + 5 * rowStep), xl);
-          a6 = dotQ8Half(a6, v128.load64_zero(o + 6 * rowStep), xl);
-          a7 = dotQ8Half(a7, v128.load64_zero(o + 7 * rowStep), xl);
+          a0 = dotQ8HalfAt(a0, o, xl);
+          a1 = dotQ8HalfAt(a1, o + rowStep, xl);
+          a2 = dotQ8HalfAt(a2, o + 2 * rowStep, xl);
+          a3 = dotQ8HalfAt(a3, o + 3 * rowStep, xl);
+          a4 = dotQ8HalfAt(a4, o + 4 * rowStep, xl);
+          a5 = dotQ8HalfAt(a5, o + 5 * rowStep, xl);
+          a6 = dotQ8HalfAt(a6, o + 6 * rowStep, xl);
+          a7 = dotQ8HalfAt(a7, o + 7 * rowStep, xl);
           c += 8;
         }
         let ta = hsum4i(a0, a1, a2, a3);
