@@ -718,13 +718,25 @@ export function csr_matvec_q8r(sliced: usize, quads: i32, slices: i32, cols: i32
     const h = sliced + (<usize>q << 6);
     const e = load<i32>(h, 48);
     // Two accumulators: a quad's dot products would otherwise wait on each other (one chain per quad).
+    // Four slices per pass, their x offsets read two to a 64-bit load (decoder 10000 × 200 at 20 %,
+    // interleaved A/B: 0.875–0.93 of the time with two slices and a 32-bit load each; every load is
+    // bounds-checked in Deno).
     let acc = i32x4.splat(0);
     let acc2 = acc;
+    for (; s + 4 <= e; s += 4) {
+      const d = data + (<usize>s << 5);
+      const oo = load<u64>(xoff + (<usize>s << 2));
+      const pp = load<u64>(xoff + (<usize>s << 2), 8);
+      acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(d, 16), i8x16.relaxed_swizzle(v128.load(scratch + <usize>(<u32>oo)), v128.load(d)), acc);
+      acc2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(d, 48), i8x16.relaxed_swizzle(v128.load(scratch + <usize>(<u32>(oo >>> 32))), v128.load(d, 32)), acc2);
+      acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(d, 80), i8x16.relaxed_swizzle(v128.load(scratch + <usize>(<u32>pp)), v128.load(d, 64)), acc);
+      acc2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(d, 112), i8x16.relaxed_swizzle(v128.load(scratch + <usize>(<u32>(pp >>> 32))), v128.load(d, 96)), acc2);
+    }
     for (; s + 2 <= e; s += 2) {
       const d = data + (<usize>s << 5);
-      const o = xoff + (<usize>s << 2);
-      const xb = v128.load(scratch + <usize>load<u32>(o));
-      const xb2 = v128.load(scratch + <usize>load<u32>(o, 4));
+      const oo = load<u64>(xoff + (<usize>s << 2));
+      const xb = v128.load(scratch + <usize>(<u32>oo));
+      const xb2 = v128.load(scratch + <usize>(<u32>(oo >>> 32)));
       acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(d, 16), i8x16.relaxed_swizzle(xb, v128.load(d)), acc);
       acc2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(d, 48), i8x16.relaxed_swizzle(xb2, v128.load(d, 32)), acc2);
     }
