@@ -255,4 +255,16 @@ Deno.test("int8Core0: the int8 step needs 8-bit core 0 rows in one scale group, 
   assert.equal(int8Core0(compiledTt(kp, "tt:16").m as typeof base), false, "f32 cores");
   assert.equal(int8Core0({ ...base, ranks: [1, 5, 4, 1] }), false, "L = 10");
   assert.equal(int8Core0({ ...base, rowModes: [10, 3, 2] }), false, "P = 6");
+  const c0 = base.cores[0];
+  assert(c0.kind === "quantized");
+  assert.equal(
+    int8Core0({ ...base, cores: [{ ...c0, groupSize: c0.cols + 7 }, ...base.cores.slice(1)] }),
+    true,
+    "one group past the columns",
+  );
+  assert.equal(
+    int8Core0({ ...base, cores: [{ ...c0, groupSize: 48 }, ...base.cores.slice(1)] }),
+    false,
+    "48: rows split",
+  );
 });

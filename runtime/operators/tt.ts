@@ -107,7 +107,8 @@ function layout(m: TensorTrainInfo, gathers: boolean) {
 
 /**
  * Whether the relaxed module can run core 0's step on its int8 codes (as/relaxed.ts, tt_matvec_q8r): an
- * 8-bit core 0 whose rows of L = n_0·R_1 codes (L % 16 = 0) each lie in one scale group, against a
+ * 8-bit core 0 whose rows of L = n_0·R_1 codes (L % 16 = 0) each lie in one scale group (a group size that
+ * is a multiple of L, or one group for the whole core, as a file may give by a size past its columns), against a
  * multiple of four rows of the step input (∏_{k>0} m_k). The fast split's cores qualify at ranks that are
  * multiples of 8.
  */
@@ -116,7 +117,7 @@ export function int8Core0(m: TensorTrainInfo): boolean {
   const L = m.colModes[0] * m.ranks[1];
   const P = m.rowModes.slice(1).reduce((p, v) => p * v, 1);
   return m.cores.length >= 2 && c.kind === "quantized" && c.bits === 8 && L % 16 === 0 && L <= 65536 &&
-    P % 4 === 0 && c.groupSize % L === 0;
+    P % 4 === 0 && (c.groupSize % L === 0 || c.groupSize >= c.cols);
 }
 
 /** Core 0's row scales and offsets (−64 · Σ codes) at `at` (int8Core0(m)), as tt_matvec_q8r reads them. */
