@@ -40,7 +40,7 @@
  */
 import { ttWorkFloats } from "../kernels/scratch.ts";
 import type { KernelInstance } from "../kernels/kernels.ts";
-import type { TensorTrainInfo } from "../format/read.ts";
+import type { QuantizedInfo, TensorTrainInfo } from "../format/read.ts";
 import type { MatrixOperator } from "./matrix_operator.ts";
 import { isDenseF32, type StoreOperators } from "./lowrank.ts";
 import { f32ScalesScratchBytes } from "./store.ts";
@@ -122,7 +122,7 @@ export function int8Core0(m: TensorTrainInfo): boolean {
 
 /** Core 0's row scales and offsets (−64 · Σ codes) at `at` (int8Core0(m)), as tt_matvec_q8r reads them. */
 export function prepareCore0(m: TensorTrainInfo, k: KernelInstance, at: number): void {
-  const c = m.cores[0] as Extract<TensorTrainInfo["cores"][number], { kind: "quantized" }>;
+  const c = m.cores[0] as QuantizedInfo;
   const rows = m.rowModes[0];
   const L = m.colModes[0] * m.ranks[1];
   const buf = k.memory.buffer;
@@ -200,7 +200,7 @@ export function tensorTrainOperator(
   if (rx && l.core0 !== undefined) {
     // Core 0's step on its int8 codes (int8Core0), the other steps as tt_matvec_f32r.
     const core0 = scratch + l.core0;
-    const codes = (m.cores[0] as Extract<TensorTrainInfo["cores"][number], { kind: "quantized" }>).dataOffset;
+    const codes = (m.cores[0] as QuantizedInfo).dataOffset;
     const rowOffsets = core0 + 4 * m.rowModes[0];
     let prepared = false;
     const prepare = () => {

@@ -718,9 +718,9 @@ export function csr_matvec_q8r(sliced: usize, quads: i32, slices: i32, cols: i32
     const h = sliced + (<usize>q << 6);
     const e = load<i32>(h, 48);
     // Two accumulators: a quad's dot products would otherwise wait on each other (one chain per quad).
-    // Four slices per pass, their x offsets read two to a 64-bit load (decoder 10000 × 200 at 20 %,
-    // interleaved A/B: 0.875–0.93 of the time with two slices and a 32-bit load each; every load is
-    // bounds-checked in Deno).
+    // Four slices per pass, then two and one for the rest, their x offsets read two to a 64-bit load
+    // (decoder 10000 × 200 at 20 %, interleaved A/B: 0.875–0.93 of the time with two slices and a 32-bit
+    // load each; every load is bounds-checked in Deno).
     let acc = i32x4.splat(0);
     let acc2 = acc;
     for (; s + 4 <= e; s += 4) {
@@ -732,13 +732,14 @@ export function csr_matvec_q8r(sliced: usize, quads: i32, slices: i32, cols: i32
       acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(d, 80), i8x16.relaxed_swizzle(v128.load(scratch + <usize>(<u32>pp)), v128.load(d, 64)), acc);
       acc2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(d, 112), i8x16.relaxed_swizzle(v128.load(scratch + <usize>(<u32>(pp >>> 32))), v128.load(d, 96)), acc2);
     }
-    for (; s + 2 <= e; s += 2) {
+    if (s + 2 <= e) {
       const d = data + (<usize>s << 5);
       const oo = load<u64>(xoff + (<usize>s << 2));
       const xb = v128.load(scratch + <usize>(<u32>oo));
       const xb2 = v128.load(scratch + <usize>(<u32>(oo >>> 32)));
       acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(d, 16), i8x16.relaxed_swizzle(xb, v128.load(d)), acc);
       acc2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(d, 48), i8x16.relaxed_swizzle(xb2, v128.load(d, 32)), acc2);
+      s += 2;
     }
     if (s < e) {
       const d = data + (<usize>s << 5);
@@ -961,7 +962,10 @@ export { tt_matmat_f32 as tt_matmat_f32r, tt_matvec_f32 as tt_matvec_f32r } from
 
 import { core as ttCore, field as ttField, tt_matvec_f32, ttSteps } from "./tt";
 
-/** Core 0's step (above) on codes at u (P rows of L) with row scales sa (P f32). */
+/**
+ * Core 0's step (above) on codes at u (P rows of L) with row scales sa (P f32). The two loops write out
+ * their dot products and epilogue each: the same through shared inlined helpers ran 1.10–1.24× slower.
+ */
 // @ts-ignore: decorator
 @inline function ttCore0With(
   codes: usize, rowScales: usize, rowOffsets: usize, m: i32, L: i32, P: i32, u: usize, sa: usize, rows: i32,
@@ -1058,6 +1062,8 @@ export function tt_matvec_q8r(
   }
   const a = ttSteps(desc, x, work, 1);
   const n = P * L;
+  // A pass of its own over A's P·L values before the per-row one below: folding the check into that loop
+  // (an early return there) ran the L = 64 step 1.08–1.11× slower (binaryen inlines differently).
   if (!allFinite(a, n)) {
     tt_matvec_f32(desc, x, y, work);
     return;
