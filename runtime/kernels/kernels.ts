@@ -376,6 +376,20 @@ export interface RelaxedKernelExports {
     rowScales: number,
     rowOffsets: number,
   ): void;
+  /**
+   * Y (n, rows) += X·Wᵀ, W f16 free of Inf/NaN (f16_finite): matmat_f16's fast path with fused multiply-adds;
+   * scratch: f16ScratchBytes(cols). 1, or 0 having written nothing when some |x| ≥ 2^15 or x holds an Inf
+   * or NaN (then run matmat_f16).
+   */
+  matmat_f16r(
+    w: number,
+    rows: number,
+    cols: number,
+    x: number,
+    n: number,
+    y: number,
+    scratch: number,
+  ): number;
   /** matmat_f32 of kernels.wasm with fused multiply-adds (results differ from it by float rounding). */
   matmat_f32r: KernelExports["matmat_f32"];
   /** matmat_f32_bias of kernels.wasm with fused multiply-adds (likewise). */

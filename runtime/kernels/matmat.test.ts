@@ -47,7 +47,7 @@ Deno.test("matmatF32 (reference) equals one matvecF32 per timestep", () => {
 
 /** Runs the kernel on fresh guarded copies and returns Y; Y starts non-zero, so accumulation is checked. */
 function runMatmat(
-  kind: "f32" | "f32r" | "f16",
+  kind: "f32" | "f32r" | "f16" | "f16r",
   w: Float32Array | Uint16Array,
   rows: number,
   cols: number,
@@ -63,7 +63,10 @@ function runMatmat(
   const py = arena.put(y0, "Y");
   if (kind === "f32") k.exports.matmat_f32(pw, rows, cols, px, n, py);
   else if (kind === "f32r") k.relaxed!.matmat_f32r(pw, rows, cols, px, n, py);
-  else if (path === "exact") k.exports.matmat_f16(pw, rows, cols, px, n, py, 0, 0);
+  else if (kind === "f16r") {
+    const scratch = arena.alloc(f16ScratchBytes(cols), "scratch");
+    assert.equal(k.relaxed!.matmat_f16r(pw, rows, cols, px, n, py, scratch), 1, "matmat_f16r ran");
+  } else if (path === "exact") k.exports.matmat_f16(pw, rows, cols, px, n, py, 0, 0);
   else {
     const scratch = arena.alloc(f16ScratchBytes(cols), "scratch");
     k.exports.matmat_f16(pw, rows, cols, px, n, py, scratch, k.exports.f16_finite(pw, rows * cols));
@@ -76,12 +79,16 @@ function runMatmat(
 /** The two f16 paths (exact; fast with x prepared in scratch), as in matvec.test.ts. */
 const F16_PATHS = ["exact", "fast"] as const;
 
-for (const kind of [...F32_KINDS, "f16"] as const) {
+// matmat_f16r (the relaxed module's matmat_f16 fast path, fused multiply-adds) where this engine has it.
+const F16_KINDS = k.relaxed ? ["f16", "f16r"] as const : ["f16"] as const;
+
+for (const kind of [...F32_KINDS, ...F16_KINDS]) {
   for (const rows of SIZES) {
     for (const cols of SIZES) {
       Deno.test(`matmat_${kind} equals the reference at rows × cols ${rows} × ${cols} for n = ${SIZES.join(", ")}`, () => {
-        const rand = rng(rows * 1000 + cols + (kind === "f16" ? 5 : 0));
-        const w = kind === "f16" ? randomF16(rows * cols, rand) : randomF32(rows * cols, rand);
+        const f16 = kind === "f16" || kind === "f16r";
+        const rand = rng(rows * 1000 + cols + (f16 ? 5 : 0));
+        const w = f16 ? randomF16(rows * cols, rand) : randomF32(rows * cols, rand);
         for (const n of SIZES) {
           const x = randomF32(n * cols, rand);
           const y0 = randomF32(n * rows, rand);
@@ -129,7 +136,44 @@ Deno.test("matmat_f32 and matmat_f16 work on pointers that are not 16-byte align
         `Y (f16 ${path}, misaligned ${misalign})`,
       );
     }
+    if (k.relaxed) {
+      assertAllClose(
+        runMatmat("f16r", w16, rows, cols, x, n, y0, misalign),
+        e16,
+        `Y (f16r, misaligned ${misalign})`,
+      );
+    }
   }
+});
+
+Deno.test({
+  name: "matmat_f16r refuses x it cannot prepare (|x| ≥ 2^15, Inf, NaN, tail columns too), writing nothing",
+  ignore: !k.relaxed,
+  fn: () => {
+    const [rows, cols, n] = [3, 21, 5];
+    const w = randomF16(rows * cols, rng(21));
+    for (
+      const [at, bad] of [[2 * cols + 4, 40000], [4 * cols + 20, Infinity], [cols + 17, NaN], [0, -32768]]
+    ) {
+      const arena = new Arena(k);
+      const x = randomF32(n * cols, rng(22));
+      x[at] = bad;
+      const y0 = randomF32(n * rows, rng(23));
+      const py = arena.put(y0, "Y");
+      const ok = k.relaxed!.matmat_f16r(
+        arena.put(w, "W"),
+        rows,
+        cols,
+        arena.put(x, "X"),
+        n,
+        py,
+        arena.alloc(f16ScratchBytes(cols), "scratch"),
+      );
+      assert.equal(ok, 0, `x[${at}] = ${bad}`);
+      assert.deepEqual(arena.f32(py, n * rows), y0, `Y unchanged (x[${at}] = ${bad})`);
+      arena.checkGuards();
+    }
+  },
 });
 
 Deno.test("matmat_f16 gives Inf and NaN weights the reference's results", () => {
@@ -155,6 +199,28 @@ Deno.test("matmat_f16's fast path runs a block of timesteps exactly when one of 
   const expected = new Float32Array(n * rows);
   matmatF16(w, rows, cols, x, n, expected);
   assertAllClose(runMatmat("f16", w, rows, cols, x, n, new Float32Array(n * rows)), expected, "Y");
+});
+
+Deno.test("matmat_f16 takes rows in cache blocks: rows longer than a block, odd blocks, an odd last row", () => {
+  // 32 KiB of W's halves per block: cols 20000 (40 kB a row) → blocks of one row; cols 2400 → 6 rows a
+  // block, so 7 rows are a block of six and one of one; cols 200 → 81 rows a block, 83 rows two blocks.
+  for (const [rows, cols, n] of [[3, 20000, 5], [7, 2400, 6], [83, 200, 9]]) {
+    const rand = rng(rows + cols + 1);
+    const w = randomF16(rows * cols, rand, 0, 1);
+    const x = randomF32(n * cols, rand, 0, 1);
+    const y0 = randomF32(n * rows, rand);
+    const expected = y0.slice();
+    matmatF16(w, rows, cols, x, n, expected);
+    for (const kind of F16_KINDS) {
+      for (const path of kind === "f16" ? F16_PATHS : ["fast"] as const) {
+        assertAllClose(
+          runMatmat(kind, w, rows, cols, x, n, y0, 0, path),
+          expected,
+          `Y (${kind} ${path}, ${rows} × ${cols})`,
+        );
+      }
+    }
+  }
 });
 
 Deno.test("matmat_f32 takes rows in cache blocks: rows longer than a block, blocks of two rows, odd last block", () => {

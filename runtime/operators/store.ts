@@ -12,7 +12,7 @@
  *                   products (f16ScratchBytes), then a copy of the rows interleaved by quads that the fast
  *                   matvecs read as one stream (f16InterleavedBytes, f16_interleave: a second copy of the
  *                   matrix); the weights checked once for Inf/NaN (f16_finite), which the fast products do
- *                   not handle; matvec_f16r (relaxed: fused multiply-adds) first
+ *                   not handle; matvec_f16r / matmat_f16r (relaxed: fused multiply-adds) first
  *   int8 / int4     matvec_q8/q4, matmat_q8/q4, gather_q8/q4               scratch: quantized copies of x
  *                   (quantizedScratchBytes(cols) in kernels/scratch.ts, see kernels/as/quantized.ts), then the
  *                   prepared table (preparedTableBytes, kernels/as/prepared.ts: scales in row quads, int8's
@@ -127,7 +127,10 @@ export function storeOperator(m: StoredInfo, k: KernelInstance, scratch: number)
         if (rx && c && rx.matvec_f16r(w, rows, cols, x, y, scratch, c)) return;
         ex.matvec_f16(w, rows, cols, x, y, scratch, isFinite(), c);
       },
-      matmat: (x, n, y) => ex.matmat_f16(w, rows, cols, x, n, y, scratch, isFinite()),
+      matmat: (x, n, y) => {
+        if (rx && isFinite() && rx.matmat_f16r(w, rows, cols, x, n, y, scratch)) return;
+        ex.matmat_f16(w, rows, cols, x, n, y, scratch, isFinite());
+      },
       gatherRow: (row, out) => ex.gather_f16(w, cols, row, out),
     };
   }

@@ -113,7 +113,7 @@ export function dot1_f32(p: usize, q: usize, n: i32): f32 {
 
 /** s + [w·x0, w·x1, w·x2, w·x3] over columns c..n−1 (the tail after the SIMD part), exact f16. */
 // @ts-ignore: decorator
-@inline function tailF16Row(s: v128, w: usize, x0: usize, x1: usize, x2: usize, x3: usize, c: i32, n: i32): v128 {
+@inline export function tailF16Row(s: v128, w: usize, x0: usize, x1: usize, x2: usize, x3: usize, c: i32, n: i32): v128 {
   for (; c < n; c++) {
     const o32 = <usize>c << 2;
     const xv = pack4(load<f32>(x0 + o32), load<f32>(x1 + o32), load<f32>(x2 + o32), load<f32>(x3 + o32));
@@ -232,33 +232,6 @@ export function dot4RowsF16Prepared(
     a3 = f32x4.add(f32x4.add(a3, f32x4.mul(f16Even(r3, me), xe)), f32x4.mul(f16Odd(r3, mo), xo));
   }
   return tailF16Rows(hsum4(a0, a1, a2, a3), t0, t1, t2, t3, x, c, n);
-}
-
-/**
- * w: one f16 row (n) free of Inf/NaN, xs0..xs3: four prepared vectors, x0..x3: the vectors themselves
- * (last n % 8 columns) → [w·x0, w·x1, w·x2, w·x3].
- */
-export function dotRowF16X4Prepared(
-  w: usize, xs0: usize, xs1: usize, xs2: usize, xs3: usize, x0: usize, x1: usize, x2: usize, x3: usize, n: i32,
-): v128 {
-  const me = f16EvenMask(opaqueZero(n));
-  const mo = f16OddMask(opaqueZero(n));
-  let a0 = f32x4.splat(0);
-  let a1 = a0;
-  let a2 = a0;
-  let a3 = a0;
-  let c = 0;
-  for (; c + 8 <= n; c += 8) {
-    const o32 = <usize>c << 2;
-    const r = v128.load(w + (<usize>c << 1));
-    const e = f16Even(r, me);
-    const o = f16Odd(r, mo);
-    a0 = f32x4.add(f32x4.add(a0, f32x4.mul(e, v128.load(xs0 + o32))), f32x4.mul(o, v128.load(xs0 + o32, 16)));
-    a1 = f32x4.add(f32x4.add(a1, f32x4.mul(e, v128.load(xs1 + o32))), f32x4.mul(o, v128.load(xs1 + o32, 16)));
-    a2 = f32x4.add(f32x4.add(a2, f32x4.mul(e, v128.load(xs2 + o32))), f32x4.mul(o, v128.load(xs2 + o32, 16)));
-    a3 = f32x4.add(f32x4.add(a3, f32x4.mul(e, v128.load(xs3 + o32))), f32x4.mul(o, v128.load(xs3 + o32, 16)));
-  }
-  return tailF16Row(hsum4(a0, a1, a2, a3), w, x0, x1, x2, x3, c, n);
 }
 
 /** Adds the first `m` (0..4) lanes of `s` to the f32 values at dst, dst + step, dst + 2·step, … */

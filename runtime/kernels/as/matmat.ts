@@ -3,8 +3,9 @@
 // per block of four timesteps (n/4 passes over W instead of n matvecs); the last n % 4 timesteps take one
 // more pass with the unused lanes discarded. Sizes ≤ 0 do nothing.
 
-import { addLanes, dot4_f32, dotRowF16X4, dotRowF16X4Prepared, hsum4, pack4 } from "./dot";
-import { prepareF16X } from "./f16";
+import { addLanes, dot4_f32, dotRowF16X4, hsum4, pack4, tailF16Row } from "./dot";
+import { f16Even, f16EvenMask, f16Odd, f16OddMask, prepareF16X } from "./f16";
+import { opaqueZero } from "./loop_constant";
 import { madd } from "./madd";
 
 /** Bytes of W's rows that matmat_f32 passes every timestep over before it moves on (see there). */
@@ -134,12 +135,48 @@ function matmatRowsF32(
   }
 }
 
+/** Bytes of W's f16 rows that matmat_f16 passes every timestep over before it moves on (as matmat_f32's). */
+const F16_ROW_BLOCK_BYTES = 32768;
+
 /**
  * W: (rows, cols) row-major f16 bits (row stride cols·2 bytes); X: (n, cols) f32; Y: (n, rows) f32,
  * accumulated. `scratch` (≥ 4 · cols · 4 bytes, f16ScratchBytes) and `finite` as matvec_f16: four timesteps
  * of x prepared at a time; a block of timesteps where one cannot be prepared runs the exact path.
+ * Rows in cache blocks of F16_ROW_BLOCK_BYTES, as matmat_f32: W comes from memory once per call instead of
+ * once per four timesteps; each block prepares its four timesteps of x again (cols · 4 floats, against
+ * block rows · cols · 4 multiply-adds). Every sum is the same dot product as without blocks: the results
+ * are bit for bit those of one pass per four timesteps.
  */
 export function matmat_f16(w: usize, rows: i32, cols: i32, x: usize, n: i32, y: usize, scratch: usize, finite: i32): void {
+  matmatF16(w, rows, cols, x, n, y, scratch, finite, false);
+}
+
+/**
+ * matmat_f16's fast path alone, for W free of Inf/NaN and every |x| < 2^15 (the caller checks both; the
+ * relaxed module's matmat_f16r, whose `madd` fuses). Not in kernels.wasm's exports.
+ */
+export function matmatF16Fast(w: usize, rows: i32, cols: i32, x: usize, n: i32, y: usize, scratch: usize): void {
+  matmatF16(w, rows, cols, x, n, y, scratch, 1, true);
+}
+
+/** matmat_f16, or with `fastOnly` (a constant where inlined) matmatF16Fast. */
+// @ts-ignore: decorator
+@inline function matmatF16(
+  w: usize, rows: i32, cols: i32, x: usize, n: i32, y: usize, scratch: usize, finite: i32, fastOnly: bool,
+): void {
+  if (rows <= 0 || n <= 0) return;
+  const block = max(1, F16_ROW_BLOCK_BYTES / max(1, cols << 1));
+  for (let r0 = 0; r0 < rows; r0 += block) {
+    matmatRowsF16(w, rows, cols, x, n, y, scratch, finite, r0, min(rows, r0 + block), fastOnly);
+  }
+}
+
+/** matmatF16 over rows [r0, r1) of W and Y's columns. */
+// @ts-ignore: decorator
+@inline function matmatRowsF16(
+  w: usize, rows: i32, cols: i32, x: usize, n: i32, y: usize, scratch: usize, finite: i32, r0: i32, r1: i32,
+  fastOnly: bool,
+): void {
   const wStride = <usize>cols << 1;
   const xStride = <usize>cols << 2;
   const yStride = <usize>rows << 2;
@@ -150,22 +187,74 @@ export function matmat_f16(w: usize, rows: i32, cols: i32, x: usize, n: i32, y: 
     const x2 = m > 2 ? x0 + 2 * xStride : x0;
     const x3 = m > 3 ? x0 + 3 * xStride : x0;
     const y0 = y + <usize>t * yStride;
-    if (finite && scratch) {
+    if (fastOnly || (finite && scratch)) {
       const s0 = scratch;
       const s1 = s0 + xStride;
       const s2 = s1 + xStride;
       const s3 = s2 + xStride;
-      if (prepareF16X(x0, cols, s0) && prepareF16X(x1, cols, s1) && prepareF16X(x2, cols, s2) && prepareF16X(x3, cols, s3)) {
-        for (let r = 0; r < rows; r++) {
-          const s = dotRowF16X4Prepared(w + <usize>r * wStride, s0, s1, s2, s3, x0, x1, x2, x3, cols);
-          addLanes(y0 + (<usize>r << 2), yStride, s, m);
+      // All four prepared, in one loop (one copy of prepareF16X in the code); with fastOnly none fails: the
+      // caller checked x.
+      let ok = true;
+      for (let j = 0; j < 4; j++) ok &= prepareF16X(j < m ? x0 + <usize>j * xStride : x0, cols, s0 + <usize>j * xStride);
+      if (fastOnly || ok) {
+        // Two rows per pass: each load of prepared x serves both (the fast path's loads, bounds-checked
+        // in engines without a trap handler, outnumbered its multiply-adds).
+        const me = f16EvenMask(opaqueZero(cols));
+        const mo = f16OddMask(opaqueZero(cols));
+        const c8 = cols & ~7;
+        for (let r = r0; r < r1; r += 2) {
+          // An odd last row pairs with itself (its second sums dropped): one loop for every row.
+          const two = r + 1 < r1;
+          const wa = w + <usize>r * wStride;
+          const wb = two ? wa + wStride : wa;
+          let a0 = f32x4.splat(0);
+          let a1 = a0;
+          let a2 = a0;
+          let a3 = a0;
+          let b0 = a0;
+          let b1 = a0;
+          let b2 = a0;
+          let b3 = a0;
+          for (let c = 0; c < c8; c += 8) {
+            const o32 = <usize>c << 2;
+            const ra = v128.load(wa + (<usize>c << 1));
+            const rb = v128.load(wb + (<usize>c << 1));
+            const ea = f16Even(ra, me);
+            const oa = f16Odd(ra, mo);
+            const eb = f16Even(rb, me);
+            const ob = f16Odd(rb, mo);
+            let xe = v128.load(s0 + o32);
+            let xo = v128.load(s0 + o32, 16);
+            a0 = madd(oa, xo, madd(ea, xe, a0));
+            b0 = madd(ob, xo, madd(eb, xe, b0));
+            xe = v128.load(s1 + o32);
+            xo = v128.load(s1 + o32, 16);
+            a1 = madd(oa, xo, madd(ea, xe, a1));
+            b1 = madd(ob, xo, madd(eb, xe, b1));
+            xe = v128.load(s2 + o32);
+            xo = v128.load(s2 + o32, 16);
+            a2 = madd(oa, xo, madd(ea, xe, a2));
+            b2 = madd(ob, xo, madd(eb, xe, b2));
+            xe = v128.load(s3 + o32);
+            xo = v128.load(s3 + o32, 16);
+            a3 = madd(oa, xo, madd(ea, xe, a3));
+            b3 = madd(ob, xo, madd(eb, xe, b3));
+          }
+          // Both rows' last cols % 8 columns and sums through one copy of the tail.
+          for (let q = 0; q < 2; q++) {
+            if (q == 1 && !two) break;
+            const s = q == 0 ? hsum4(a0, a1, a2, a3) : hsum4(b0, b1, b2, b3);
+            addLanes(y0 + (<usize>(r + q) << 2), yStride, tailF16Row(s, q == 0 ? wa : wb, x0, x1, x2, x3, c8, cols), m);
+          }
         }
         continue;
       }
     }
-    for (let r = 0; r < rows; r++) {
-      const s = dotRowF16X4(w + <usize>r * wStride, x0, x1, x2, x3, cols);
-      addLanes(y0 + (<usize>r << 2), yStride, s, m);
+    if (!fastOnly) {
+      for (let r = r0; r < r1; r++) {
+        const s = dotRowF16X4(w + <usize>r * wStride, x0, x1, x2, x3, cols);
+        addLanes(y0 + (<usize>r << 2), yStride, s, m);
+      }
     }
   }
 }

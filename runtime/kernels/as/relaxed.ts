@@ -1097,6 +1097,21 @@ export function tt_matmat_q8r(
   }
 }
 
+// ---- f16 matrix × matrix with fused multiply-adds ----
+import { matmatF16Fast } from "./matmat";
+
+/**
+ * matmat_f16's fast path (W's halves as f32 patterns times x prepared · 2^112, as/f16.ts) with fused
+ * multiply-adds, for W free of Inf/NaN (f16_finite); scratch: f16ScratchBytes(cols). Returns 0, having
+ * written nothing, when some |x| ≥ 2^15 or x holds an Inf or NaN (then run kernels.wasm's matmat_f16).
+ */
+export function matmat_f16r(w: usize, rows: i32, cols: i32, x: usize, n: i32, y: usize, scratch: usize): i32 {
+  if (rows <= 0 || n <= 0) return 1;
+  if (!(maxAbs(x, n * cols) < 32768)) return 0; // prepareF16X's limit; NaN fails the comparison too
+  matmatF16Fast(w, rows, cols, x, n, y, scratch);
+  return 1;
+}
+
 // ---- f32 matrix × matrix with fused multiply-adds ----
 // matmat.ts's matmat_f32 and matmat_f32_bias compiled with relaxed SIMD: each multiply-add one instruction
 // (madd.ts).
