@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { f32ToF16Bits } from "../format/f16.ts";
-import { instantiateKernels } from "./kernels.ts";
+import { ensureMemory, instantiateKernels } from "./kernels.ts";
 import { matmatF16, matmatF32 } from "./matmat.ref.ts";
 import { matvecF32 } from "./matvec.ref.ts";
 import { f16ScratchBytes } from "./scratch.ts";
@@ -174,6 +174,30 @@ Deno.test({
       arena.checkGuards();
     }
   },
+});
+
+Deno.test("matmat_f16 and matmat_f16r read no byte past W (W ending at the end of memory, an odd row count)", () => {
+  // The two-row passes pair an odd last row with itself; reading a row past W would trap here.
+  const [rows, cols, n] = [3, 24, 5];
+  const rand = rng(31);
+  const w = randomF16(rows * cols, rand);
+  const x = randomF32(n * cols, rand);
+  const expected = new Float32Array(n * rows);
+  matmatF16(w, rows, cols, x, n, expected);
+  const arena = new Arena(k);
+  const px = arena.put(x, "X");
+  const scratch = arena.alloc(f16ScratchBytes(cols), "scratch");
+  const py = arena.alloc(4 * n * rows, "Y");
+  ensureMemory(k, arena.alloc(0, "end") + 2 * rows * cols + 64);
+  const pw = k.memory.buffer.byteLength - 2 * rows * cols;
+  new Uint16Array(k.memory.buffer, pw, rows * cols).set(w);
+  const kinds = k.relaxed ? ["f16", "f16r"] : ["f16"];
+  for (const kind of kinds) {
+    new Float32Array(k.memory.buffer, py, n * rows).fill(0);
+    if (kind === "f16") k.exports.matmat_f16(pw, rows, cols, px, n, py, scratch, 1);
+    else assert.equal(k.relaxed!.matmat_f16r(pw, rows, cols, px, n, py, scratch), 1);
+    assertAllClose(new Float32Array(k.memory.buffer, py, n * rows).slice(), expected, `Y (${kind})`);
+  }
 });
 
 Deno.test("matmat_f16 gives Inf and NaN weights the reference's results", () => {
