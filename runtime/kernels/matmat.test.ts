@@ -225,9 +225,10 @@ Deno.test("matmat_f16's fast path runs a block of timesteps exactly when one of 
   assertAllClose(runMatmat("f16", w, rows, cols, x, n, new Float32Array(n * rows)), expected, "Y");
 });
 
-Deno.test("matmat_f16 takes rows in cache blocks: rows longer than a block, odd blocks, an odd last row", () => {
-  // 32 KiB of W's halves per block: cols 20000 (40 kB a row) → blocks of one row; cols 2400 → 6 rows a
-  // block, so 7 rows are a block of six and one of one; cols 200 → 81 rows a block, 83 rows two blocks.
+Deno.test("matmat_f16 takes rows in cache blocks: rows longer than a block, short last blocks, an odd last row", () => {
+  // 32 KiB of W's halves per block, an even number of rows: cols 20000 (40 kB a row) → blocks of two rows,
+  // so 3 rows are a block of two and one of one; cols 2400 → 6 rows a block, 7 rows six and one; cols 200 →
+  // 80 rows a block, 83 rows 80 and three.
   for (const [rows, cols, n] of [[3, 20000, 5], [7, 2400, 6], [83, 200, 9]]) {
     const rand = rng(rows + cols + 1);
     const w = randomF16(rows * cols, rand, 0, 1);

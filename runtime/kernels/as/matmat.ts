@@ -165,7 +165,8 @@ export function matmatF16Fast(w: usize, rows: i32, cols: i32, x: usize, n: i32, 
   w: usize, rows: i32, cols: i32, x: usize, n: i32, y: usize, scratch: usize, finite: i32, fastOnly: bool,
 ): void {
   if (rows <= 0 || n <= 0) return;
-  const block = max(1, F16_ROW_BLOCK_BYTES / max(1, cols << 1));
+  // An even number of rows (as matmat_f32's): only W's own odd last row takes the two-row pass alone.
+  const block = max(2, (F16_ROW_BLOCK_BYTES / max(1, cols << 1)) & ~1);
   for (let r0 = 0; r0 < rows; r0 += block) {
     matmatRowsF16(w, rows, cols, x, n, y, scratch, finite, r0, min(rows, r0 + block), fastOnly);
   }
