@@ -216,11 +216,11 @@ Deno.test({
   },
 });
 
-// int4 runs each test with its groups summed in i32 and in i16 (dot_sums; by default the engine's dot
-// product decides, see as/relaxed.ts), int8 once.
-for (const [bits, sums] of [[8, -1], [4, 0], [4, 1]] as const) {
-  const mode = bits === 4 ? `, ${sums ? "i16" : "i32"} sums` : "";
-  /** Runs body with the int4 sums set to this case's mode, then restores the default. */
+// Each test runs with the sums of i32 dot products and of i16 ones (dot_sums; by default the engine's dot
+// product decides, see as/relaxed.ts): int4's groups and int8's eight-row pass sum either way.
+for (const [bits, sums] of [[8, 0], [8, 1], [4, 0], [4, 1]] as const) {
+  const mode = `, ${sums ? "i16" : "i32"} sums`;
+  /** Runs body with the sums set to this case's mode, then restores the default. */
   const withSums = (body: () => void) => () => {
     rx?.dot_sums(sums);
     try {
@@ -291,7 +291,8 @@ for (const [bits, sums] of [[8, -1], [4, 0], [4, 1]] as const) {
       `matvec_q${bits}r works on unaligned pointers and with all-zero x; refuses Inf/NaN x untouched${mode}`,
     ignore: skip,
     fn: withSums(() => {
-      const [rows, cols, group] = [7, 203, bits === 8 ? 203 : 32];
+      // 205 columns: max|x| reads 25 × 8, then 4, then 1 (every part of its loop is checked below).
+      const [rows, cols, group] = [7, 205, bits === 8 ? 205 : 32];
       const q = randomQuantized(bits, rows, cols, group, 99 + bits);
       const y0 = randomF32(rows, q.rand);
       const x = randomF32(cols, q.rand);
@@ -306,9 +307,15 @@ for (const [bits, sums] of [[8, -1], [4, 0], [4, 1]] as const) {
       }
       assert.deepEqual(run(bits, q, rows, cols, group, new Float32Array(cols), y0).y, y0, "zero x");
       for (const bad of [Infinity, -Infinity, NaN]) {
-        const xb = x.slice();
-        xb[100] = bad;
-        assert.deepEqual(run(bits, q, rows, cols, group, xb, y0), { y: y0, ok: 0 }, `x with ${bad}`);
+        for (const at of [0, 100, 202, 204]) {
+          const xb = x.slice();
+          xb[at] = bad;
+          assert.deepEqual(
+            run(bits, q, rows, cols, group, xb, y0),
+            { y: y0, ok: 0 },
+            `x with ${bad} at ${at}`,
+          );
+        }
         const xs = new Float32Array(3 * cols).fill(0.5);
         xs[2 * cols + 7] = bad; // only the last timestep
         const ys = new Float32Array(3 * rows);

@@ -33,7 +33,7 @@
 // then runs kernels.wasm's product, whose exact f32 path handles it. Otherwise it returns 1.
 // `scratch` is the same quantizedScratchBytes(cols) = 16 · S bytes (S = ceil32(cols + 8)) as quantized.ts:
 // x codes at t · S (int8's matmat: t = 0..3; else t = 0), int4's staging copy at 4 · S and its per-group
-// sums of x at 8 · S (one i32 per 16 bytes). int4's x is stored as [4 even | 4 odd] bytes per chunk of 8
+// sums of x at 8 · S (one i32 per 16 bytes), matvec_q8r's eight-row sums at 4 · S (32 bytes). int4's x is stored as [4 even | 4 odd] bytes per chunk of 8
 // columns. matmat_q4r runs matvec_q4r's product once per timestep (see there); matmat_q8r passes W once
 // per four timesteps.
 
@@ -49,11 +49,31 @@
   return f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(v0), 1, v1), 2, v2), 3, v3);
 }
 
-/** max|x| over n f32 (NaN if x holds a NaN; +Inf if an Inf). */
+/**
+ * max|x| over n f32 (NaN if x holds a NaN; +Inf if an Inf). Out of line: binaryen would inline a smaller
+ * body into each of the dozen products that call it (≈ 2 kB of this module); TT's core-0 step, which calls
+ * it per row of A, inlines maxAbsOf itself.
+ */
 function maxAbs(x: usize, n: i32): f32 {
+  return maxAbsOf(x, n);
+}
+
+/** maxAbs's body, inlined where it is called in a loop. */
+// @ts-ignore: decorator
+@inline function maxAbsOf(x: usize, n: i32): f32 {
   let mv = f32x4.splat(0);
+  let mw = mv;
   let c = 0;
-  for (; c + 4 <= n; c += 4) mv = f32x4.max(mv, f32x4.abs(v128.load(x + (<usize>c << 2))));
+  for (; c + 8 <= n; c += 8) {
+    const p = x + (<usize>c << 2);
+    mv = f32x4.max(mv, f32x4.abs(v128.load(p)));
+    mw = f32x4.max(mw, f32x4.abs(v128.load(p, 16)));
+  }
+  mv = f32x4.max(mv, mw);
+  if (c + 4 <= n) {
+    mv = f32x4.max(mv, f32x4.abs(v128.load(x + (<usize>c << 2))));
+    c += 4;
+  }
   let m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
   for (; c < n; c++) m = max(m, abs(load<f32>(x + (<usize>c << 2))));
   return m;
@@ -170,6 +190,62 @@ export function q8_prepare(w: usize, scales: usize, rows: i32, cols: i32, group:
 }
 
 /**
+ * acc (i32x4) + Σ q·u per 4 bytes of w (q, int8) and u (x + 64): the relaxed i32 dot product, or where S
+ * is i16 (x86 without VNNI: dotSumsMode) the i16 one (pmaddubsw) widened by pmaddwd with `ones` held in a
+ * register — V8 lowers the i32 one there to pmaddubsw + pmaddwd + add and rebuilds that vector of ones
+ * (two more instructions) at every use. A lane pair sums ≤ 2 · 128 · 127 = 32512: the i16 step cannot
+ * saturate, and both give the same sums. (A type parameter, not a bool: binaryen merges two inlined
+ * copies that differ only in a constant into one that tests it at every dot product.)
+ */
+// @ts-ignore: decorator
+@inline function dotQ8r<S>(acc: v128, w: v128, u: v128, ones: v128): v128 {
+  if (sizeof<S>() == 2) return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(w, u), ones));
+  return i32x4.relaxed_dot_i8x16_i7x16_add_s(w, u, acc);
+}
+
+/**
+ * One group of matvec_q8r's eight-row pass: eight rows of q8_interleave's copy from o (128 bytes per 16
+ * columns) over columns [c, g1) against the x codes at u; their sums Σ q·u go to sums (2 × i32x4).
+ */
+// @ts-ignore: decorator
+@inline function q8Group8<S>(o: usize, u: usize, c: i32, g1: i32, ones: v128, sums: usize): void {
+  let a0 = i32x4.splat(0);
+  let a1 = a0;
+  let a2 = a0;
+  let a3 = a0;
+  let a4 = a0;
+  let a5 = a0;
+  let a6 = a0;
+  let a7 = a0;
+  for (; c + 16 <= g1; c += 16) {
+    const xv = v128.load(u + <usize>c);
+    a0 = dotQ8r<S>(a0, v128.load(o), xv, ones);
+    a1 = dotQ8r<S>(a1, v128.load(o, 16), xv, ones);
+    a2 = dotQ8r<S>(a2, v128.load(o, 32), xv, ones);
+    a3 = dotQ8r<S>(a3, v128.load(o, 48), xv, ones);
+    a4 = dotQ8r<S>(a4, v128.load(o, 64), xv, ones);
+    a5 = dotQ8r<S>(a5, v128.load(o, 80), xv, ones);
+    a6 = dotQ8r<S>(a6, v128.load(o, 96), xv, ones);
+    a7 = dotQ8r<S>(a7, v128.load(o, 112), xv, ones);
+    o += 128;
+  }
+  if (c < g1) {
+    // The row's last 8 columns: the first half of its padded chunk.
+    const xv = v128.load64_zero(u + <usize>c);
+    a0 = dotQ8r<S>(a0, v128.load64_zero(o), xv, ones);
+    a1 = dotQ8r<S>(a1, v128.load64_zero(o, 16), xv, ones);
+    a2 = dotQ8r<S>(a2, v128.load64_zero(o, 32), xv, ones);
+    a3 = dotQ8r<S>(a3, v128.load64_zero(o, 48), xv, ones);
+    a4 = dotQ8r<S>(a4, v128.load64_zero(o, 64), xv, ones);
+    a5 = dotQ8r<S>(a5, v128.load64_zero(o, 80), xv, ones);
+    a6 = dotQ8r<S>(a6, v128.load64_zero(o, 96), xv, ones);
+    a7 = dotQ8r<S>(a7, v128.load64_zero(o, 112), xv, ones);
+  }
+  v128.store(sums, hsum4i(a0, a1, a2, a3));
+  v128.store(sums, hsum4i(a4, a5, a6, a7), 16);
+}
+
+/**
  * W: (rows, cols) int8 codes prepared by q8_prepare into `prep`; x: (cols) f32; y: (rows) += W·x with x
  * quantized to 7 bits (see the top); `copy`: kernels.wasm's q8_interleave copy of W (whole blocks of eight
  * rows then run eight per pass), or 0. Returns 0 (nothing written) if x is not finite.
@@ -191,51 +267,23 @@ export function matvec_q8r(
   // Eight rows per pass share each load of x, reading q8_interleave's copy: one sequential stream.
   if (copy && q8Interleaved(cols, group)) {
     const chunks = <usize>((cols + 15) >> 4);
+    const i16 = i16Sums();
+    const ones = keptI32x4(0x00010001, opaqueZero(rows)); // in a register: loop_constant.ts
+    const sums = scratch + 4 * xStride(cols); // free in a matrix × vector product (see the top)
     let pb = copy;
     for (; r + 8 <= rows; r += 8) {
       let fa = f32x4.splat(0);
       let fb = fa;
       for (let g0 = 0; g0 < cols; g0 += group) {
         const g1 = min(cols, g0 + group);
-        let a0 = i32x4.splat(0);
-        let a1 = a0;
-        let a2 = a0;
-        let a3 = a0;
-        let a4 = a0;
-        let a5 = a0;
-        let a6 = a0;
-        let a7 = a0;
-        let c = g0;
-        let o = pb + (<usize>(g0 >> 4) << 7);
-        for (; c + 16 <= g1; c += 16) {
-          const xv = v128.load(scratch + <usize>c);
-          a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o), xv, a0);
-          a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o, 16), xv, a1);
-          a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o, 32), xv, a2);
-          a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o, 48), xv, a3);
-          a4 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o, 64), xv, a4);
-          a5 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o, 80), xv, a5);
-          a6 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o, 96), xv, a6);
-          a7 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(o, 112), xv, a7);
-          o += 128;
-        }
-        if (c < g1) {
-          // The row's last 8 columns: the first half of its padded chunk.
-          const xv = v128.load64_zero(scratch + <usize>c);
-          a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o), xv, a0);
-          a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o, 16), xv, a1);
-          a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o, 32), xv, a2);
-          a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o, 48), xv, a3);
-          a4 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o, 64), xv, a4);
-          a5 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o, 80), xv, a5);
-          a6 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o, 96), xv, a6);
-          a7 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load64_zero(o, 112), xv, a7);
-        }
-        const ta = hsum4i(a0, a1, a2, a3);
-        const tb = hsum4i(a4, a5, a6, a7);
+        const o = pb + (<usize>(g0 >> 4) << 7);
+        if (i16) q8Group8<i16>(o, scratch, g0, g1, ones, sums);
+        else q8Group8<i32>(o, scratch, g0, g1, ones, sums);
+        const ta = v128.load(sums);
+        const tb = v128.load(sums, 16);
         fa = f32x4.add(fa, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(ta, v128.load(pq))), v128.load(pq + half)));
-        const pb = pq + (<usize>gpr << 4);
-        fb = f32x4.add(fb, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(tb, v128.load(pb))), v128.load(pb + half)));
+        const pq2 = pq + (<usize>gpr << 4); // the second quad's
+        fb = f32x4.add(fb, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(tb, v128.load(pq2))), v128.load(pq2 + half)));
         pq += 16;
       }
       pq += <usize>gpr << 4; // past the second quad's groups
@@ -409,7 +457,7 @@ const Q4_I16_CHUNKS = 4;
 // case): 127 · 255 summed by pmaddubsw saturates each pair at 32767 (lane 65534); vpdpbusd gives 129540
 // and sdot, reading 255 as −1, −508. Measured on the decoder shape (AMD EPYC without VNNI): i16 sums 0.77–0.86
 // of the i32 time; the i32 chain is what ran on AVX-VNNI (30.2–31.4 µs warm there).
-let dotSumsMode: i32 = -1; // −1: not decided yet; 0: i32 sums; 1: i16 sums (int4 and block-sparse products)
+let dotSumsMode: i32 = -1; // −1: not decided yet; 0: i32 sums; 1: i16 sums (int4, block-sparse, int8's 8-row pass)
 
 /** i32x4.relaxed_dot_i8x16_i7x16_add_s's lane 0 for 127 × 255 in every byte (see above); z = 0, opaque. */
 function dotFlavor(z: i32): i32 {
@@ -424,9 +472,9 @@ export function relaxed_dot_flavor(): i32 {
 }
 
 /**
- * Sets how the int4 and block-sparse products sum: 0 i32 dot products, 1 i16 ones, −1 by the dot-product
- * flavour (the default: i16 where pmaddubsw saturates, that is x86 without VNNI); returns the mode set (0 or
- * 1). Both give the same sums; tests run each.
+ * Sets how the int4, block-sparse and int8 (eight-row pass) products sum: 0 i32 dot products, 1 i16 ones,
+ * −1 by the dot-product flavour (the default: i16 where pmaddubsw saturates, that is x86 without VNNI);
+ * returns the mode set (0 or 1). Both give the same sums; tests run each.
  */
 export function dot_sums(mode: i32): i32 {
   dotSumsMode = mode < 0 ? (dotFlavor(opaqueZero(mode + 1)) == 65534 ? 1 : 0) : min(mode, 1);
@@ -618,7 +666,7 @@ export function matmat_q4r(
 
 import { f16Even, f16EvenMask, f16Odd, f16OddMask, prepareF16X } from "./f16";
 import { addLanes, addQuad, hsum4, hsum4i, tailF16Rows } from "./dot";
-import { keptI8x16, opaqueZero } from "./loop_constant";
+import { keptI32x4, keptI8x16, opaqueZero } from "./loop_constant";
 
 /** [p0·x, p1·x, p2·x, p3·x] for four f16 rows free of Inf/NaN, x prepared at xs (x itself for the tail). */
 // @ts-ignore: decorator
@@ -1075,7 +1123,7 @@ export function tt_matvec_q8r(
   for (let p = 0; p < P; p++) {
     const ap = a + (<usize>(p * L) << 2);
     const up = u + <usize>(p * L);
-    const mx = maxAbs(ap, L);
+    const mx = maxAbsOf(ap, L);
     if (mx > 0) store<f32>(sa + (<usize>p << 2), quantize8(ap, L, mx, 63, 64, up));
     else {
       memory.fill(up, 64, <usize>L);
