@@ -556,6 +556,7 @@ function q4Product(
   toChunks(stage, xs, cols, group, corr);
   const sxv = f32x4.splat(sx);
   const m4 = keptI8x16(0x0f, opaqueZero(rows)); // in a register: loop_constant.ts
+  const ones = keptI32x4(0x00010001, opaqueZero(rows)); // widens i16 pairs (pmaddwd) from a register
   const chunks = <usize>q4Chunks(cols, group);
   const gpr = (cols - 1) / group + 1;
   const perGroup = <usize>chunksPerGroup(cols, group);
@@ -593,7 +594,20 @@ function q4Product(
           let h1 = h0;
           let h2 = h0;
           let h3 = h0;
-          do {
+          // Two chunks per pass: one 16-byte load of x serves both.
+          for (; c + 128 <= stop; c += 128) {
+            const xv = v128.load(xc);
+            const xe = i32x4.shuffle(xv, xv, 0, 0, 0, 0);
+            const xo = i32x4.shuffle(xv, xv, 1, 1, 1, 1);
+            const ye = i32x4.shuffle(xv, xv, 2, 2, 2, 2);
+            const yo = i32x4.shuffle(xv, xv, 3, 3, 3, 3);
+            h0 = dotQ4r16(dotQ4r16(h0, v128.load(c), xe, xo, m4), v128.load(c, 64), ye, yo, m4);
+            h1 = dotQ4r16(dotQ4r16(h1, v128.load(c, 16), xe, xo, m4), v128.load(c, 80), ye, yo, m4);
+            h2 = dotQ4r16(dotQ4r16(h2, v128.load(c, 32), xe, xo, m4), v128.load(c, 96), ye, yo, m4);
+            h3 = dotQ4r16(dotQ4r16(h3, v128.load(c, 48), xe, xo, m4), v128.load(c, 112), ye, yo, m4);
+            xc += 16;
+          }
+          if (c < stop) {
             const xv = v128.load64_zero(xc);
             const xe = i32x4.shuffle(xv, xv, 0, 0, 0, 0);
             const xo = i32x4.shuffle(xv, xv, 1, 1, 1, 1);
@@ -603,11 +617,11 @@ function q4Product(
             h3 = dotQ4r16(h3, v128.load(c, 48), xe, xo, m4);
             c += 64;
             xc += 8;
-          } while (c < stop);
-          a0 = i32x4.add(a0, i32x4.extadd_pairwise_i16x8_s(h0));
-          a1 = i32x4.add(a1, i32x4.extadd_pairwise_i16x8_s(h1));
-          a2 = i32x4.add(a2, i32x4.extadd_pairwise_i16x8_s(h2));
-          a3 = i32x4.add(a3, i32x4.extadd_pairwise_i16x8_s(h3));
+          }
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(h0, ones));
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(h1, ones));
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(h2, ones));
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(h3, ones));
         } while (c < groupEnd);
       } else {
         do {
