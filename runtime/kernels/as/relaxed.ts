@@ -1034,6 +1034,7 @@ import { core as ttCore, field as ttField, tt_matvec_f32, ttSteps } from "./tt";
   y: usize, i16: bool,
 ): void {
   const rowBytes = <usize>L;
+  const ones = keptI32x4(0x00010001, opaqueZero(m)); // widens the i16 pairs (pmaddwd) from a register
   for (let q = 0; q < P; q += 4) {
     const u0 = u + <usize>q * rowBytes;
     const u1 = u0 + rowBytes;
@@ -1058,10 +1059,10 @@ import { core as ttCore, field as ttField, tt_matvec_f32, ttSteps } from "./tt";
         const v1 = v128.load(w, 16);
         let a0: v128, a1: v128, a2: v128, a3: v128;
         if (i16) {
-          a0 = i32x4.add(i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v0, x00)), i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v1, x01)));
-          a1 = i32x4.add(i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v0, x10)), i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v1, x11)));
-          a2 = i32x4.add(i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v0, x20)), i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v1, x21)));
-          a3 = i32x4.add(i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v0, x30)), i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v1, x31)));
+          a0 = i32x4.add(i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v0, x00), ones), i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v1, x01), ones));
+          a1 = i32x4.add(i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v0, x10), ones), i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v1, x11), ones));
+          a2 = i32x4.add(i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v0, x20), ones), i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v1, x21), ones));
+          a3 = i32x4.add(i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v0, x30), ones), i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v1, x31), ones));
         } else {
           a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v1, x01, i32x4.relaxed_dot_i8x16_i7x16_add_s(v0, x00, i32x4.splat(0)));
           a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v1, x11, i32x4.relaxed_dot_i8x16_i7x16_add_s(v0, x10, i32x4.splat(0)));
@@ -1085,10 +1086,10 @@ import { core as ttCore, field as ttField, tt_matvec_f32, ttSteps } from "./tt";
       for (let c: usize = 0; c < rowBytes; c += 16) {
         const v = v128.load(w + c);
         if (i16) {
-          a0 = i32x4.add(a0, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v, v128.load(u0 + c))));
-          a1 = i32x4.add(a1, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v, v128.load(u1 + c))));
-          a2 = i32x4.add(a2, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v, v128.load(u2 + c))));
-          a3 = i32x4.add(a3, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v, v128.load(u3 + c))));
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v, v128.load(u0 + c)), ones));
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v, v128.load(u1 + c)), ones));
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v, v128.load(u2 + c)), ones));
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v, v128.load(u3 + c)), ones));
         } else {
           a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v, v128.load(u0 + c), a0);
           a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v, v128.load(u1 + c), a1);
