@@ -556,7 +556,6 @@ function q4Product(
   toChunks(stage, xs, cols, group, corr);
   const sxv = f32x4.splat(sx);
   const m4 = keptI8x16(0x0f, opaqueZero(rows)); // in a register: loop_constant.ts
-  const ones = keptI32x4(0x00010001, opaqueZero(rows)); // widens i16 pairs (pmaddwd) from a register
   const chunks = <usize>q4Chunks(cols, group);
   const gpr = (cols - 1) / group + 1;
   const perGroup = <usize>chunksPerGroup(cols, group);
@@ -618,10 +617,10 @@ function q4Product(
             c += 64;
             xc += 8;
           }
-          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(h0, ones));
-          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(h1, ones));
-          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(h2, ones));
-          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(h3, ones));
+          a0 = i32x4.add(a0, i32x4.extadd_pairwise_i16x8_s(h0));
+          a1 = i32x4.add(a1, i32x4.extadd_pairwise_i16x8_s(h1));
+          a2 = i32x4.add(a2, i32x4.extadd_pairwise_i16x8_s(h2));
+          a3 = i32x4.add(a3, i32x4.extadd_pairwise_i16x8_s(h3));
         } while (c < groupEnd);
       } else {
         do {
