@@ -33,7 +33,7 @@
 // then runs kernels.wasm's product, whose exact f32 path handles it. Otherwise it returns 1.
 // `scratch` is the same quantizedScratchBytes(cols) = 16 · S bytes (S = ceil32(cols + 8)) as quantized.ts:
 // x codes at t · S (int8's matmat: t = 0..3; else t = 0), int4's staging copy at 4 · S and its per-group
-// sums of x at 8 · S (one i32 per 16 bytes), matvec_q8r's eight-row sums at 4 · S (32 bytes). int4's x is stored as [4 even | 4 odd] bytes per chunk of 8
+// sums of x at 8 · S (one i32 per 16 bytes), int8's sums of whole chunks at 4 · S (≤ 64 bytes). int4's x is stored as [4 even | 4 odd] bytes per chunk of 8
 // columns. matmat_q4r runs matvec_q4r's product once per timestep (see there); matmat_q8r passes W once
 // per four timesteps.
 
@@ -323,6 +323,9 @@ export function matmat_q8r(
   const xsF = <usize>cols << 2;
   const ys = <usize>rows << 2;
   const S = xStride(cols);
+  const i16 = i16Sums();
+  const ones = keptI32x4(0x00010001, opaqueZero(rows)); // in a register: loop_constant.ts
+  const sums = scratch + 4 * S; // free here (x codes at t · S, t < 4)
   for (let t = 0; t < n; t += 4) {
     const k = min(4, n - t);
     const xt = x + <usize>t * xsF;
@@ -356,7 +359,7 @@ export function matmat_q8r(
       let o = prep + prepOffset(r, 0, gpr);
       for (let g0 = 0; g0 < cols; g0 += group) {
         // One row against four timesteps: the same loop as dot4RowsQ8 with the roles swapped.
-        const tv = dot4RowsQ8X(p, u0, u1, u2, u3, g0, min(cols, g0 + group));
+        const tv = dot4RowsQ8X(p, u0, u1, u2, u3, g0, min(cols, g0 + group), i16, ones, sums);
         const d = i32x4.sub(tv, v128.load32_splat(o));
         f = f32x4.add(f, f32x4.mul(f32x4.convert_i32x4_s(d), v128.load32_splat(o + half)));
         o += 16;
@@ -367,22 +370,21 @@ export function matmat_q8r(
   return 1;
 }
 
-/** One row p · four offset vectors u0..u3 over columns [g0, g1): i32x4 [Σ q·u_t]. */
+/**
+ * One row p · four offset vectors u0..u3 over columns [g0, g1): i32x4 [Σ q·u_t]. Its whole 16-column chunks
+ * sum by dotQ8r, i16 or i32 (q8Chunks4X), the rest by i32 dot products.
+ */
 // @ts-ignore: decorator
-@inline function dot4RowsQ8X(p: usize, u0: usize, u1: usize, u2: usize, u3: usize, g0: i32, g1: i32): v128 {
-  let a0 = i32x4.splat(0);
-  let a1 = a0;
-  let a2 = a0;
-  let a3 = a0;
-  let c = g0;
-  for (; c + 16 <= g1; c += 16) {
-    const o = <usize>c;
-    const wv = v128.load(p + o);
-    a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load(u0 + o), a0);
-    a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load(u1 + o), a1);
-    a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load(u2 + o), a2);
-    a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load(u3 + o), a3);
-  }
+@inline function dot4RowsQ8X(
+  p: usize, u0: usize, u1: usize, u2: usize, u3: usize, g0: i32, g1: i32, i16: bool, ones: v128, sums: usize,
+): v128 {
+  let c = i16
+    ? q8Chunks4X<i16>(p, u0, u1, u2, u3, g0, g1, ones, sums)
+    : q8Chunks4X<i32>(p, u0, u1, u2, u3, g0, g1, ones, sums);
+  let a0 = v128.load(sums);
+  let a1 = v128.load(sums, 16);
+  let a2 = v128.load(sums, 32);
+  let a3 = v128.load(sums, 48);
   if (c + 8 <= g1) {
     const o = <usize>c;
     const wv = v128.load64_zero(p + o);
@@ -409,6 +411,30 @@ export function matmat_q8r(
     t = i32x4.add(t, i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(t0), 1, t1), 2, t2), 3, t3));
   }
   return t;
+}
+
+/** dot4RowsQ8X's whole 16-column chunks from c: the four sums to `sums` (4 × i32x4); returns c past them. */
+// @ts-ignore: decorator
+@inline function q8Chunks4X<S>(
+  p: usize, u0: usize, u1: usize, u2: usize, u3: usize, c: i32, g1: i32, ones: v128, sums: usize,
+): i32 {
+  let a0 = i32x4.splat(0);
+  let a1 = a0;
+  let a2 = a0;
+  let a3 = a0;
+  for (; c + 16 <= g1; c += 16) {
+    const o = <usize>c;
+    const wv = v128.load(p + o);
+    a0 = dotQ8r<S>(a0, wv, v128.load(u0 + o), ones);
+    a1 = dotQ8r<S>(a1, wv, v128.load(u1 + o), ones);
+    a2 = dotQ8r<S>(a2, wv, v128.load(u2 + o), ones);
+    a3 = dotQ8r<S>(a3, wv, v128.load(u3 + o), ones);
+  }
+  v128.store(sums, a0);
+  v128.store(sums, a1, 16);
+  v128.store(sums, a2, 32);
+  v128.store(sums, a3, 48);
+  return c;
 }
 
 // ---- int4 ----------------------------------------------------------------------------------------
@@ -457,7 +483,7 @@ const Q4_I16_CHUNKS = 4;
 // case): 127 · 255 summed by pmaddubsw saturates each pair at 32767 (lane 65534); vpdpbusd gives 129540
 // and sdot, reading 255 as −1, −508. Measured on the decoder shape (AMD EPYC without VNNI): i16 sums 0.77–0.86
 // of the i32 time; the i32 chain is what ran on AVX-VNNI (30.2–31.4 µs warm there).
-let dotSumsMode: i32 = -1; // −1: not decided yet; 0: i32 sums; 1: i16 sums (int4, block-sparse, int8's 8-row pass)
+let dotSumsMode: i32 = -1; // −1: not decided yet; 0: i32 sums; 1: i16 sums (int4, block-sparse, int8, TT)
 
 /** i32x4.relaxed_dot_i8x16_i7x16_add_s's lane 0 for 127 × 255 in every byte (see above); z = 0, opaque. */
 function dotFlavor(z: i32): i32 {
@@ -472,7 +498,7 @@ export function relaxed_dot_flavor(): i32 {
 }
 
 /**
- * Sets how the int4, block-sparse and int8 (eight-row pass) products sum: 0 i32 dot products, 1 i16 ones,
+ * Sets how the int4, block-sparse, int8 and TT products sum: 0 i32 dot products, 1 i16 ones,
  * −1 by the dot-product flavour (the default: i16 where pmaddubsw saturates, that is x86 without VNNI);
  * returns the mode set (0 or 1). Both give the same sums; tests run each.
  */
