@@ -33,9 +33,9 @@
 // then runs kernels.wasm's product, whose exact f32 path handles it. Otherwise it returns 1.
 // `scratch` is the same quantizedScratchBytes(cols) = 16 · S bytes (S = ceil32(cols + 8)) as quantized.ts:
 // x codes at t · S (int8's matmat: t = 0..3; else t = 0), int4's staging copy at 4 · S and its per-group
-// sums of x at 8 · S (one i32 per 16 bytes), int8's sums of whole chunks at 4 · S (≤ 64 bytes). int4's x is stored as [4 even | 4 odd] bytes per chunk of 8
-// columns. matmat_q4r runs matvec_q4r's product once per timestep (see there); matmat_q8r passes W once
-// per four timesteps.
+// sums of x at 8 · S (one i32 per 16 bytes), int8's sums of whole chunks at 4 · S (≤ 64 bytes). int4's x
+// is stored as [4 even | 4 odd] bytes per chunk of 8 columns. matmat_q4r runs matvec_q4r's product once
+// per timestep (see there); matmat_q8r passes W once per four timesteps.
 
 // @ts-ignore: decorator
 
