@@ -217,7 +217,7 @@ Deno.test({
 });
 
 // Each test runs with the sums of i32 dot products and of i16 ones (dot_sums; by default the engine's dot
-// product decides, see as/relaxed.ts): int4's groups and int8's eight-row pass sum either way.
+// product decides, see as/relaxed.ts): int4's groups and int8's whole chunks sum either way.
 for (const [bits, sums] of [[8, 0], [8, 1], [4, 0], [4, 1]] as const) {
   const mode = `, ${sums ? "i16" : "i32"} sums`;
   /** Runs body with the sums set to this case's mode, then restores the default. */
